@@ -1,0 +1,111 @@
+"""Asyncio driver: runs a :class:`~.session.Session` over a serialx port. Always closes the port."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import serialx
+
+from .errors import PortUnavailableError
+from .frames import INITIAL_BAUD
+from .models import Readout
+from .session import Configure, Done, Drain, Send, Session, SessionConfig, Wait
+
+_LOGGER = logging.getLogger(__name__)
+READ_CHUNK = 4096
+CLOSE_TIMEOUT = 5.0
+
+
+def classify_os_error(port: str, err: BaseException) -> PortUnavailableError:
+    """Map what opening or using a port raised to a typed, actionable error."""
+    if isinstance(err, PortUnavailableError):
+        return err
+    if isinstance(err, serialx.UnknownUriScheme):
+        return PortUnavailableError(port, "unsupported", str(err))
+    code = getattr(err, "errno", None)
+    cause = err.__cause__ or err.__context__
+    if code is None and isinstance(cause, OSError):
+        code = cause.errno
+    if isinstance(err, FileNotFoundError) or code in (errno.ENOENT, errno.ENODEV, errno.ENXIO):
+        return PortUnavailableError(port, "not_found", str(err))
+    if isinstance(err, PermissionError) or code in (errno.EACCES, errno.EPERM):
+        return PortUnavailableError(port, "permission", str(err))
+    if code in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK) or "lock" in str(err).lower():
+        return PortUnavailableError(port, "busy", str(err))
+    if code in (errno.ENOTTY, errno.EISDIR, errno.ENOTDIR):
+        return PortUnavailableError(port, "unsupported", str(err))
+    if isinstance(err, ConnectionRefusedError):
+        return PortUnavailableError(port, "not_found", str(err))
+    return PortUnavailableError(port, "io", str(err) or type(err).__name__)
+
+
+async def open_port(port: str, baud: int = INITIAL_BAUD, byte_size: int = 7, parity: str = "E") -> Any:
+    """Open ``port`` (a device path or a serialx URL) exclusively; typed errors only."""
+    serial = serialx.async_serial_for_url(
+        port, baudrate=baud, byte_size=byte_size, parity=parity, stopbits=1, exclusive=True
+    )
+    try:
+        await serial.open()
+    except (OSError, serialx.SerialException, ValueError) as err:
+        raise classify_os_error(port, err) from err
+    return serial
+
+
+async def close_port(serial: Any) -> None:
+    """Close and wait; a vanished device must not leave the caller hanging."""
+    try:
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await serial.close()
+    except (OSError, serialx.SerialException, TimeoutError):
+        serial.abort()
+        _LOGGER.debug("Port did not close cleanly", exc_info=True)
+
+
+async def run_session(
+    serial: Any, session: Session, *, port: str = "", clock: Callable[[], float] | None = None
+) -> Readout:
+    """Do what the session asks until it is done. Port errors become :class:`PortUnavailableError`."""
+    now = clock or asyncio.get_running_loop().time
+    try:
+        while True:
+            action = session.next_action(now())
+            if isinstance(action, Wait):
+                timeout = action.deadline - now()
+                if timeout <= 0:
+                    continue
+                try:
+                    async with asyncio.timeout(timeout):
+                        data = await serial.read(READ_CHUNK)
+                except TimeoutError:
+                    continue
+                if not data:  # end of stream: the adapter or the socket went away
+                    raise PortUnavailableError(port, "io", "the port closed during the read")
+                session.receive_data(data, now())
+            elif isinstance(action, Send):
+                await serial.write(action.data)
+            elif isinstance(action, Drain):
+                await serial.flush()
+            elif isinstance(action, Configure):
+                await serial.reconfigure_port(
+                    baudrate=action.baud, byte_size=action.byte_size, parity=action.parity
+                )
+            else:
+                assert isinstance(action, Done)
+                return action.readout
+    except (OSError, serialx.SerialException) as err:
+        raise classify_os_error(port, err) from err
+
+
+async def read_meter(port: str, config: SessionConfig | None = None) -> Readout:
+    """One complete read of the meter on ``port`` (``/dev/…``, ``socket://host:port``, …)."""
+    session = Session(config)
+    start = session.baud
+    serial = await open_port(port, start)
+    try:
+        return await run_session(serial, session, port=port)
+    finally:
+        await close_port(serial)

@@ -1,0 +1,95 @@
+"""Recognise DLMS/COSEM HDLC frames (IEC 62056-46) well enough to tell a push port from a silent one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+FLAG: Final = 0x7E
+GLO_CIPHERING: Final = 0xDB  # general-glo-ciphering APDU (DLMS green book 9.3)
+GENERAL_BLOCK_TRANSFER: Final = 0xE0
+LLC_HEADERS: Final = (b"\xe6\xe7\x00", b"\xe6\xe6\x00")
+
+
+def crc16_x25(data: bytes) -> int:
+    """CRC-16/X.25 (reflected 0x1021, init and xorout 0xFFFF): the HDLC HCS and FCS."""
+    crc = 0xFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class HdlcFrame:
+    """A frame whose format field, HCS and FCS check out."""
+
+    start: int
+    length: int
+    information: bytes
+
+    @property
+    def encrypted(self) -> bool:
+        """The APDU is general-glo-ciphering (0xDB), directly or inside block transfer."""
+        info = self.information
+        for header in LLC_HEADERS:
+            if info.startswith(header):
+                info = info[3:]
+                break
+        if info[:1] == bytes([GENERAL_BLOCK_TRANSFER]) and len(info) > 7:
+            # E0 | block control | block number (2) | acknowledged (2) | A-XDR length | block data
+            size_byte = info[6]
+            data_start = 7 if size_byte < 0x80 else 7 + (size_byte & 0x7F)
+            return info[data_start : data_start + 1] == bytes([GLO_CIPHERING])
+        return info[:1] == bytes([GLO_CIPHERING])
+
+
+def _address_end(data: bytes, start: int) -> int | None:
+    """Index after an HDLC address of 1-4 bytes, whose last byte has bit 0 set (extension bit)."""
+    for offset in range(4):
+        index = start + offset
+        if index >= len(data):
+            return None
+        if data[index] & 0x01:
+            return index + 1
+    return None
+
+
+def find_hdlc_frame(data: bytes) -> HdlcFrame | None:
+    """The first complete, checksum-valid frame in ``data``. Frames are cut by the length field, not by
+    scanning for 0x7E, because the E450 does not byte-stuff its information field."""
+    position = 0
+    while (start := data.find(bytes([FLAG]), position)) >= 0:
+        position = start + 1
+        if start + 3 > len(data) or data[start + 1] & 0xF0 != 0xA0:
+            continue
+        length = ((data[start + 1] & 0x07) << 8) | data[start + 2]
+        end = start + 1 + length
+        if length < 7 or end >= len(data) or data[end] != FLAG:
+            continue
+        body = data[start + 1 : end]  # format field … FCS
+        if crc16_x25(body[:-2]) != int.from_bytes(body[-2:], "little"):
+            continue
+        destination_end = _address_end(body, 2)
+        source_end = _address_end(body, destination_end) if destination_end is not None else None
+        if source_end is None:
+            continue
+        header_end = source_end + 1  # control byte
+        information = b""
+        if len(body) > header_end + 2:
+            if crc16_x25(body[:header_end]) != int.from_bytes(body[header_end : header_end + 2], "little"):
+                continue
+            information = body[header_end + 2 : -2]
+        return HdlcFrame(start, length, information)
+    return None
+
+
+def build_hdlc_frame(information: bytes, *, destination: bytes = b"\xce\xff", source: bytes = b"\x03") -> bytes:
+    """A UI frame (control 0x13) around ``information``, as E450 pushes are framed."""
+    header_length = 2 + len(destination) + len(source) + 1
+    length = header_length + 2 + len(information) + 2
+    header = bytes([0xA0 | (length >> 8), length & 0xFF]) + destination + source + b"\x13"
+    hcs = crc16_x25(header).to_bytes(2, "little")
+    body = header + hcs + information
+    return bytes([FLAG]) + body + crc16_x25(body).to_bytes(2, "little") + bytes([FLAG])

@@ -1,0 +1,165 @@
+"""Immutable result models: parsed once at the boundary, typed, comparable by value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .obis import normalize_address
+
+
+class ProtocolMode(StrEnum):
+    """IEC 62056-21 protocol modes (clause 6)."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+
+
+class BccStatus(StrEnum):
+    """Outcome of the block check of a data message."""
+
+    OK = "ok"
+    MISMATCH = "mismatch"
+    ABSENT = "absent"
+
+
+@dataclass(frozen=True, slots=True)
+class Identification:
+    """The meter's identification message ``/XXXZ[\\W]*ident``."""
+
+    manufacturer: str
+    baud_char: str
+    mode: ProtocolMode
+    max_baud: int
+    capabilities: tuple[str, ...]
+    model: str
+
+    @property
+    def fast_reaction(self) -> bool:
+        """A lowercase third flag letter allows a 20 ms reaction time (IEC 62056-21 6.3.14)."""
+        return len(self.manufacturer) == 3 and self.manufacturer[2].islower()
+
+    @property
+    def hdlc_capable(self) -> bool:
+        """``\\2`` announces binary HDLC (mode E) capability."""
+        return "2" in self.capabilities
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON shape of the command line contract."""
+        return {
+            "manufacturer": self.manufacturer,
+            "baud_char": self.baud_char,
+            "mode": self.mode.value,
+            "max_baud": self.max_baud,
+            "capabilities": list(self.capabilities),
+            "model": self.model,
+            "fast_reaction": self.fast_reaction,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DataValue:
+    """One bracket of a data set, value and unit trimmed as transmitted."""
+
+    value: str
+    unit: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A current numeric register value with its unit exactly as transmitted."""
+
+    value: float
+    unit: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DataSet:
+    """``address(value*unit)(...)``: one data set of a readout."""
+
+    address: str
+    values: tuple[DataValue, ...]
+
+    @property
+    def obis(self) -> str:
+        """Normalised code: no ``A-B:`` prefix, no ``*255``, padded to three groups."""
+        return normalize_address(self.address)[0]
+
+    @property
+    def history(self) -> str | None:
+        """Stored-value suffix (``*12``, ``&03``) or ``None`` for the current value."""
+        return normalize_address(self.address)[1]
+
+    @property
+    def first(self) -> DataValue | None:
+        """The first bracket, or ``None`` for an address without brackets."""
+        return self.values[0] if self.values else None
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """Seconds spent in each phase of one read, and the bytes exchanged."""
+
+    total: float = 0.0
+    sign_on: float = 0.0
+    identification: float = 0.0
+    readout: float = 0.0
+    baud: int = 300
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    retried: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON shape of the command line contract."""
+        return {
+            "total": round(self.total, 4),
+            "sign_on": round(self.sign_on, 4),
+            "identification": round(self.identification, 4),
+            "readout": round(self.readout, 4),
+            "baud": self.baud,
+            "bytes_sent": self.bytes_sent,
+            "bytes_received": self.bytes_received,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Readout:
+    """Everything one read produced."""
+
+    identification: Identification | None
+    datasets: tuple[DataSet, ...]
+    bcc: BccStatus
+    raw: bytes = b""
+    timings: Timings = field(default_factory=Timings)
+
+    @property
+    def readings(self) -> dict[str, Reading]:
+        """Current numeric values with a unit, keyed by normalised OBIS code (first one wins)."""
+        from .dataset import numeric_value  # local: dataset imports models
+
+        result: dict[str, Reading] = {}
+        for dataset in self.datasets:
+            first = dataset.first
+            if first is None or dataset.history is not None or not first.unit:
+                continue
+            number = numeric_value(first.value)
+            if number is None or dataset.obis in result:
+                continue
+            result[dataset.obis] = Reading(number, first.unit)
+        return result
+
+    def current(self, obis: str) -> DataSet | None:
+        """The current (non-history) data set for a normalised code."""
+        for dataset in self.datasets:
+            if dataset.history is None and dataset.obis == obis:
+                return dataset
+        return None
+
+    def text(self, obis: str) -> str | None:
+        """The first value of the current data set for a code, as transmitted."""
+        dataset = self.current(obis)
+        if dataset is None or dataset.first is None:
+            return None
+        return dataset.first.value
