@@ -9,8 +9,8 @@ intact — and never raises.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
+import re
 
 from .models import DataSet, DataValue
 
@@ -20,9 +20,43 @@ _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d*)?$|^[+-]?\.\d+$")
 _KNOWN_UNITS = frozenset(
     unit.lower()
     for unit in (
-        "Wh", "kWh", "MWh", "GWh", "varh", "kvarh", "Mvarh", "VAh", "kVAh", "MVAh",
-        "W", "kW", "MW", "var", "kvar", "Mvar", "VA", "kVA", "MVA",
-        "V", "kV", "A", "mA", "Hz", "deg", "°", "m3", "m3ph", "m3/h", "l", "GJ", "MJ", "C", "K", "s", "h", "min",
+        "Wh",
+        "kWh",
+        "MWh",
+        "GWh",
+        "varh",
+        "kvarh",
+        "Mvarh",
+        "VAh",
+        "kVAh",
+        "MVAh",
+        "W",
+        "kW",
+        "MW",
+        "var",
+        "kvar",
+        "Mvar",
+        "VA",
+        "kVA",
+        "MVA",
+        "V",
+        "kV",
+        "A",
+        "mA",
+        "Hz",
+        "deg",
+        "°",
+        "m3",
+        "m3ph",
+        "m3/h",
+        "l",
+        "GJ",
+        "MJ",
+        "C",
+        "K",
+        "s",
+        "h",
+        "min",
     )
 )
 _NO_STAR = re.compile(r"^(?P<value>[+-]?\s*[\d.]+)\s*(?P<unit>[A-Za-z°][A-Za-z0-9°/]*)$")

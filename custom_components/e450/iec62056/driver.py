@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import errno
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import serialx
+from serialx.common import SerialException, UnknownUriScheme
 
 from .errors import PortUnavailableError
 from .frames import INITIAL_BAUD
@@ -24,7 +25,7 @@ def classify_os_error(port: str, err: BaseException) -> PortUnavailableError:
     """Map what opening or using a port raised to a typed, actionable error."""
     if isinstance(err, PortUnavailableError):
         return err
-    if isinstance(err, serialx.UnknownUriScheme):
+    if isinstance(err, UnknownUriScheme):
         return PortUnavailableError(port, "unsupported", str(err))
     code = getattr(err, "errno", None)
     cause = err.__cause__ or err.__context__
@@ -50,7 +51,7 @@ async def open_port(port: str, baud: int = INITIAL_BAUD, byte_size: int = 7, par
     )
     try:
         await serial.open()
-    except (OSError, serialx.SerialException, ValueError) as err:
+    except (OSError, SerialException, ValueError) as err:
         raise classify_os_error(port, err) from err
     return serial
 
@@ -60,7 +61,7 @@ async def close_port(serial: Any) -> None:
     try:
         async with asyncio.timeout(CLOSE_TIMEOUT):
             await serial.close()
-    except (OSError, serialx.SerialException, TimeoutError):
+    except (OSError, SerialException, TimeoutError):
         serial.abort()
         _LOGGER.debug("Port did not close cleanly", exc_info=True)
 
@@ -90,13 +91,11 @@ async def run_session(
             elif isinstance(action, Drain):
                 await serial.flush()
             elif isinstance(action, Configure):
-                await serial.reconfigure_port(
-                    baudrate=action.baud, byte_size=action.byte_size, parity=action.parity
-                )
+                await serial.reconfigure_port(baudrate=action.baud, byte_size=action.byte_size, parity=action.parity)
             else:
                 assert isinstance(action, Done)
                 return action.readout
-    except (OSError, serialx.SerialException) as err:
+    except (OSError, SerialException) as err:
         raise classify_os_error(port, err) from err
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+import re
 from typing import Final
 
 from .errors import FramingError
@@ -21,10 +21,21 @@ EOT_BYTE: Final = bytes([EOT])
 
 # Baud rate character Z (IEC 62056-21 6.3.14): digits for modes C/E, letters for mode B.
 BAUD_MODE_C: Final[dict[str, int]] = {
-    "0": 300, "1": 600, "2": 1200, "3": 2400, "4": 4800, "5": 9600, "6": 19200,
+    "0": 300,
+    "1": 600,
+    "2": 1200,
+    "3": 2400,
+    "4": 4800,
+    "5": 9600,
+    "6": 19200,
 }
 BAUD_MODE_B: Final[dict[str, int]] = {
-    "A": 600, "B": 1200, "C": 2400, "D": 4800, "E": 9600, "F": 19200,
+    "A": 600,
+    "B": 1200,
+    "C": 2400,
+    "D": 4800,
+    "E": 9600,
+    "F": 19200,
 }
 BAUD_CHAR_C: Final[dict[int, str]] = {baud: char for char, baud in BAUD_MODE_C.items()}
 INITIAL_BAUD: Final = 300

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
+import re
 
 # value groups A-B: prefix ("1-0:", "0-0:", "1-1:")
 _PREFIX = re.compile(r"^\d{1,3}-\d{1,3}:")

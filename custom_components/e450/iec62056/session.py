@@ -228,7 +228,7 @@ class Session:
     def _char_time(self, count: int) -> float:
         return count * CHARACTER_BITS / self._baud
 
-    def _step(self, now: float) -> Action:  # noqa: PLR0911, PLR0912 - one branch per state reads best here
+    def _step(self, now: float) -> Action:
         state = self._state
         if state is _State.START:
             self._t_start = now
@@ -386,10 +386,10 @@ class Session:
         while True:
             start = self._frame_start()
             if start < 0:
-                if self.config.push_mode and not self._blocks and (end := self._buffer.find(b"!")) >= 0:
-                    # mode D meters (EMH eHZ, EasyMeter) push unframed: identification, data lines, "!"
-                    if self._buffer.find(b"\n", end) >= 0 or len(self._buffer) > end + 1:
-                        return self._finish(now, bytes(self._buffer[:end]), BccStatus.ABSENT)
+                # mode D meters (EMH eHZ, EasyMeter) push unframed: identification, data lines, "!" CR LF
+                end = self._buffer.find(b"!") if self.config.push_mode and not self._blocks else -1
+                if end >= 0 and self._buffer.find(b"\n", end) >= 0:
+                    return self._finish(now, bytes(self._buffer[:end]), BccStatus.ABSENT)
                 break
             cut = split_data_message(bytes(self._buffer), start)
             if cut is None:
@@ -419,8 +419,7 @@ class Session:
             return Wait(deadline)
         if not self._frame_seen and self._frame_start() < 0 and self._last_rx is None:
             error: IEC62056Error = ReadoutTimeoutError(
-                f"No data message from the meter within {self.config.readout_first_byte_timeout:g} s "
-                f"at {self._baud} Bd"
+                f"No data message from the meter within {self.config.readout_first_byte_timeout:g} s at {self._baud} Bd"
             )
         elif self._frame_start() < 0:
             error = FramingError(f"Received {len(self._buffer)} bytes at {self._baud} Bd but no data message")

@@ -6,8 +6,8 @@ This is the offline view used by the ``parse`` command and by tests on recorded 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+import re
 
 from .dataset import parse_data_block
 from .errors import FramingError

@@ -1,0 +1,238 @@
+"""Meter profiles: identification, capabilities and a readout list built from real telegram formats.
+
+Values evolve plausibly: energy integrates power, voltages jitter around 230 V, the clock runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+import math
+import random
+
+
+@dataclass
+class MeterState:
+    """The physical quantities behind every profile's readout."""
+
+    seed: int = 1
+    import_kwh: float = 12345.678
+    export_kwh: float = 1234.567
+    reactive_import_kvarh: float = 321.5
+    reactive_export_kvarh: float = 654.25
+    power_failures: int = 4
+    started: float = 0.0
+    last_update: float = 0.0
+    rng: random.Random = field(default_factory=random.Random)
+    phase_power_kw: tuple[float, float, float] = (0.4, 0.3, 0.5)
+    voltages: tuple[float, float, float] = (230.0, 230.0, 230.0)
+    frequency: float = 50.0
+    error_register: int = 0
+
+    def __post_init__(self) -> None:
+        self.rng.seed(self.seed)
+
+    def advance(self, now: float) -> None:
+        """Integrate energy over the elapsed time and let the instantaneous values wander."""
+        if self.last_update == 0.0:
+            self.started = self.last_update = now
+        elapsed = max(0.0, now - self.last_update)
+        self.last_update = now
+        rng = self.rng
+        base = 1.2 + 0.8 * math.sin((now - self.started) / 300.0)
+        self.phase_power_kw = tuple(  # type: ignore[assignment]
+            max(0.0, base / 3 + rng.uniform(-0.05, 0.05)) for _ in range(3)
+        )
+        self.voltages = tuple(230.0 + rng.uniform(-2.5, 2.5) for _ in range(3))  # type: ignore[assignment]
+        self.frequency = 50.0 + rng.uniform(-0.03, 0.03)
+        total = sum(self.phase_power_kw)
+        self.import_kwh += total * elapsed / 3600.0
+        self.reactive_import_kvarh += total * 0.1 * elapsed / 3600.0
+
+    def reset_energy(self) -> None:
+        """A replaced or reset meter: registers restart near 0."""
+        self.import_kwh = 0.5
+        self.export_kwh = 0.0
+        self.reactive_import_kvarh = 0.1
+        self.reactive_export_kvarh = 0.0
+
+    @property
+    def currents(self) -> tuple[float, float, float]:
+        return tuple(p * 1000 / u for p, u in zip(self.phase_power_kw, self.voltages, strict=True))  # type: ignore[return-value]
+
+
+Lines = Callable[[MeterState, datetime], list[str]]
+
+
+def _e450_lines(state: MeterState, now: datetime) -> list[str]:
+    p1, p2, p3 = state.phase_power_kw
+    u1, u2, u3 = state.voltages
+    i1, i2, i3 = state.currents
+    total = p1 + p2 + p3
+    tariff1 = state.import_kwh * 0.62
+    return [
+        f"F.F({state.error_register:08X})",
+        "0.0.0(71234567)",
+        "C.1.0(71234567)",
+        "0.2.0(B22)",
+        f"0.9.1({now:%H%M%S})",
+        f"0.9.2({now:%y%m%d})",
+        f"1.8.0({state.import_kwh:010.3f}*kWh)",
+        f"1.8.1({tariff1:010.3f}*kWh)",
+        f"1.8.2({state.import_kwh - tariff1:010.3f}*kWh)",
+        f"2.8.0({state.export_kwh:010.3f}*kWh)",
+        f"3.8.0({state.reactive_import_kvarh:010.3f}*kvarh)",
+        f"4.8.0({state.reactive_export_kvarh:010.3f}*kvarh)",
+        f"1.7.0({total:06.3f}*kW)",
+        "2.7.0(00.000*kW)",
+        f"21.7.0({p1:06.3f}*kW)",
+        f"41.7.0({p2:06.3f}*kW)",
+        f"61.7.0({p3:06.3f}*kW)",
+        f"32.7.0({u1:05.1f}*V)",
+        f"52.7.0({u2:05.1f}*V)",
+        f"72.7.0({u3:05.1f}*V)",
+        f"31.7.0({i1:06.2f}*A)",
+        f"51.7.0({i2:06.2f}*A)",
+        f"71.7.0({i3:06.2f}*A)",
+        f"14.7.0({state.frequency:05.2f}*Hz)",
+        "13.7.0(0.98)",
+        "81.7.1(120*deg)",
+        "81.7.2(240*deg)",
+        f"C.7.0({state.power_failures:04d})",
+    ]
+
+
+def _e350_lines(state: MeterState, now: datetime) -> list[str]:
+    u1, u2, u3 = state.voltages
+    i1, i2, i3 = state.currents
+    return [
+        "F.F(00)",
+        "0.0(        18438636)",
+        "C.1.0(18438636)",
+        "C.1.1(        )",
+        f"1.8.1({state.import_kwh * 0.4:010.3f}*kWh)",
+        f"1.8.2({state.import_kwh * 0.6:010.3f}*kWh)",
+        f"1.8.0({state.import_kwh:010.3f}*kWh)",
+        f"2.8.0({state.export_kwh:010.3f}*kWh)",
+        f"15.8.0({state.import_kwh + state.export_kwh:010.3f}*kWh)",
+        f"C.7.0({state.power_failures:04d})",
+        f"32.7({u1:03.0f}*V)",
+        f"52.7({u2:03.0f}*V)",
+        f"72.7({u3:03.0f}*V)",
+        f"31.7({i1:06.2f}*A)",
+        f"51.7({i2:06.2f}*A)",
+        f"71.7({i3:06.2f}*A)",
+        "C.5.0(0400)",
+        "0.2.0(M27)",
+        f"16.7({sum(state.phase_power_kw):06.2f}*kW)",
+    ]
+
+
+def _zmd_lines(state: MeterState, now: datetime) -> list[str]:
+    p1, p2, p3 = state.phase_power_kw
+    u1, u2, u3 = state.voltages
+    return [
+        "1-1:F.F(00000000)",
+        "1-1:0.0.0(001LGZ0056859504)",
+        f"1-1:0.9.1({now:%H:%M:%S})",
+        f"1-1:0.9.2({now:%y-%m-%d})",
+        "1-1:0.1.0(03)",
+        "1-1:0.1.2*03(2611010000)",
+        "1-1:0.1.2*02(2610010000)",
+        "1-1:0.1.2*01(2609010000)",
+        "1-1:1.6.0(10.102*kW)(2611070015)",
+        "1-1:1.6.0*03(09.871*kW)(2610120730)",
+        f"1-1:1.8.0({state.import_kwh:010.2f}*kWh)",
+        f"1-1:1.8.0*03({max(0.0, state.import_kwh - 300):010.2f})",
+        f"1-1:1.8.0*02({max(0.0, state.import_kwh - 600):010.2f})",
+        f"1-1:1.8.1({state.import_kwh * 0.7:010.2f}*kWh)",
+        f"1-1:1.8.1&03({max(0.0, state.import_kwh * 0.7 - 200):010.2f}*kWh)",
+        f"1-1:1.8.2({state.import_kwh * 0.3:010.2f}*kWh)",
+        f"1-1:2.8.0({state.export_kwh:010.2f}*kWh)",
+        f"1-1:21.7.0({p1:07.3f}*kW)",
+        f"1-1:41.7.0({p2:07.3f}*kW)",
+        f"1-1:61.7.0({p3:07.3f}*kW)",
+        f"1-1:36.7.0(+{p1:06.3f}*kW)",
+        f"1-1:56.7.0(+{p2:06.3f}*kW)",
+        f"1-1:76.7.0(-{p3:06.3f}*kW)",
+        f"1-1:32.7.0({u1:05.1f}*V)",
+        f"1-1:52.7.0({u2:05.1f}*V)",
+        f"1-1:72.7.0({u3:05.1f}*V)",
+        "1-1:C.5(0000E0F0)",
+        f"1-1:C.7.0({state.power_failures:04d})",
+        "1-1:C.7.1(0001)",
+        "1-1:C.7.2(0001)",
+        "1-1:C.7.3(0002)",
+        "1-1:0.2.0(B32)",
+    ]
+
+
+def _mt174_lines(state: MeterState, now: datetime) -> list[str]:
+    return [
+        f"1-0:0.9.2*255(0{now:%y%m%d})",
+        f"1-0:0.9.1*255({now:%H%M%S})",
+        "0-0:C.1.0*255(44837564)",
+        f"1-0:1.8.0*255({state.import_kwh:011.3f}*kWh)",
+        f"1-0:1.8.1*255({state.import_kwh * 0.5:011.3f}*kWh)",
+        f"1-0:1.8.2*255({state.import_kwh * 0.5:011.3f}*kWh)",
+        f"1-0:2.8.0*255({state.export_kwh:011.3f}*kWh)",
+        f"1-0:1.8.0*01({max(0.0, state.import_kwh - 500):011.3f}*kWh)",
+        f"1-0:1.7.0*255({sum(state.phase_power_kw):07.3f}*kW)",
+        "1-0:F.F*255(0000000)",
+    ]
+
+
+def _simple_lines(state: MeterState, now: datetime) -> list[str]:
+    return [
+        "0.0.0(20000111)",
+        f"1.8.0({state.import_kwh:09.2f}*kWh)",
+        f"2.8.0({state.export_kwh:09.2f}*kWh)",
+        f"16.7.0({sum(state.phase_power_kw) * 1000:06.0f}*W)",
+        f"32.7.0({state.voltages[0]:05.1f}*V)",
+        "F.F(00)",
+    ]
+
+
+def _ehz_lines(state: MeterState, now: datetime) -> list[str]:
+    return [
+        "1-0:0.0.0*255(331200-5009810)",
+        f"1-0:1.8.0*255({state.import_kwh:011.4f}*kWh)",
+        f"1-0:2.8.0*255({state.export_kwh:011.4f}*kWh)",
+        f"1-0:16.7.0*255({sum(state.phase_power_kw) * 1000:07.1f}*W)",
+        "1-0:96.5.5*255(80)",
+        "0-0:96.1.255*255(0000680476)",
+    ]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How one meter model talks."""
+
+    name: str
+    identification: str  # without "/" and CR LF
+    lines: Lines
+    max_baud: int = 300
+    mode: str = "C"  # A, B, C, D, or "dlms"
+    reaction: float = 0.2
+    sends_without_ack: bool = False
+    push_interval: float = 5.0
+    push_baud: int = 2400
+    dlms_parity: str = "N"
+    encrypted: bool = False
+
+
+PROFILES: dict[str, Profile] = {
+    profile.name: profile
+    for profile in (
+        Profile("e450", "LGZ5\\2ZMXi320AP.B22", _e450_lines, max_baud=9600),
+        Profile("e350", "LGZ4ZMF100AC.M27", _e350_lines, max_baud=4800),
+        Profile("zmd", "LGZ5\\2ZMD3104407.B32", _zmd_lines, max_baud=9600),
+        Profile("mt174", "ISk5MT174-0001", _mt174_lines, max_baud=9600, reaction=0.02, sends_without_ack=True),
+        Profile("mode-a", "ABC@SIM-MODE-A", _simple_lines, mode="A"),
+        Profile("mode-b", "SIEC2WR5", _simple_lines, max_baud=2400, mode="B"),
+        Profile("mode-d", "EMH5----eHZ-E0018E", _ehz_lines, mode="D", push_interval=2.0, push_baud=2400),
+        Profile("e450-dlms", "", _e450_lines, mode="dlms", push_interval=5.0, push_baud=2400),
+        Profile("e450-dlms-encrypted", "", _e450_lines, mode="dlms", push_interval=5.0, push_baud=9600, encrypted=True),
+    )
+}
