@@ -236,7 +236,7 @@ class Session:
                 self._state = _State.AWAIT_IDENTIFICATION
                 self._t_request = now
                 self._deadline = now + self.config.push_timeout
-                return self._configure(self.config.push_baud)
+                return self._step(now)  # the driver opened the line at ``baud`` (push_baud)
             if self.config.wake_up:
                 self._state = _State.WAKE_UP_PAUSE
                 self._deadline = None
