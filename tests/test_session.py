@@ -192,7 +192,7 @@ def test_no_second_retry_and_checksum_error() -> None:
     def respond(sent: bytes, now: float, baud: int) -> list[tuple[float, bytes]]:
         if sent.startswith(b"/?"):
             return [(0.4, IDENT)]
-        return [(0.5, bad)] if sent.startswith(b"\x06") else []
+        return [(0.7, bad)] if sent.startswith(b"\x06") else []
 
     script = Script(Session(), respond=respond)
     with pytest.raises(ChecksumError) as caught:
