@@ -1,0 +1,211 @@
+"""The asyncio driver against the simulator over a real pty (serialx end to end)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import contextlib
+import dataclasses
+import os
+from pathlib import Path
+import time
+from typing import Any
+
+import pytest
+import serialx
+
+from custom_components.e450.iec62056 import (
+    BccStatus,
+    ChecksumError,
+    DlmsPushDetectedError,
+    IEC62056Error,
+    NoAnswerError,
+    PortUnavailableError,
+    ProtocolMode,
+    ReadoutTimeoutError,
+    read_meter,
+)
+from custom_components.e450.iec62056.driver import classify_os_error, close_port, open_port
+from custom_components.e450.iec62056.session import SessionConfig
+
+from .conftest import FAST
+
+Factory = Callable[..., contextlib.AbstractAsyncContextManager[Any]]
+
+
+async def assert_port_released(path: str) -> None:
+    """serialx opens exclusively: a second open right after the read proves the driver closed the port."""
+    serial = serialx.async_serial_for_url(path, baudrate=9600, byte_size=8, parity="N", exclusive=True)
+    await serial.open()
+    await serial.close()
+
+
+PROFILE_EXPECTATIONS = {
+    "e450": ("LGZ", ProtocolMode.C, 9600, "1.8.0", "kWh"),
+    "e350": ("LGZ", ProtocolMode.C, 4800, "32.7.0", "V"),
+    "zmd": ("LGZ", ProtocolMode.C, 9600, "1.8.1", "kWh"),
+    "mt174": ("ISk", ProtocolMode.C, 300, "1.8.0", "kWh"),
+    "mode-a": ("ABC", ProtocolMode.A, 300, "16.7.0", "W"),
+    "mode-b": ("SIE", ProtocolMode.B, 2400, "2.8.0", "kWh"),
+}
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILE_EXPECTATIONS))
+async def test_profiles(sim_factory: Factory, profile: str) -> None:
+    flag, mode, baud, code, unit = PROFILE_EXPECTATIONS[profile]
+    async with sim_factory(profile) as sim:
+        readout = await read_meter(sim.port, FAST)
+        await assert_port_released(sim.port)
+        again = await read_meter(sim.port, FAST)  # the next cycle starts again at 300 Bd
+    assert readout.identification is not None
+    assert (readout.identification.manufacturer, readout.identification.mode) == (flag, mode)
+    assert readout.timings.baud == baud
+    assert readout.bcc is BccStatus.OK
+    assert readout.readings[code].unit == unit
+    assert again.readings.keys() == readout.readings.keys()
+    assert readout.timings.bytes_received > 100
+
+
+async def test_history_never_shadows_current_value(sim_factory: Factory) -> None:
+    async with sim_factory("zmd") as sim:
+        readout = await read_meter(sim.port, FAST)
+    current = readout.readings["1.8.0"].value
+    history = [float(ds.values[0].value) for ds in readout.datasets if ds.address.startswith("1-1:1.8.0*")]
+    assert history and all(value < current for value in history)
+
+
+async def test_mode_d_push(sim_factory: Factory) -> None:
+    async with sim_factory("mode-d") as sim:
+        readout = await read_meter(sim.port, dataclasses.replace(FAST, push_mode=True, push_baud=2400))
+    assert readout.bcc is BccStatus.ABSENT
+    assert readout.readings["1.8.0"].unit == "kWh"
+    assert readout.timings.bytes_sent == 0
+
+
+async def test_user_cap(sim_factory: Factory) -> None:
+    async with sim_factory("e450") as sim:
+        readout = await read_meter(sim.port, dataclasses.replace(FAST, max_baud=2400))
+    assert readout.timings.baud == 2400
+
+
+@pytest.mark.parametrize(
+    ("profile", "baud", "encrypted"), [("e450-dlms", 2400, False), ("e450-dlms-encrypted", 9600, True)]
+)
+async def test_dlms_push_port_is_recognised(sim_factory: Factory, profile: str, baud: int, encrypted: bool) -> None:
+    async with sim_factory(profile) as sim:
+        with pytest.raises(DlmsPushDetectedError) as caught:
+            await read_meter(sim.port, dataclasses.replace(FAST, dlms_listen=1.2))
+        await assert_port_released(sim.port)
+    assert caught.value.baud == baud
+    assert caught.value.encrypted is encrypted
+
+
+FAULT_OUTCOMES: dict[str, type[IEC62056Error] | None] = {
+    "no_answer": NoAnswerError,
+    "garbage": NoAnswerError,
+    "bad_bcc": ChecksumError,
+    "truncated": ReadoutTimeoutError,
+    "drop_after_ident": ReadoutTimeoutError,
+    "slow": None,
+    "echo": None,
+    "wrong_baud": None,  # recovered by the retry at 300 Bd
+    "meter_reset": None,
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULT_OUTCOMES))
+async def test_faults(sim_factory: Factory, fault: str) -> None:
+    expected = FAULT_OUTCOMES[fault]
+    # tr = 1.5 s is still within the standard: the default identification timeout must wait for it
+    config = dataclasses.replace(FAST, identification_timeout=2.0) if fault == "slow" else FAST
+    async with sim_factory("e450", fault=fault) as sim:
+        started = time.monotonic()
+        if expected is None:
+            readout = await read_meter(sim.port, config)
+            assert readout.bcc is BccStatus.OK
+            assert readout.readings["1.8.0"].value > 0
+            if fault == "wrong_baud":
+                assert readout.timings.retried and readout.timings.baud == 300
+        else:
+            with pytest.raises(expected):
+                await read_meter(sim.port, FAST)
+        elapsed = time.monotonic() - started
+        await assert_port_released(sim.port)
+    assert elapsed < 15  # a typed error within a bounded time, never a hang
+
+
+async def test_meter_reset_is_visible_to_the_caller(sim_factory: Factory) -> None:
+    async with sim_factory("e450", fault="meter_reset") as sim:
+        values = [(await read_meter(sim.port, FAST)).readings["1.8.0"].value for _ in range(4)]
+    assert values[0] > 10000 and values[-1] < 10
+
+
+async def test_unplug_mid_session(sim_factory: Factory, tmp_path: Path) -> None:
+    link = str(tmp_path / "ttyMETER")
+    async with sim_factory("e450", fault="unplug", link=link, unplug_every=0.3, unplug_for=0.5) as sim:
+        outcomes: list[str] = []
+        for _ in range(12):
+            try:
+                await read_meter(link, dataclasses.replace(FAST, identification_timeout=0.3, detect_dlms=False))
+                outcomes.append("ok")
+            except PortUnavailableError as err:
+                outcomes.append(err.reason)
+            except IEC62056Error:
+                outcomes.append("error")
+            await asyncio.sleep(0.05)
+        assert sim.port == link
+    assert "ok" in outcomes
+    assert "not_found" in outcomes or "io" in outcomes or "error" in outcomes
+
+
+async def test_open_errors(tmp_path: Path) -> None:
+    regular = tmp_path / "file"
+    regular.write_text("x")
+    cases = {
+        str(tmp_path / "missing"): "not_found",
+        str(tmp_path): "unsupported",
+        str(regular): "unsupported",
+        "nonsense://x": "unsupported",
+    }
+    for port, reason in cases.items():
+        with pytest.raises(PortUnavailableError) as caught:
+            await read_meter(port, FAST)
+        assert caught.value.reason == reason, port
+        assert caught.value.port == port
+
+
+async def test_busy_port(sim_factory: Factory) -> None:
+    async with sim_factory("e450") as sim:
+        holder = await open_port(sim.port, 9600, 8, "N")
+        try:
+            with pytest.raises(PortUnavailableError) as caught:
+                await read_meter(sim.port, FAST)
+            assert caught.value.reason == "busy"
+        finally:
+            await close_port(holder)
+
+
+def test_error_classification() -> None:
+    import errno
+
+    assert classify_os_error("p", PermissionError(errno.EACCES, "denied")).reason == "permission"
+    assert classify_os_error("p", OSError(errno.EBUSY, "busy")).reason == "busy"
+    assert classify_os_error("p", OSError(errno.EIO, "io")).reason == "io"
+    assert classify_os_error("p", ConnectionRefusedError()).reason == "not_found"
+    wrapped = RuntimeError("x")
+    wrapped.__cause__ = OSError(errno.ENOENT, "gone")
+    assert classify_os_error("p", wrapped).reason == "not_found"
+    same = PortUnavailableError("p", "busy")
+    assert classify_os_error("p", same) is same
+    assert "dialout" in str(PortUnavailableError("/dev/x", "permission"))
+
+
+async def test_port_vanishing_during_read_is_typed(sim_factory: Factory) -> None:
+    async with sim_factory("e450", fault="no_answer") as sim:
+        task = asyncio.ensure_future(read_meter(sim.port, dataclasses.replace(FAST, detect_dlms=False)))
+        await asyncio.sleep(0.2)
+        assert sim._pty is not None
+        os.close(sim._pty.master)  # the adapter disappears
+        sim._pty.master = -1
+        with pytest.raises(IEC62056Error):
+            await task
