@@ -60,6 +60,7 @@ _GARBLE = bytes((0x80, 0xF8, 0xFE, 0x00, 0xE0, 0x78))
 class Received:
     data: bytes
     speed_ok: bool
+    at: float
 
 
 class Pty:
@@ -244,7 +245,7 @@ class MeterSimulator:
     def _deliver(self, data: bytes) -> None:
         if self._current_fault == "echo":
             self._write_now(data)  # the optical head reflects what the client sends
-        self._queue.put_nowait(Received(data, self._speed_matches()))
+        self._queue.put_nowait(Received(data, self._speed_matches(), asyncio.get_running_loop().time()))
 
     async def _on_tcp_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._writer is not None:  # one client at a time, like a serial port
@@ -290,13 +291,13 @@ class MeterSimulator:
         start = loop.time()
         for offset in range(0, len(data), chunk):
             piece = data[offset : offset + chunk]
-            if not self._speed_matches():
-                piece = bytes(_GARBLE[(offset + i) % len(_GARBLE)] for i in range(len(piece)))
-            self._write_now(piece)
-            if self.realtime:
+            if self.realtime:  # a character is complete at the receiver when its stop bit has arrived
                 await asyncio.sleep(max(0.0, start + (offset + len(piece)) * char_time - loop.time()))
             else:
                 await asyncio.sleep(0)
+            if not self._speed_matches():
+                piece = bytes(_GARBLE[(offset + i) % len(_GARBLE)] for i in range(len(piece)))
+            self._write_now(piece)
 
     # --- the meter --------------------------------------------------------------------------------------------
 
@@ -327,7 +328,7 @@ class MeterSimulator:
                 line.append(byte & 0x7F)
                 if byte & 0x7F == 0x0A:
                     if self.realtime:  # the line only reached the meter after its wire time
-                        await asyncio.sleep(len(line) * 10 / self._baud)
+                        await asyncio.sleep(max(0.0, received.at + len(line) * 10 / self._baud - loop.time()))
                     return bytes(line)
 
     def _reaction(self) -> float:

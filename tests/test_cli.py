@@ -40,7 +40,11 @@ def test_parse_identification_from_stdin() -> None:
     raw = load(FIXTURES / "Iskra_MT174_1.txt")
     result = subprocess.run(
         [sys.executable, "-m", "custom_components.e450.iec62056", "parse", "-"],
-        input=raw, capture_output=True, env=ENV, cwd=ROOT, check=False,
+        input=raw,
+        capture_output=True,
+        env=ENV,
+        cwd=ROOT,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     ident = json.loads(result.stdout)["identification"]
@@ -67,7 +71,10 @@ def test_parse_failure_exits_non_zero(tmp_path: Path, capsys: pytest.CaptureFixt
 def simulator_process() -> Iterator[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "simulator", "--profile", "e450", "--pty"],
-        stdout=subprocess.PIPE, env=ENV, cwd=ROOT, text=True,
+        stdout=subprocess.PIPE,
+        env=ENV,
+        cwd=ROOT,
+        text=True,
     )
     try:
         assert process.stdout is not None
@@ -83,7 +90,12 @@ def test_read_json_against_simulator_process(simulator_process: str) -> None:
     assert simulator_process.startswith("/dev/pts/")
     result = subprocess.run(
         [sys.executable, "-m", "custom_components.e450.iec62056", "read", simulator_process, "--json"],
-        capture_output=True, env=ENV, cwd=ROOT, text=True, timeout=60, check=False,
+        capture_output=True,
+        env=ENV,
+        cwd=ROOT,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
@@ -93,7 +105,12 @@ def test_read_json_against_simulator_process(simulator_process: str) -> None:
     assert document["readings"]["1.8.0"]["unit"] == "kWh"
     table = subprocess.run(
         [sys.executable, "-m", "custom_components.e450.iec62056", "read", simulator_process, "--max-baud", "2400"],
-        capture_output=True, env=ENV, cwd=ROOT, text=True, timeout=60, check=False,
+        capture_output=True,
+        env=ENV,
+        cwd=ROOT,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert table.returncode == 0, table.stderr
     assert "at 2400 Bd" in table.stdout and "1.8.0" in table.stdout
@@ -106,9 +123,21 @@ def test_read_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 def test_probe_only_opens_named_ports(simulator_process: str, tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "custom_components.e450.iec62056", "probe", "--try", simulator_process,
-         str(tmp_path / "absent")],
-        capture_output=True, env=ENV, cwd=ROOT, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "custom_components.e450.iec62056",
+            "probe",
+            "--try",
+            simulator_process,
+            str(tmp_path / "absent"),
+        ],
+        capture_output=True,
+        env=ENV,
+        cwd=ROOT,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert f"{simulator_process}: LGZ ZMXi320AP.B22 answered" in result.stdout
     assert "absent: Port" in result.stdout

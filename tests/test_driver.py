@@ -26,7 +26,6 @@ from custom_components.e450.iec62056 import (
     read_meter,
 )
 from custom_components.e450.iec62056.driver import classify_os_error, close_port, open_port
-from custom_components.e450.iec62056.session import SessionConfig
 
 from .conftest import FAST
 

@@ -59,7 +59,9 @@ def test_mode_c_switches_baud_after_drain_and_delay() -> None:
     assert switch == pytest.approx(ack_sent + 6 * 10 / 300 + 0.3)  # drained ACK + switch delay
     assert readout.timings.baud == 9600
     assert readout.timings.bytes_sent == 11
-    assert readout.timings.total == pytest.approx(readout.timings.sign_on + readout.timings.identification + readout.timings.readout)
+    assert readout.timings.total == pytest.approx(
+        readout.timings.sign_on + readout.timings.identification + readout.timings.readout
+    )
     assert readout.raw.endswith(DATA)
 
 
@@ -302,7 +304,10 @@ def test_noise_only_is_no_answer_after_the_identification_window() -> None:
     assert script.now < 7
 
 
-@pytest.mark.parametrize(("apdu", "encrypted"), [(b"\x0f\x00\x00\x00\x01\x00\x02\x00", False), (b"\xdb\x08LGZg1234\x05\x20\x00\x00\x00\x01", True)])
+@pytest.mark.parametrize(
+    ("apdu", "encrypted"),
+    [(b"\x0f\x00\x00\x00\x01\x00\x02\x00", False), (b"\xdb\x08LGZg1234\x05\x20\x00\x00\x00\x01", True)],
+)
 def test_dlms_push_detected(apdu: bytes, encrypted: bool) -> None:
     frame = build_hdlc_frame(b"\xe6\xe7\x00" + apdu)
     # no identification; the 9600 8N1 window runs from ~2.17 s, 2400 8E1 from ~5.17 s

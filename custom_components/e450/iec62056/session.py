@@ -311,7 +311,7 @@ class Session:
     # --- identification ---------------------------------------------------------------------------------------
 
     def _await_identification(self, now: float) -> Action:
-        identification, line_end = find_identification(bytes(self._buffer))
+        identification, line_end = find_identification(bytes(self._buffer), complete=True)
         if identification is not None:
             self._identification = identification
             self._t_ident = now

@@ -31,11 +31,16 @@ class Transcript:
         return Readout(self.identification, self.datasets, self.bcc, raw)
 
 
-def find_identification(data: bytes) -> tuple[Identification | None, int]:
-    """First ``/`` line that is not our own request coming back; returns it and where its line ends."""
+def find_identification(data: bytes, *, complete: bool = False) -> tuple[Identification | None, int]:
+    """First ``/`` line that is not our own request coming back; returns it and where its line ends.
+
+    ``complete``: only a line whose LF has arrived counts (the live session must not act on half a line).
+    """
     position = 0
     while (slash := data.find(b"/", position)) >= 0:
         end = data.find(b"\n", slash)
+        if end < 0 and complete:
+            return None, 0
         line_end = len(data) if end < 0 else end + 1
         line = data[slash:line_end].rstrip(b"\r\n")
         stx = line.find(bytes([STX]))
