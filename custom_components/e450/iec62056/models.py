@@ -131,8 +131,9 @@ class Readout:
     identification: Identification | None
     datasets: tuple[DataSet, ...]
     bcc: BccStatus
-    raw: bytes = b""
-    timings: Timings = field(default_factory=Timings)
+    # what was read, not how long it took: two readouts with the same content compare equal
+    raw: bytes = field(default=b"", compare=False)
+    timings: Timings = field(default_factory=Timings, compare=False)
 
     @property
     def readings(self) -> dict[str, Reading]:

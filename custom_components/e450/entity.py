@@ -1,0 +1,31 @@
+"""Base entity: one device per meter, identified by its serial number."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN
+from .coordinator import E450Coordinator
+from .meter_info import firmware, manufacturer_name
+
+
+class E450Entity(CoordinatorEntity[E450Coordinator]):
+    """An entity of the meter's device."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: E450Coordinator, key: str) -> None:
+        super().__init__(coordinator)
+        serial = coordinator.config_entry.unique_id or coordinator.config_entry.entry_id
+        self._attr_unique_id = f"{serial}_{key}"
+        readout = coordinator.data
+        ident = readout.identification if readout else None
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, serial)},
+            manufacturer=manufacturer_name(ident.manufacturer) if ident else None,
+            model=ident.model if ident else None,
+            serial_number=serial,
+            sw_version=firmware(readout) if readout else None,
+            name=coordinator.config_entry.title,
+        )

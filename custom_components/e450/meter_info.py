@@ -1,0 +1,89 @@
+"""What a readout says about the meter: maker, serial number, firmware, clock. No Home Assistant import."""
+
+from __future__ import annotations
+
+from datetime import datetime
+import re
+
+from .iec62056 import Readout
+
+# Three-letter flag ids (IEC 62056-21 6.3.2, registered with the DLMS UA). Case-insensitive: the third letter's
+# case only announces the reaction time.
+MANUFACTURERS: dict[str, str] = {
+    "ABB": "ABB",
+    "ACE": "Actaris",
+    "AEG": "AEG",
+    "AMT": "Aidon",
+    "APA": "Apator",
+    "AUX": "Ningbo Sanxing (AUX)",
+    "DZG": "DZG Metering",
+    "EBZ": "EBZ",
+    "ELS": "Elster",
+    "EMH": "EMH metering",
+    "ESY": "EasyMeter",
+    "GAV": "Carlo Gavazzi",
+    "HAG": "Hager",
+    "HLY": "Holley",
+    "ISK": "Iskraemeco",
+    "ITF": "Itron",
+    "ITR": "Itron",
+    "KAM": "Kamstrup",
+    "KFM": "Kaifa",
+    "LGZ": "Landis+Gyr",
+    "LOG": "Logarex",
+    "MCS": "MetCom Solutions",
+    "PAF": "Pafal",
+    "SAG": "Sagemcom",
+    "SIE": "Siemens",
+    "ZPA": "ZPA Smart Energy",
+}
+
+# Where meters put their serial number, in order of preference (PROTOCOL.md §4.3).
+SERIAL_CODES = ("C.1.0", "0.0.0", "0.0.1", "96.1.0")
+FIRMWARE_CODES = ("0.2.0",)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def manufacturer_name(flag: str) -> str:
+    """Readable maker for a flag id (``LGZ`` → ``Landis+Gyr``); the flag itself when unknown."""
+    return MANUFACTURERS.get(flag.upper(), flag)
+
+
+def meter_serial(readout: Readout) -> str:
+    """The meter's serial number, or a stable id from the identification as a last resort."""
+    for code in SERIAL_CODES:
+        value = (readout.text(code) or "").strip()
+        if value and value.strip("0"):
+            return value
+    ident = readout.identification
+    if ident is not None:
+        return _UNSAFE.sub("_", f"{ident.manufacturer}_{ident.model}").strip("_")
+    raise ValueError("the readout identifies neither a serial number nor a meter model")
+
+
+def firmware(readout: Readout) -> str | None:
+    """Firmware version (0.2.0) as transmitted."""
+    for code in FIRMWARE_CODES:
+        value = (readout.text(code) or "").strip()
+        if value:
+            return value
+    return None
+
+
+_TIME = re.compile(r"^(\d\d):?(\d\d):?(\d\d)$")
+_DATE = re.compile(r"^\d?(\d\d)-?(\d\d)-?(\d\d)$")  # yymmdd, yy-mm-dd, and a leading season/century digit
+
+
+def meter_clock(readout: Readout) -> datetime | None:
+    """The meter's local date and time (0.9.2 date, 0.9.1 time), naive; ``None`` when absent or invalid."""
+    date_text = (readout.text("0.9.2") or "").strip()
+    time_text = (readout.text("0.9.1") or "").strip()
+    date_match, time_match = _DATE.match(date_text), _TIME.match(time_text)
+    if date_match is None or time_match is None:
+        return None
+    year, month, day = (int(part) for part in date_match.groups())
+    hour, minute, second = (int(part) for part in time_match.groups())
+    try:
+        return datetime(2000 + year, month, day, hour, minute, second)
+    except ValueError:
+        return None
