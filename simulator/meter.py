@@ -53,6 +53,7 @@ SPEEDS = {
     9600: termios.B9600,
     19200: termios.B19200,
 }
+FROZEN_TIME = datetime(2026, 11, 28, 12, 0, 0)
 _GARBLE = bytes((0x80, 0xF8, 0xFE, 0x00, 0xE0, 0x78))
 
 
@@ -130,6 +131,7 @@ class MeterSimulator:
         unplug_every: float = 20.0,
         unplug_for: float = 5.0,
         address: str = "",
+        frozen: bool = False,
     ) -> None:
         self.profile = PROFILES[profile] if isinstance(profile, str) else profile
         if fault is not None and fault not in FAULTS:
@@ -139,6 +141,7 @@ class MeterSimulator:
         self.state = MeterState(seed=seed)
         self.rng = random.Random(seed)
         self.address = address
+        self.frozen = frozen  # values and clock stand still: reproducible readouts for snapshot tests
         self.unplug_every = unplug_every
         self.unplug_for = unplug_for
         self.readouts = 0
@@ -404,9 +407,16 @@ class MeterSimulator:
         while not self._speed_matches() and loop.time() < deadline:
             await asyncio.sleep(0.002)
 
+    def _now(self) -> datetime:
+        return FROZEN_TIME if self.frozen else datetime.now()
+
+    def _advance(self) -> None:
+        if not self.frozen:
+            self.state.advance(asyncio.get_running_loop().time())
+
     def _readout_block(self) -> bytes:
-        now = datetime.now()
-        self.state.advance(asyncio.get_running_loop().time())
+        now = self._now()
+        self._advance()
         if self._current_fault == "meter_reset" and self.readouts >= 2 and not self._reset_done:
             self.state.reset_energy()
             self._reset_done = True
@@ -435,10 +445,10 @@ class MeterSimulator:
                 if profile.mode == "D":
                     telegram = b"/" + profile.identification.encode("ascii") + b"\r\n\r\n" + self._readout_block()
                 else:
-                    self.state.advance(asyncio.get_running_loop().time())
+                    self._advance()
                     self._invocation_counter += 1
                     telegram = push_frame(
-                        self.state, datetime.now(), self._invocation_counter, encrypted=profile.encrypted
+                        self.state, self._now(), self._invocation_counter, encrypted=profile.encrypted
                     )
                 await self._transmit(telegram)
                 self.readouts += 1

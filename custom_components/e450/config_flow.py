@@ -180,7 +180,7 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
                 "serial": self.unique_id or "",
                 "mode": ident.mode.value if ident else "?",
                 "baud": str(readout.timings.baud),
-                "values": str(len(readout.readings)),
+                "values": str(len(readout.datasets)),
                 "port": self._port,
             },
         )

@@ -20,3 +20,6 @@ DEFAULT_SCAN_INTERVAL: Final = timedelta(seconds=60)
 
 # Consecutive good reads that must agree before a lower energy register counts as a real meter reset.
 RESET_CONFIRMATIONS: Final = 3
+
+# How long the config flow listens for DLMS pushes per line setting when no identification comes.
+FLOW_DLMS_LISTEN_SECONDS: Final = 3.0

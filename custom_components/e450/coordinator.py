@@ -24,6 +24,7 @@ from .const import (
     DEFAULT_MAX_BAUD,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
+    FLOW_DLMS_LISTEN_SECONDS,
 )
 from .iec62056 import (
     ChecksumError,
@@ -50,6 +51,7 @@ def session_config(data: Mapping[str, Any], *, detect_dlms: bool = False) -> Ses
         address=str(data.get(CONF_DEVICE_ADDRESS) or ""),
         wake_up=bool(data.get(CONF_WAKE_UP, False)),
         detect_dlms=detect_dlms,
+        dlms_listen=FLOW_DLMS_LISTEN_SECONDS,
     )
 
 
