@@ -119,6 +119,14 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
             self._read_task = asyncio.ensure_future(read_meter(self.port, self.session_config))
             try:
                 readout = await self._read_task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # we ourselves are being cancelled
+                # async_shutdown abandoned the read: a failed update, not a cancelled refresh
+                raise UpdateFailed(
+                    "read abandoned", translation_domain=DOMAIN, translation_key="read_abandoned"
+                ) from None
             except IEC62056Error as err:
                 self.statistics.failures += 1
                 self.statistics.last_failure = dt_util.utcnow()

@@ -319,6 +319,7 @@ class E450ObisSensor(E450Entity, RestoreSensor):
             self._attr_translation_placeholders = {"code": code}
         self._guard = EnergyGuard(RESET_CONFIRMATIONS) if description.energy_register else None
         self._attr_native_value = self._value()
+        self._shown: tuple[object, bool] | None = None  # what the state machine has
 
     async def async_added_to_hass(self) -> None:
         """Seed the energy guard with the last value recorded before a restart."""
@@ -380,10 +381,11 @@ class E450ObisSensor(E450Entity, RestoreSensor):
     @callback
     def _handle_coordinator_update(self) -> None:
         """Write the state only when something changed: an unchanged meter costs no state writes."""
-        before = (self._attr_native_value, self.available)
         if self.coordinator.last_update_success:
             self._attr_native_value = self._value()
-        if (self._attr_native_value, self.available) != before:
+        shown = (self._attr_native_value, self.available)
+        if shown != self._shown:
+            self._shown = shown
             self.async_write_ha_state()
 
 

@@ -9,6 +9,8 @@ from unittest.mock import patch
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.e450.const import CONF_DEVICE_ADDRESS, CONF_MAX_BAUD, CONF_PORT, CONF_WAKE_UP, DOMAIN
 from custom_components.e450.ports import SerialPort
@@ -64,3 +66,9 @@ def fake_ports(*ports: tuple[str, str]) -> list[SerialPort]:
         SerialPort(path, path, f"{label} — {path}", "zigbee" in label.lower() or "z-wave" in label.lower())
         for path, label in ports
     ]
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots with Home Assistant's serialiser (ids and timestamps as ANY)."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
-import pytest
 from homeassistant import config_entries
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+import pytest
 
 from custom_components.e450.const import AUTO_DETECT, CONF_ADVANCED, CONF_PORT, DOMAIN
 from custom_components.e450.iec62056 import FramingError
@@ -168,7 +168,9 @@ async def test_auto_detect_skips_radios_busy_and_configured_ports(
         )
         result = await start(hass, ports)
         with patch("custom_components.e450.config_flow.list_ports", return_value=ports):
-            result = dict(await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: AUTO_DETECT, **ADVANCED}))
+            result = dict(
+                await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: AUTO_DETECT, **ADVANCED})
+            )
         assert result["type"] is FlowResultType.FORM and result["step_id"] == "detect"
         listed = result["description_placeholders"]["ports"]
         assert "Zigbee" not in listed and silent.port not in listed and meter.port in listed
@@ -184,7 +186,9 @@ async def test_auto_detect_finds_nothing(hass: HomeAssistant, simulated: Simulat
         ports = fake_ports((silent.port, "FTDI IR head"))
         result = await start(hass, ports)
         with patch("custom_components.e450.config_flow.list_ports", return_value=ports):
-            result = dict(await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: AUTO_DETECT, **ADVANCED}))
+            result = dict(
+                await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: AUTO_DETECT, **ADVANCED})
+            )
         result = dict(await hass.config_entries.flow.async_configure(result["flow_id"], {}))
         assert result["type"] is FlowResultType.ABORT and result["reason"] == "no_meter_found"
         assert silent.requests == 1
@@ -194,5 +198,7 @@ async def test_auto_detect_without_ports(hass: HomeAssistant) -> None:
     result = await start(hass)
     radios = fake_ports(("/dev/ttyUSB3", "Aeotec Z-Wave stick"))
     with patch("custom_components.e450.config_flow.list_ports", return_value=radios):
-        result = dict(await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: AUTO_DETECT, **ADVANCED}))
+        result = dict(
+            await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: AUTO_DETECT, **ADVANCED})
+        )
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "no_ports"
