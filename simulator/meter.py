@@ -43,6 +43,9 @@ FAULTS = (
 INTERMITTENT_FAULTS = ("no_answer", "garbage", "bad_bcc", "truncated", "drop_after_ident", "wrong_baud", "echo")
 OPTION_SELECT_TIMEOUT = 2.2  # tt upper bound: how long the meter waits for the ACK
 SLOW_REACTION = 1.5
+# Fast mode waits this long for the client's baud switch; generous, so that a busy event loop in a test (a cold
+# Home Assistant start) cannot turn into a spurious garbled readout.
+FAST_MODE_SWITCH_WAIT = 5.0
 PARK_SPEED = termios.B38400  # see Pty.park()
 SPEEDS = {
     300: termios.B300,
@@ -403,7 +406,7 @@ class MeterSimulator:
         if self.realtime or self._pty is None:
             return
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + SLOW_REACTION
+        deadline = loop.time() + FAST_MODE_SWITCH_WAIT
         while not self._speed_matches() and loop.time() < deadline:
             await asyncio.sleep(0.002)
 
