@@ -15,13 +15,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: E450ConfigEntry) -> bool
     coordinator = E450Coordinator(hass, entry)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
+async def _async_options_updated(hass: HomeAssistant, entry: E450ConfigEntry) -> None:
+    """New options apply from the next read on; no reload, no restart."""
+    entry.runtime_data.apply_options()
+
+
 async def async_unload_entry(hass: HomeAssistant, entry: E450ConfigEntry) -> bool:
-    """Unload the platforms; the coordinator shuts down with the entry and abandons a read in progress."""
+    """Unload the platforms, abandon a read in progress, and withdraw this meter's repair issues."""
     unloaded: bool = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await entry.runtime_data.async_shutdown()
+        entry.runtime_data.clear_issues()
     return unloaded

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
 
@@ -13,13 +14,29 @@ from .compat import vol
 from .const import (
     AUTO_DETECT,
     BAUD_CHOICES,
+    CONF_ACCEPTED_SERIAL,
     CONF_ADVANCED,
     CONF_DEVICE_ADDRESS,
+    CONF_LINK_LOST_MINUTES,
     CONF_MAX_BAUD,
+    CONF_NOMINAL_FREQUENCY,
+    CONF_NOMINAL_VOLTAGE,
     CONF_PORT,
+    CONF_SCAN_INTERVAL,
+    CONF_SWITCH_DELAY,
+    CONF_VOLTAGE_TOLERANCE,
     CONF_WAKE_UP,
+    DEFAULT_LINK_LOST_MINUTES,
     DEFAULT_MAX_BAUD,
+    DEFAULT_NOMINAL_FREQUENCY,
+    DEFAULT_NOMINAL_VOLTAGE,
+    DEFAULT_SCAN_INTERVAL,
+    DEFAULT_SWITCH_DELAY_MS,
+    DEFAULT_VOLTAGE_TOLERANCE,
     DOMAIN,
+    MAX_SCAN_INTERVAL,
+    MIN_SCAN_INTERVAL,
+    SCAN_MARGIN_SECONDS,
 )
 from .coordinator import error_key, session_config
 from .iec62056 import IEC62056Error, Readout, read_meter
@@ -98,10 +115,15 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders=placeholders,
         )
 
-    def _user_schema(self, user_input: dict[str, Any] | None) -> Any:
+    def _user_schema(self, user_input: dict[str, Any] | None, *, auto_detect: bool = True, current: str = "") -> Any:
         options = [selector.SelectOptionDict(value=port.path, label=port.label) for port in self._ports]
-        options.append(selector.SelectOptionDict(value=AUTO_DETECT, label=AUTO_DETECT))
-        default = (user_input or {}).get(CONF_PORT) or (self._ports[0].path if self._ports else AUTO_DETECT)
+        if auto_detect:
+            options.append(selector.SelectOptionDict(value=AUTO_DETECT, label=AUTO_DETECT))
+        default = (
+            (user_input or {}).get(CONF_PORT)
+            or current
+            or (self._ports[0].path if self._ports else AUTO_DETECT if auto_detect else "")
+        )
         # A select with custom values on every HA version: it carries "Detect automatically" and URLs typed by
         # hand (socket://host:port, rfc2217://…), which HA 2026.5's serial port selector cannot offer.
         port_selector = selector.SelectSelector(
@@ -160,6 +182,45 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
         self._port = port
         return await self.async_step_confirm()
 
+    async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Move an existing meter to another port or URL (or change its advanced settings); re-probe first."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"port": "", "detail": "", "baud": "", "framing": "", "meter": entry.title}
+        if user_input is None:
+            self._settings = {key: entry.data.get(key) for key in (CONF_MAX_BAUD, CONF_DEVICE_ADDRESS, CONF_WAKE_UP)}
+        else:
+            self._settings = _clean_settings(user_input)
+            port = str(user_input[CONF_PORT]).strip()
+            error, details = await self._async_try_read(port) if port else ("port_not_found", {})
+            if error is None:
+                assert self._readout is not None
+                serial = meter_serial(self._readout)
+                if serial not in (entry.unique_id, entry.options.get(CONF_ACCEPTED_SERIAL)):
+                    return self.async_abort(
+                        reason="wrong_meter", description_placeholders={"serial": serial, "meter": entry.title}
+                    )
+                # the advanced settings chosen here win over an older maximum baud rate from the options
+                options = {key: value for key, value in entry.options.items() if key != CONF_MAX_BAUD}
+                return self.async_update_reload_and_abort(
+                    entry, data_updates={CONF_PORT: port, **self._settings}, options=options
+                )
+            errors["base"] = error
+            placeholders.update(details)
+        self._ports = await self.hass.async_add_executor_job(list_ports)
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self._user_schema(user_input, auto_detect=False, current=str(entry.data[CONF_PORT])),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> E450OptionsFlow:
+        """Options: polling, link and anomaly settings."""
+        return E450OptionsFlow()
+
     async def async_step_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show what was found; create the entry on confirmation."""
         readout = self._readout
@@ -183,4 +244,81 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
                 "values": str(len(readout.datasets)),
                 "port": self._port,
             },
+        )
+
+
+def _number(minimum: float | None, maximum: float | None, step: float, unit: str) -> selector.NumberSelector:
+    config = selector.NumberSelectorConfig(step=step, unit_of_measurement=unit, mode=selector.NumberSelectorMode.BOX)
+    if minimum is not None:
+        config["min"] = minimum
+    if maximum is not None:
+        config["max"] = maximum
+    return selector.NumberSelector(config)
+
+
+def _choice(values: tuple[int, ...]) -> selector.SelectSelector:
+    return selector.SelectSelector(
+        selector.SelectSelectorConfig(options=[str(v) for v in values], mode=selector.SelectSelectorMode.DROPDOWN)
+    )
+
+
+class E450OptionsFlow(OptionsFlow):
+    """Change how often and how the meter is read, and the limits of the supply checks. Applies at once."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One form; the scan interval is checked against how long a read of this meter really takes."""
+        entry = self.config_entry
+        current = {**entry.data, **entry.options}
+        errors: dict[str, str] = {}
+        statistics = getattr(entry, "runtime_data", None)
+        duration = statistics.statistics.last_duration if statistics is not None else None
+        minimum = max(float(MIN_SCAN_INTERVAL), (duration or 0.0) + SCAN_MARGIN_SECONDS)
+        placeholders = {"minimum": f"{minimum:.0f}", "maximum": str(MAX_SCAN_INTERVAL)}
+        if user_input is not None:
+            interval = float(user_input[CONF_SCAN_INTERVAL])
+            if interval < minimum:
+                errors[CONF_SCAN_INTERVAL] = "scan_interval_too_short"
+            elif interval > MAX_SCAN_INTERVAL:
+                errors[CONF_SCAN_INTERVAL] = "scan_interval_too_long"
+            else:
+                options = {
+                    **entry.options,
+                    CONF_SCAN_INTERVAL: int(interval),
+                    CONF_MAX_BAUD: int(user_input[CONF_MAX_BAUD]),
+                    CONF_SWITCH_DELAY: int(user_input[CONF_SWITCH_DELAY]),
+                    CONF_NOMINAL_VOLTAGE: int(user_input[CONF_NOMINAL_VOLTAGE]),
+                    CONF_VOLTAGE_TOLERANCE: float(user_input[CONF_VOLTAGE_TOLERANCE]),
+                    CONF_NOMINAL_FREQUENCY: int(user_input[CONF_NOMINAL_FREQUENCY]),
+                    CONF_LINK_LOST_MINUTES: int(user_input[CONF_LINK_LOST_MINUTES]),
+                }
+                return self.async_create_entry(data=options)
+            current = {**current, **user_input}
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_SCAN_INTERVAL, default=current.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL.seconds)
+                ): _number(None, None, 1, "s"),
+                vol.Required(CONF_MAX_BAUD, default=str(current.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD))): _choice(
+                    BAUD_CHOICES
+                ),
+                vol.Required(
+                    CONF_SWITCH_DELAY, default=current.get(CONF_SWITCH_DELAY, DEFAULT_SWITCH_DELAY_MS)
+                ): _number(0, 2000, 10, "ms"),
+                vol.Required(
+                    CONF_NOMINAL_VOLTAGE, default=str(current.get(CONF_NOMINAL_VOLTAGE, DEFAULT_NOMINAL_VOLTAGE))
+                ): _choice((220, 230, 240)),
+                vol.Required(
+                    CONF_VOLTAGE_TOLERANCE, default=current.get(CONF_VOLTAGE_TOLERANCE, DEFAULT_VOLTAGE_TOLERANCE)
+                ): _number(1, 20, 0.5, "%"),
+                vol.Required(
+                    CONF_NOMINAL_FREQUENCY,
+                    default=str(current.get(CONF_NOMINAL_FREQUENCY, DEFAULT_NOMINAL_FREQUENCY)),
+                ): _choice((50, 60)),
+                vol.Required(
+                    CONF_LINK_LOST_MINUTES, default=current.get(CONF_LINK_LOST_MINUTES, DEFAULT_LINK_LOST_MINUTES)
+                ): _number(1, 1440, 1, "min"),
+            }
+        )
+        return self.async_show_form(
+            step_id="init", data_schema=schema, errors=errors, description_placeholders=placeholders
         )

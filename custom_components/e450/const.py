@@ -23,3 +23,21 @@ RESET_CONFIRMATIONS: Final = 3
 
 # How long the config flow listens for DLMS pushes per line setting when no identification comes.
 FLOW_DLMS_LISTEN_SECONDS: Final = 3.0
+
+# Options (all changeable without restarting Home Assistant).
+CONF_SCAN_INTERVAL: Final = "scan_interval"
+CONF_SWITCH_DELAY: Final = "switch_delay"  # milliseconds
+CONF_NOMINAL_VOLTAGE: Final = "nominal_voltage"
+CONF_VOLTAGE_TOLERANCE: Final = "voltage_tolerance"
+CONF_NOMINAL_FREQUENCY: Final = "nominal_frequency"
+CONF_LINK_LOST_MINUTES: Final = "link_lost_minutes"
+CONF_ACCEPTED_SERIAL: Final = "accepted_serial"  # a replacement meter the user chose to keep under this entry
+
+DEFAULT_SWITCH_DELAY_MS: Final = 300
+DEFAULT_NOMINAL_VOLTAGE: Final = 230
+DEFAULT_VOLTAGE_TOLERANCE: Final = 10.0
+DEFAULT_NOMINAL_FREQUENCY: Final = 50
+DEFAULT_LINK_LOST_MINUTES: Final = 15
+MIN_SCAN_INTERVAL: Final = 5
+MAX_SCAN_INTERVAL: Final = 86400
+SCAN_MARGIN_SECONDS: Final = 2.0  # a scan interval must leave this much beyond the last read's duration

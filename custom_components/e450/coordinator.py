@@ -13,16 +13,30 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .anomalies import Anomaly, AnomalyDetector, Severity, Thresholds
 from .const import (
+    CONF_ACCEPTED_SERIAL,
     CONF_DEVICE_ADDRESS,
+    CONF_LINK_LOST_MINUTES,
     CONF_MAX_BAUD,
+    CONF_NOMINAL_FREQUENCY,
+    CONF_NOMINAL_VOLTAGE,
     CONF_PORT,
+    CONF_SCAN_INTERVAL,
+    CONF_SWITCH_DELAY,
+    CONF_VOLTAGE_TOLERANCE,
     CONF_WAKE_UP,
+    DEFAULT_LINK_LOST_MINUTES,
     DEFAULT_MAX_BAUD,
+    DEFAULT_NOMINAL_FREQUENCY,
+    DEFAULT_NOMINAL_VOLTAGE,
     DEFAULT_SCAN_INTERVAL,
+    DEFAULT_SWITCH_DELAY_MS,
+    DEFAULT_VOLTAGE_TOLERANCE,
     DOMAIN,
     FLOW_DLMS_LISTEN_SECONDS,
 )
@@ -38,6 +52,7 @@ from .iec62056 import (
     SessionConfig,
     read_meter,
 )
+from .meter_info import meter_serial
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -45,13 +60,28 @@ type E450ConfigEntry = ConfigEntry[E450Coordinator]
 
 
 def session_config(data: Mapping[str, Any], *, detect_dlms: bool = False) -> SessionConfig:
-    """Session settings from config entry data (or a flow's settings)."""
+    """Session settings from config entry data merged with options (or a flow's settings)."""
     return SessionConfig(
         max_baud=int(data.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD)),
         address=str(data.get(CONF_DEVICE_ADDRESS) or ""),
         wake_up=bool(data.get(CONF_WAKE_UP, False)),
+        switch_delay=float(data.get(CONF_SWITCH_DELAY, DEFAULT_SWITCH_DELAY_MS)) / 1000,
         detect_dlms=detect_dlms,
         dlms_listen=FLOW_DLMS_LISTEN_SECONDS,
+    )
+
+
+def settings(entry: ConfigEntry) -> dict[str, Any]:
+    """The entry's effective settings: options override the data the flow stored."""
+    return {**entry.data, **entry.options}
+
+
+def thresholds(values: Mapping[str, Any]) -> Thresholds:
+    """Anomaly limits from the options."""
+    return Thresholds(
+        nominal_voltage=float(values.get(CONF_NOMINAL_VOLTAGE, DEFAULT_NOMINAL_VOLTAGE)),
+        voltage_tolerance=float(values.get(CONF_VOLTAGE_TOLERANCE, DEFAULT_VOLTAGE_TOLERANCE)),
+        nominal_frequency=float(values.get(CONF_NOMINAL_FREQUENCY, DEFAULT_NOMINAL_FREQUENCY)),
     )
 
 
@@ -93,24 +123,39 @@ class ReadStatistics:
 
 
 class E450Coordinator(DataUpdateCoordinator[Readout]):
-    """Reads one meter at a fixed interval."""
+    """Reads one meter at a fixed interval and keeps its repair issues in sync with what it reads."""
 
     config_entry: E450ConfigEntry
 
     def __init__(self, hass: HomeAssistant, entry: E450ConfigEntry) -> None:
+        values = settings(entry)
         super().__init__(
             hass,
             _LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {entry.data[CONF_PORT]}",
-            update_interval=timedelta(seconds=entry.options.get("scan_interval", DEFAULT_SCAN_INTERVAL.seconds)),
+            update_interval=timedelta(seconds=int(values.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL.seconds))),
             always_update=False,
         )
         self.port: str = entry.data[CONF_PORT]
-        self.session_config = session_config(entry.data)
+        self.session_config = session_config(values)
         self.statistics = ReadStatistics()
+        self.detector = AnomalyDetector(thresholds(values))
+        self.link_lost_after = timedelta(minutes=float(values.get(CONF_LINK_LOST_MINUTES, DEFAULT_LINK_LOST_MINUTES)))
+        self.anomalies: dict[str, Anomaly] = {}  # active, by key
+        self._meter_anomalies: list[Anomaly] = []  # from the last good readout
+        self._since: dict[str, datetime] = {}
+        self._started = dt_util.utcnow()
         self._read_lock = asyncio.Lock()
         self._read_task: asyncio.Task[Readout] | None = None
+
+    def apply_options(self) -> None:
+        """Take new options into use for the next read, without a reload."""
+        values = settings(self.config_entry)
+        self.update_interval = timedelta(seconds=int(values.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL.seconds)))
+        self.session_config = session_config(values)
+        self.detector.thresholds = thresholds(values)
+        self.link_lost_after = timedelta(minutes=float(values.get(CONF_LINK_LOST_MINUTES, DEFAULT_LINK_LOST_MINUTES)))
 
     async def _async_update_data(self) -> Readout:
         async with self._read_lock:  # the port opens exclusively: one read at a time
@@ -132,6 +177,7 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
                 self.statistics.last_failure = dt_util.utcnow()
                 self.statistics.last_error = str(err)
                 self.statistics.last_duration = time.monotonic() - started
+                self._update_issues()
                 key, placeholders = error_key(err)
                 raise UpdateFailed(
                     str(err),
@@ -145,7 +191,70 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
         self.statistics.last_success = dt_util.utcnow()
         self.statistics.last_duration = readout.timings.total
         self.statistics.baud = readout.timings.baud
+        model = readout.identification.model if readout.identification else ""
+        self._meter_anomalies = self.detector.evaluate(readout, time.monotonic(), model)
+        changed = self._meter_changed(readout)
+        if changed is not None:
+            self._meter_anomalies.append(changed)
+        self._update_issues()
         return readout
+
+    def _meter_changed(self, readout: Readout) -> Anomaly | None:
+        entry = self.config_entry
+        try:
+            serial = meter_serial(readout)
+        except ValueError:
+            return None
+        if serial in (entry.unique_id, entry.options.get(CONF_ACCEPTED_SERIAL)):
+            return None
+        return Anomaly("meter_changed", Severity.ERROR, {"old": entry.unique_id or "", "new": serial})
+
+    def _update_issues(self) -> None:
+        """Create, update and delete this entry's repair issues so they match the active anomalies."""
+        now = dt_util.utcnow()
+        stats = self.statistics
+        last_good = stats.last_success or self._started
+        # what the last good readout showed stays true until a good read says otherwise: a failed read is not news
+        active = {anomaly.key: anomaly for anomaly in self._meter_anomalies}
+        failing = stats.last_failure is not None and (
+            stats.last_success is None or stats.last_failure > stats.last_success
+        )
+        if failing and now - last_good >= self.link_lost_after:
+            lost = Anomaly(
+                "link_lost",
+                Severity.ERROR,
+                {"minutes": f"{self.link_lost_after.total_seconds() / 60:g}", "error": stats.last_error or ""},
+            )
+            active[lost.key] = lost
+        entry = self.config_entry
+        for key in set(self.anomalies) - set(active):
+            ir.async_delete_issue(self.hass, DOMAIN, f"{entry.entry_id}_{key}")
+            self._since.pop(key, None)
+        for key, anomaly in active.items():
+            since = self._since.setdefault(key, last_good if anomaly.kind == "link_lost" else now)
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                f"{entry.entry_id}_{key}",
+                is_fixable=anomaly.kind == "meter_changed",
+                is_persistent=False,
+                severity=ir.IssueSeverity(anomaly.severity.value),
+                translation_key=anomaly.kind,
+                translation_placeholders={
+                    **anomaly.placeholders,
+                    "meter": entry.title,
+                    "port": self.port,
+                    "since": dt_util.as_local(since).strftime("%Y-%m-%d %H:%M"),
+                },
+                data={"entry_id": entry.entry_id, **anomaly.placeholders},
+            )
+        self.anomalies = active
+
+    def clear_issues(self) -> None:
+        """Forget every issue of this entry (it is being unloaded: nothing watches these conditions any more)."""
+        for key in self.anomalies:
+            ir.async_delete_issue(self.hass, DOMAIN, f"{self.config_entry.entry_id}_{key}")
+        self.anomalies = {}
 
     async def async_shutdown(self) -> None:
         """Stop polling and abandon a read in progress (the driver closes the port as it unwinds)."""

@@ -1,0 +1,101 @@
+"""Diagnostics: settings, the meter's identity, the last raw readout and its parse, timings, statistics, issues.
+
+The serial number is redacted everywhere it appears (also inside the raw readout text), as are the device address
+and anything that looks like a password or a key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.device_registry import DeviceEntry
+
+from .const import CONF_ACCEPTED_SERIAL, CONF_DEVICE_ADDRESS
+from .coordinator import E450ConfigEntry
+from .meter_info import SERIAL_CODES
+
+TO_REDACT = {
+    CONF_DEVICE_ADDRESS,
+    CONF_ACCEPTED_SERIAL,
+    "unique_id",
+    "password",
+    "key",
+    "encryption_key",
+    "authentication_key",
+}
+
+
+def _secrets(entry: E450ConfigEntry) -> list[str]:
+    """Strings that must not leave the machine: serial numbers and the device address."""
+    coordinator = entry.runtime_data
+    values = {
+        entry.unique_id or "",
+        str(entry.data.get(CONF_DEVICE_ADDRESS) or ""),
+        str(entry.options.get(CONF_ACCEPTED_SERIAL) or ""),
+    }
+    readout = coordinator.data
+    if readout is not None:
+        for code in SERIAL_CODES:
+            values.add((readout.text(code) or "").strip())
+    return sorted((value for value in values if len(value) >= 3), key=len, reverse=True)
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: E450ConfigEntry) -> dict[str, Any]:
+    """Everything needed to understand a read problem, without identifying the meter or its owner."""
+    coordinator = entry.runtime_data
+    secrets = _secrets(entry)
+    readout = coordinator.data
+    last: dict[str, Any] | None = None
+    if readout is not None:
+        ident = readout.identification
+        last = {
+            "identification": ident.as_dict() if ident else None,
+            "bcc": readout.bcc.value,
+            "raw": _scrub(readout.raw.decode("ascii", "backslashreplace"), secrets),
+            "datasets": [
+                {
+                    "address": dataset.address,
+                    "values": [{"value": _scrub(value.value, secrets), "unit": value.unit} for value in dataset.values],
+                }
+                for dataset in readout.datasets
+            ],
+            "timings": readout.timings.as_dict() | {"retried": readout.timings.retried},
+        }
+    statistics = asdict(coordinator.statistics)
+    statistics["last_error"] = _scrub(statistics["last_error"] or "", secrets) or None
+    return {
+        "entry": {
+            "title": entry.title,
+            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "options": async_redact_data(dict(entry.options), TO_REDACT),
+        },
+        "session": asdict(coordinator.session_config)
+        | {"address": REDACTED if coordinator.session_config.address else ""},
+        "last_readout": last,
+        "statistics": statistics,
+        "anomalies": [
+            {
+                "kind": anomaly.kind,
+                "severity": anomaly.severity.value,
+                "phase": anomaly.phase,
+                "placeholders": {key: _scrub(value, secrets) for key, value in anomaly.placeholders.items()},
+            }
+            for anomaly in coordinator.anomalies.values()
+        ],
+    }
+
+
+async def async_get_device_diagnostics(
+    hass: HomeAssistant, entry: E450ConfigEntry, device: DeviceEntry
+) -> dict[str, Any]:
+    """The meter is the entry's only device: the same report."""
+    return await async_get_config_entry_diagnostics(hass, entry)

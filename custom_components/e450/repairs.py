@@ -1,0 +1,76 @@
+"""Repair flow for a replaced meter: adopt the new meter as this entry's identity, or keep the old one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant import data_entry_flow
+from homeassistant.components.repairs import RepairsFlow
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir, selector
+
+from .compat import vol
+from .const import CONF_ACCEPTED_SERIAL, DOMAIN
+
+
+class MeterChangedRepairFlow(RepairsFlow):
+    """The serial number read differs from the entry's: the meter was replaced (or the head moved to another)."""
+
+    def __init__(self, entry_id: str, old: str, new: str) -> None:
+        self._entry_id = entry_id
+        self._old = old
+        self._new = new
+
+    async def async_step_init(self, user_input: dict[str, str] | None = None) -> data_entry_flow.FlowResult:
+        """Start with the choice."""
+        return await self.async_step_choose()
+
+    async def async_step_choose(self, user_input: dict[str, str] | None = None) -> data_entry_flow.FlowResult:
+        """Adopt the new meter (its serial becomes the entry's and the device's) or keep the old identity."""
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None:
+            return self.async_abort(reason="entry_removed")
+        if user_input is not None:
+            if user_input["action"] == "adopt":
+                _migrate_identity(self.hass, self._entry_id, self._old, self._new)
+                self.hass.config_entries.async_update_entry(entry, unique_id=self._new)
+                self.hass.config_entries.async_schedule_reload(self._entry_id)
+            else:
+                self.hass.config_entries.async_update_entry(
+                    entry, options={**entry.options, CONF_ACCEPTED_SERIAL: self._new}
+                )
+            ir.async_delete_issue(self.hass, DOMAIN, f"{self._entry_id}_meter_changed")
+            return self.async_create_entry(data={})
+        return self.async_show_form(
+            step_id="choose",
+            data_schema=vol.Schema(
+                {
+                    vol.Required("action", default="adopt"): selector.SelectSelector(
+                        selector.SelectSelectorConfig(
+                            options=["adopt", "keep"],
+                            mode=selector.SelectSelectorMode.LIST,
+                            translation_key="meter_changed_action",
+                        )
+                    )
+                }
+            ),
+            description_placeholders={"old": self._old, "new": self._new, "meter": entry.title},
+        )
+
+
+def _migrate_identity(hass: HomeAssistant, entry_id: str, old: str, new: str) -> None:
+    """Move the device and the entities to the new serial, keeping their entity ids and history."""
+    devices = dr.async_get(hass)
+    device = devices.async_get_device(identifiers={(DOMAIN, old)})
+    if device is not None:
+        devices.async_update_device(device.id, new_identifiers={(DOMAIN, new)}, serial_number=new)
+    entities = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(entities, entry_id):
+        if entity.unique_id.startswith(f"{old}_"):
+            entities.async_update_entity(entity.entity_id, new_unique_id=f"{new}_{entity.unique_id[len(old) + 1 :]}")
+
+
+async def async_create_fix_flow(hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None) -> RepairsFlow:
+    """The only fixable issue is the replaced meter."""
+    assert data is not None
+    return MeterChangedRepairFlow(str(data["entry_id"]), str(data["old"]), str(data["new"]))
