@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir, selector
 
 from .compat import vol
-from .const import CONF_ACCEPTED_SERIAL, DOMAIN
+from .const import CONF_ACCEPTED_SERIAL, CONF_PORT, DOMAIN
 
 
 class MeterChangedRepairFlow(RepairsFlow):
@@ -54,7 +54,12 @@ class MeterChangedRepairFlow(RepairsFlow):
                     )
                 }
             ),
-            description_placeholders={"old": self._old, "new": self._new, "meter": entry.title},
+            description_placeholders={
+                "old": self._old,
+                "new": self._new,
+                "meter": entry.title,
+                "port": str(entry.data.get(CONF_PORT, "")),
+            },
         )
 
 
