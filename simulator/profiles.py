@@ -59,7 +59,9 @@ class MeterState:
 
     @property
     def currents(self) -> tuple[float, float, float]:
-        return tuple(p * 1000 / u for p, u in zip(self.phase_power_kw, self.voltages, strict=True))  # type: ignore[return-value]
+        return tuple(  # type: ignore[return-value]
+            p * 1000 / u if u > 1 else 0.0 for p, u in zip(self.phase_power_kw, self.voltages, strict=True)
+        )
 
 
 Lines = Callable[[MeterState, datetime], list[str]]

@@ -7,6 +7,7 @@ and anything that looks like a password or a key.
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
@@ -70,7 +71,10 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: E450Con
             ],
             "timings": readout.timings.as_dict() | {"retried": readout.timings.retried},
         }
-    statistics = asdict(coordinator.statistics)
+    statistics = {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in asdict(coordinator.statistics).items()
+    }
     statistics["last_error"] = _scrub(statistics["last_error"] or "", secrets) or None
     return {
         "entry": {
