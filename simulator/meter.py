@@ -271,10 +271,13 @@ class MeterSimulator:
             writer.close()
 
     def _speed_matches(self) -> bool:
+        return self._client_speed_is(self._baud)
+
+    def _client_speed_is(self, baud: int) -> bool:
         if self._pty is None or self._pty.master < 0:
             return True
         try:
-            return self._pty.speed() == SPEEDS.get(self._baud)
+            return self._pty.speed() == SPEEDS.get(baud)
         except termios.error:
             return False
 
@@ -381,8 +384,8 @@ class MeterSimulator:
             return
         if profile.mode == "B":
             await asyncio.sleep(self._reaction())
+            await self._wait_for_client_speed(profile.max_baud)
             self._baud = profile.max_baud
-            await self._wait_for_client_speed()
             await self._send_readout()
             return
         ack = await self._read_line(OPTION_SELECT_TIMEOUT)
@@ -394,20 +397,20 @@ class MeterSimulator:
             await self._transmit(b"\x15")  # NAK: option not supported
             return
         await asyncio.sleep(self._reaction())
+        await self._wait_for_client_speed(baud)
         if fault == "wrong_baud" and baud != 300:
-            baud //= 2
+            baud //= 2  # the meter switches to another rate than the one it acknowledged
         self._baud = baud
-        await self._wait_for_client_speed()
         await self._send_readout()
 
-    async def _wait_for_client_speed(self) -> None:
+    async def _wait_for_client_speed(self, baud: int) -> None:
         """Fast mode only: hold the data until the client has switched, so fast runs stay deterministic. In
         realtime mode the meter keeps real timing and a late switch garbles the start of the readout."""
         if self.realtime or self._pty is None:
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + FAST_MODE_SWITCH_WAIT
-        while not self._speed_matches() and loop.time() < deadline:
+        while not self._client_speed_is(baud) and loop.time() < deadline:
             await asyncio.sleep(0.002)
 
     def _now(self) -> datetime:
