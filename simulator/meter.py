@@ -46,6 +46,7 @@ SLOW_REACTION = 1.5
 # Fast mode waits this long for the client's baud switch; generous, so that a busy event loop in a test (a cold
 # Home Assistant start) cannot turn into a spurious garbled readout.
 FAST_MODE_SWITCH_WAIT = 5.0
+TCP_SWITCH_WAIT = 0.4
 PARK_SPEED = termios.B38400  # see Pty.park()
 SPEEDS = {
     300: termios.B300,
@@ -406,7 +407,11 @@ class MeterSimulator:
     async def _wait_for_client_speed(self, baud: int) -> None:
         """Fast mode only: hold the data until the client has switched, so fast runs stay deterministic. In
         realtime mode the meter keeps real timing and a late switch garbles the start of the readout."""
-        if self.realtime or self._pty is None:
+        if self.realtime:
+            return
+        if self._pty is None:
+            # over TCP nothing shows the client's speed: keep a real meter's timing (ACK on the wire, then tr)
+            await asyncio.sleep(TCP_SWITCH_WAIT)
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + FAST_MODE_SWITCH_WAIT

@@ -214,3 +214,14 @@ async def test_port_vanishing_during_read_is_typed(sim_factory: Factory) -> None
         sim._pty.master = -1
         with pytest.raises(IEC62056Error):
             await task
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_tcp_url(sim_factory: Factory) -> None:
+    """``socket://host:port`` (ser2net, ESP links): the same read over a network bridge."""
+    async with sim_factory("e450", tcp_port=0) as sim:
+        assert sim.port.startswith("socket://127.0.0.1:")
+        first = await read_meter(sim.port, FAST)
+        second = await read_meter(sim.port, FAST)  # the bridge's single connection was released
+    assert first.bcc is BccStatus.OK and first.readings.keys() == second.readings.keys()
+    assert first.timings.baud == 9600

@@ -101,6 +101,10 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self.async_step_detect()
             elif not port:
                 errors[CONF_PORT] = "port_not_found"
+            elif owner := self._port_owner(port):
+                # serialx opens exclusively: two entries on one port would make each other's reads fail
+                errors[CONF_PORT] = "port_in_use_by_entry"
+                placeholders.update(port=port, detail=owner)
             else:
                 error, details = await self._async_try_read(port)
                 if error is None:
@@ -114,6 +118,13 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
             description_placeholders=placeholders,
         )
+
+    def _port_owner(self, port: str) -> str | None:
+        """Title of the entry that already reads ``port``, if any."""
+        for entry in self._async_current_entries(include_ignore=False):
+            if same_port(port, str(entry.data.get(CONF_PORT, ""))):
+                return entry.title
+        return None
 
     def _user_schema(self, user_input: dict[str, Any] | None, *, auto_detect: bool = True, current: str = "") -> Any:
         options = [selector.SelectOptionDict(value=port.path, label=port.label) for port in self._ports]

@@ -57,6 +57,11 @@ async def test_supply_anomalies_raise_and_clear(hass: HomeAssistant, meter: Mete
 
     meter.state.voltages = (230.0, 231.0, 229.0)
     meter.state.error_register = 0
+    meter.state.frequency = 52.5  # outside 47-52 Hz
+    await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done()
+    assert set(_issues(hass)) == {f"{entry.entry_id}_frequency_out_of_limits"}
+    meter.state.frequency = 50.0
     await entry.runtime_data.async_refresh()
     await hass.async_block_till_done()
     assert _issues(hass) == {}
