@@ -465,18 +465,27 @@ class MeterSimulator:
                 self.readouts += 1
             await asyncio.sleep(interval)
 
-    async def _unplug_cycle(self) -> None:
-        """The adapter disappears and comes back at the same link path."""
+    def unplug(self) -> None:
+        """The adapter disappears: the pty closes (the client's fd hangs up) and the link path vanishes."""
         assert self._pty is not None
+        _LOGGER.info("simulator: unplugging %s", self._pty.path)
+        self._remove_reader()
+        self._connected.clear()
+        self._pty.destroy()
+
+    def replug(self) -> None:
+        """The adapter comes back, at the same link path (a new pty behind it)."""
+        assert self._pty is not None
+        self._pty.create()
+        self._baud = 300
+        _LOGGER.info("simulator: replugged at %s", self._pty.path)
+
+    async def _unplug_cycle(self) -> None:
         while True:
             await asyncio.sleep(self.unplug_every)
-            _LOGGER.info("simulator: unplugging %s", self._pty.path)
-            self._remove_reader()
-            self._pty.destroy()
+            self.unplug()
             await asyncio.sleep(self.unplug_for)
-            self._pty.create()
-            self._baud = 300
-            _LOGGER.info("simulator: replugged at %s", self._pty.path)
+            self.replug()
 
 
 async def serve_forever(simulator: MeterSimulator, on_ready: Callable[[str], None]) -> None:

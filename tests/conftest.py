@@ -29,3 +29,16 @@ def sim_factory() -> Callable[..., contextlib.AbstractAsyncContextManager[MeterS
             await simulator.stop()
 
     return factory
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="run the full soak and leak tests (minutes)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="full-length reliability run: use --run-slow (or bench/reliability.sh)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

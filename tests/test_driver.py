@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Callable
 import contextlib
 import dataclasses
-import os
 from pathlib import Path
 import time
 from typing import Any
@@ -209,9 +208,7 @@ async def test_port_vanishing_during_read_is_typed(sim_factory: Factory) -> None
     async with sim_factory("e450", fault="no_answer") as sim:
         task = asyncio.ensure_future(read_meter(sim.port, dataclasses.replace(FAST, detect_dlms=False)))
         await asyncio.sleep(0.2)
-        assert sim._pty is not None
-        os.close(sim._pty.master)  # the adapter disappears
-        sim._pty.master = -1
+        sim.unplug()  # the adapter disappears
         with pytest.raises(IEC62056Error):
             await task
 

@@ -329,8 +329,12 @@ class Session:
         assert self._phase_deadline is not None
         if nothing_yet and now < self._deadline:
             return Wait(self._deadline)
-        if not nothing_yet and now < self._phase_deadline:
-            return Wait(self._phase_deadline)
+        if not nothing_yet:
+            # noise, or half an identification: wait for the rest, but no longer than ta after the last byte
+            assert self._last_rx is not None
+            deadline = min(self._phase_deadline, self._last_rx + self.config.inter_character_timeout)
+            if now < deadline:
+                return Wait(deadline)
         if self.config.detect_dlms:
             self._received_before_listen = self._bytes_received
             self._state = _State.LISTEN
