@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 import contextlib
 from dataclasses import dataclass, field, replace
 import gc
+import itertools
 import logging
 import os
 from pathlib import Path
@@ -29,8 +30,8 @@ import pytest
 from custom_components.e450.const import DOMAIN
 from custom_components.e450.iec62056.driver import close_port, open_port
 from simulator import MeterSimulator
+from tests.conftest import FAST
 
-from ..conftest import FAST
 from .conftest import E450_SERIAL, entry_for
 
 ENERGY_SUFFIXES = ("energy_import", "energy_export", "reactive_energy_import", "reactive_energy_export")
@@ -50,7 +51,7 @@ class EnergyWatch:
     def problems(self) -> list[str]:
         found = []
         for entity_id, series in self.values.items():
-            for before, after in zip(series, series[1:], strict=False):
+            for before, after in itertools.pairwise(series):
                 if after < before:
                     found.append(f"{entity_id}: dip {before} → {after}")
                 if after > before * 1.5 + 10:
