@@ -66,6 +66,37 @@ async def read_cycles(runs: int) -> list[tuple[str, int, float, float, float]]:
     return rows
 
 
+def prototype_read(port: str) -> tuple[float, int, bool]:
+    """The original Flask prototype's read, for comparison: 300 Bd 7E1, 5 s timeout, ``/?!``, sleep 0.2 s, read up
+    to 100 bytes, write ``/000``, sleep 1 s, read up to 1000 bytes, never switch baud. Blocking (run in a thread)."""
+    import serialx
+
+    started = time.perf_counter()
+    serial = serialx.serial_for_url(port, baudrate=300, byte_size=7, parity="E", read_timeout=5)
+    serial.open()
+    try:
+        serial.write(b"/?!\r\n")
+        time.sleep(0.2)
+        first = serial.read(100)
+        serial.write(b"/000\r\n")
+        time.sleep(1)
+        second = serial.read(1000)
+    finally:
+        serial.close()
+    received = first + second
+    got_data = b"\x02" in received and b"\x03" in received
+    return time.perf_counter() - started, len(received), got_data
+
+
+async def prototype_cycles(runs: int) -> tuple[float, int, bool]:
+    async with MeterSimulator("e450", realtime=True) as sim:
+        results = []
+        for _ in range(runs):
+            results.append(await asyncio.to_thread(prototype_read, sim.port))
+            await asyncio.sleep(2.5)  # let the meter time out of the session the prototype left open
+    return median(r[0] for r in results), max(r[1] for r in results), any(r[2] for r in results)
+
+
 def parse_throughput(repeat: int = 200) -> tuple[int, float, float]:
     corpus = [load(path) for path in telegram_files()]
     datasets = sum(len(parse_transcript(raw).datasets) for raw in corpus)
@@ -93,6 +124,9 @@ def main() -> None:
         print("\n| profile | baud | read (s) | wire floor (s) | ratio |\n|---|---|---|---|---|")
         for profile, baud, wall, floor, ratio in asyncio.run(read_cycles(args.runs)):
             print(f"| {profile} | {baud} | {wall:.3f} | {floor:.3f} | {ratio:.3f} |")
+        wall, received, complete = asyncio.run(prototype_cycles(args.runs))
+        outcome = "complete readout" if complete else "no data message (never sends an ACK)"
+        print(f"| e450, read like the Flask prototype | 300 | {wall:.3f} | – | {outcome}, {received} bytes |")
     count, transcript_rate, block_rate = parse_throughput()
     print(f"\nParse throughput over {count} data sets of the real-telegram corpus:")
     print(f"- parse_transcript: {transcript_rate:,.0f} data sets/s; parse_data_block: {block_rate:,.0f} data sets/s")

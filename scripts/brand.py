@@ -1,6 +1,6 @@
 """Draw the brand images (original artwork): a meter face with an optical eye and an infrared wave.
 
-    .venv/bin/python scripts/brand.py   # writes custom_components/e450/brand/{icon,logo}.png
+.venv/bin/python scripts/brand.py   # writes custom_components/e450/brand/{icon,logo}.png
 """
 
 from pathlib import Path
@@ -23,7 +23,10 @@ def meter(draw: ImageDraw.ImageDraw, x: int, y: int, size: int) -> None:
     for radius in (44, 60):
         draw.arc(
             (x + (128 - radius) * s, y + (162 - radius) * s, x + (128 + radius) * s, y + (162 + radius) * s),
-            start=-40, end=40, fill=RED, width=max(2, int(7 * s)),
+            start=-40,
+            end=40,
+            fill=RED,
+            width=max(2, int(7 * s)),
         )
 
 
