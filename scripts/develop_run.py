@@ -36,7 +36,7 @@ homeassistant:
   currency: EUR
 http:
   server_host: 127.0.0.1
-  server_port: 8123
+  server_port: {port}
 frontend:
 config:
 energy:
@@ -52,43 +52,45 @@ logger:
 """
 
 
-def prepare_config(fresh: bool) -> None:
-    if fresh and CONFIG.exists():
-        shutil.rmtree(CONFIG)
-    CONFIG.mkdir(exist_ok=True)
-    (CONFIG / "configuration.yaml").write_text(CONFIGURATION)
-    links = CONFIG / "custom_components"
+def prepare_config(fresh: bool, config: Path = CONFIG, port: int = 8123) -> None:
+    """A development configuration in ``config``, with the integration linked in."""
+    if fresh and config.exists():
+        shutil.rmtree(config)
+    config.mkdir(exist_ok=True)
+    (config / "configuration.yaml").write_text(CONFIGURATION.replace("{port}", str(port)))
+    links = config / "custom_components"
     links.mkdir(exist_ok=True)
     target = links / "e450"
     if not target.exists():
         target.symlink_to(ROOT / "custom_components" / "e450")
 
 
-async def wait_for_http(session: aiohttp.ClientSession, process: subprocess.Popen[bytes]) -> None:
+async def wait_for_http(session: aiohttp.ClientSession, process: subprocess.Popen[bytes], url: str = URL) -> None:
     for _ in range(600):
         if process.poll() is not None:
             raise SystemExit(f"Home Assistant exited with code {process.returncode}; see {CONFIG}/home-assistant.log")
         with contextlib.suppress(aiohttp.ClientError):
-            async with session.get(f"{URL}/api/onboarding") as response:
+            async with session.get(f"{url}/api/onboarding") as response:
                 if response.status in (200, 401):
                     return
         await asyncio.sleep(0.5)
     raise SystemExit("Home Assistant did not start within 5 minutes")
 
 
-async def onboard(session: aiohttp.ClientSession) -> str:
+async def onboard(session: aiohttp.ClientSession, url: str = URL) -> str:
     """Create the development user (first start) and return an access token."""
-    async with session.get(f"{URL}/api/onboarding") as response:
+    client_id = f"{url}/"
+    async with session.get(f"{url}/api/onboarding") as response:
         steps = {step["step"]: step["done"] for step in await response.json()}
     if not steps.get("user"):
-        payload = {"client_id": CLIENT_ID, "name": NAME, "username": USER, "password": PASSWORD, "language": "en"}
-        async with session.post(f"{URL}/api/onboarding/users", json=payload) as response:
+        payload = {"client_id": client_id, "name": NAME, "username": USER, "password": PASSWORD, "language": "en"}
+        async with session.post(f"{url}/api/onboarding/users", json=payload) as response:
             response.raise_for_status()
             code = (await response.json())["auth_code"]
     else:
-        code = await login(session)
+        code = await login(session, url)
     async with session.post(
-        f"{URL}/auth/token", data={"grant_type": "authorization_code", "code": code, "client_id": CLIENT_ID}
+        f"{url}/auth/token", data={"grant_type": "authorization_code", "code": code, "client_id": client_id}
     ) as response:
         response.raise_for_status()
         token: str = (await response.json())["access_token"]
@@ -96,22 +98,24 @@ async def onboard(session: aiohttp.ClientSession) -> str:
     for step, body in (
         ("core_config", {}),
         ("analytics", {}),
-        ("integration", {"client_id": CLIENT_ID, "redirect_uri": f"{URL}/?auth_callback=1"}),
+        ("integration", {"client_id": client_id, "redirect_uri": f"{url}/?auth_callback=1"}),
     ):
         if not steps.get(step):
-            async with session.post(f"{URL}/api/onboarding/{step}", json=body, headers=headers) as response:
+            async with session.post(f"{url}/api/onboarding/{step}", json=body, headers=headers) as response:
                 if response.status not in (200, 403):
                     response.raise_for_status()
     return token
 
 
-async def login(session: aiohttp.ClientSession) -> str:
-    body = {"client_id": CLIENT_ID, "handler": ["homeassistant", None], "redirect_uri": f"{URL}/?auth_callback=1"}
-    async with session.post(f"{URL}/auth/login_flow", json=body) as response:
+async def login(session: aiohttp.ClientSession, url: str = URL) -> str:
+    """An authorisation code for the development user (for the token endpoint or a browser's auth callback)."""
+    client_id = f"{url}/"
+    body = {"client_id": client_id, "handler": ["homeassistant", None], "redirect_uri": f"{url}/?auth_callback=1"}
+    async with session.post(f"{url}/auth/login_flow", json=body) as response:
         flow = await response.json()
     async with session.post(
-        f"{URL}/auth/login_flow/{flow['flow_id']}",
-        json={"client_id": CLIENT_ID, "username": USER, "password": PASSWORD},
+        f"{url}/auth/login_flow/{flow['flow_id']}",
+        json={"client_id": client_id, "username": USER, "password": PASSWORD},
     ) as response:
         result = await response.json()
     return str(result["result"])

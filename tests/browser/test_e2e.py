@@ -1,0 +1,179 @@
+"""End to end in a real browser: Home Assistant 2025.4 + the simulated E450, set up through the UI in headless
+Chromium, the device page showing energy and power; once more in French. Saves the README's screenshots.
+
+Run by .ci/run (which installs Debian's chromium) with the Home Assistant test plugin disabled, since this test
+starts a real Home Assistant: ``pytest -p no:homeassistant -m browser tests/browser``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator
+import json
+import os
+from pathlib import Path
+import shutil
+import socket
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+IMAGES = ROOT / "docs" / "images"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = pytest.mark.browser
+
+try:
+    from playwright.async_api import Page, async_playwright
+except ImportError:  # pragma: no cover - depends on the machine
+    async_playwright = None
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import develop_run  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+async def home_assistant(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    if async_playwright is None or not os.path.exists(CHROMIUM):
+        pytest.skip("headless browser test: needs Debian's chromium (apt-get install chromium) and playwright")
+    import aiohttp
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    config = tmp_path / "config"
+    develop_run.prepare_config(True, config, port)
+    link = str(config / "ttyMETER")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    simulator = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "--profile", "e450", "--pty", "--link", link],
+        stdout=subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+    )
+    hass = subprocess.Popen(
+        [sys.executable, "-m", "homeassistant", "--config", str(config), "--skip-pip"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert simulator.stdout is not None
+        await asyncio.to_thread(simulator.stdout.readline)
+        async with aiohttp.ClientSession() as session:
+            await develop_run.wait_for_http(session, hass, url)
+            await develop_run.onboard(session, url)
+            codes = [await develop_run.login(session, url) for _ in range(2)]
+        yield {"url": url, "link": link, "codes": codes, "config": config}
+    finally:
+        for process in (hass, simulator):
+            process.terminate()
+        for process in (hass, simulator):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if simulator.stdout:
+            simulator.stdout.close()
+
+
+def _auth_url(url: str, code: str, path: str) -> str:
+    state = base64.b64encode(json.dumps({"hassUrl": url, "clientId": f"{url}/"}).encode()).decode()
+    return f"{url}{path}?auth_callback=1&code={code}&state={state}"
+
+
+async def _open_flow(page: Page, title: str) -> None:
+    await page.get_by_text("Add integration").click()
+    await page.wait_for_timeout(1000)
+    await page.keyboard.type("E450")
+    await page.get_by_text("E450 optical meter reader").last.click()
+    await page.get_by_text(title).wait_for(timeout=30000)
+
+
+async def _navigate(page: Page, path: str) -> None:
+    await page.evaluate(
+        "path => { history.pushState(null, '', path); window.dispatchEvent(new CustomEvent('location-changed')); }",
+        path,
+    )
+
+
+async def _expect(page: Page, *texts: str) -> None:
+    """Each text is visible (Playwright's text locators pierce the frontend's shadow DOM; inner_text does not)."""
+    for text in texts:
+        await page.get_by_text(text).first.wait_for(timeout=30000)
+
+
+async def _value_next_to(page: Page, name: str) -> str:
+    """The state shown on the device page's row for entity ``name``."""
+    row = page.locator("state-badge + *, hui-generic-entity-row, ha-state-row").filter(has_text=name).first
+    text = await row.inner_text()
+    return " ".join(text.replace(name, "").split())
+
+
+async def test_add_the_meter_in_a_browser(home_assistant: dict[str, Any]) -> None:
+    url, link = home_assistant["url"], home_assistant["link"]
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ]
+    assert async_playwright is not None
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        await page.goto(_auth_url(url, home_assistant["codes"][0], "/config/integrations/dashboard"))
+        await _open_flow(page, "Connect to the meter")
+        port = page.locator("ha-combo-box input").first
+        await port.click()
+        await port.press("Control+a")
+        await port.press("Backspace")
+        await port.press_sequentially(link, delay=10)
+        await port.press("Enter")  # a typed path is a custom value of the port picker
+        await page.get_by_text("Submit").click()
+        await page.get_by_text("Meter found").wait_for(timeout=60000)
+        await page.screenshot(path=str(IMAGES / "config-flow-confirm.png"))
+        await _expect(page, "Landis+Gyr ZMXi320AP.B22", "read at 9600 Bd")
+        await page.get_by_text("Submit").click()
+        await page.get_by_text("Created configuration for Landis+Gyr ZMXi320AP.B22").wait_for(timeout=30000)
+        await page.get_by_text("Finish").click()
+
+        await _navigate(page, "/config/devices/dashboard")  # inside the app: a reload would need a new login
+        await page.get_by_text("Landis+Gyr ZMXi320AP.B22").first.click()
+        await page.get_by_text("Energy import").first.wait_for(timeout=30000)
+        await page.wait_for_timeout(2000)
+        await page.screenshot(path=str(IMAGES / "device.png"), full_page=True)
+        await _expect(page, "Energy import", "Power import", "Voltage L1")
+        energy = await _value_next_to(page, "Energy import")
+        power = await _value_next_to(page, "Power import")
+        assert energy.endswith("kWh") and float(energy.split()[0].replace(",", "")) > 10000, energy
+        assert power.endswith("kW") and float(power.split()[0]) >= 0, power
+        await browser.close()
+
+        # the same flow in French: the frontend's language is a per-browser setting
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+        await context.add_init_script("localStorage.setItem('selectedLanguage', JSON.stringify('fr'))")
+        page = await context.new_page()
+        await page.goto(_auth_url(url, home_assistant["codes"][1], "/config/integrations/dashboard"))
+        await page.get_by_text("Ajouter une intégration").click()
+        await page.wait_for_timeout(1000)
+        await page.keyboard.type("E450")
+        await page.get_by_text("E450 optical meter reader").last.click()
+        await page.get_by_text("Connexion au compteur").wait_for(timeout=30000)
+        await _expect(page, "Port série", "Réglages avancés")
+        await page.screenshot(path=str(IMAGES / "config-flow-fr.png"))
+        await browser.close()
