@@ -101,7 +101,7 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self.async_step_detect()
             elif not port:
                 errors[CONF_PORT] = "port_not_found"
-            elif owner := self._port_owner(port):
+            elif owner := await self._async_port_owner(port):
                 # serialx opens exclusively: two entries on one port would make each other's reads fail
                 errors[CONF_PORT] = "port_in_use_by_entry"
                 placeholders.update(port=port, detail=owner)
@@ -119,12 +119,14 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders=placeholders,
         )
 
-    def _port_owner(self, port: str) -> str | None:
-        """Title of the entry that already reads ``port``, if any."""
-        for entry in self._async_current_entries(include_ignore=False):
-            if same_port(port, str(entry.data.get(CONF_PORT, ""))):
-                return entry.title
-        return None
+    async def _async_port_owner(self, port: str) -> str | None:
+        """Title of the entry that already reads ``port``, if any (paths resolved in the executor)."""
+        entries = [(e.title, str(e.data.get(CONF_PORT, ""))) for e in self._async_current_entries(include_ignore=False)]
+
+        def owner() -> str | None:
+            return next((title for title, used in entries if same_port(port, used)), None)
+
+        return await self.hass.async_add_executor_job(owner)
 
     def _user_schema(self, user_input: dict[str, Any] | None, *, auto_detect: bool = True, current: str = "") -> Any:
         options = [selector.SelectOptionDict(value=port.path, label=port.label) for port in self._ports]

@@ -11,6 +11,7 @@ import logging
 from homeassistant.components.sensor import (
     RestoreSensor,
     SensorDeviceClass,
+    SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
@@ -428,7 +429,7 @@ STATISTICS_SENSORS: tuple[E450StatisticsSensorEntityDescription, ...] = (
 )
 
 
-class E450StatisticsSensor(E450Entity, RestoreSensor):
+class E450StatisticsSensor(E450Entity, SensorEntity):
     """Read duration, baud rate in use, success rate: available even when the last read failed."""
 
     entity_description: E450StatisticsSensorEntityDescription
