@@ -47,6 +47,7 @@ SLOW_REACTION = 1.5
 # Home Assistant start) cannot turn into a spurious garbled readout.
 FAST_MODE_SWITCH_WAIT = 5.0
 TCP_SWITCH_WAIT = 0.4
+FAST_MODE_SETTLE = 0.02
 PARK_SPEED = termios.B38400  # see Pty.park()
 SPEEDS = {
     300: termios.B300,
@@ -417,6 +418,9 @@ class MeterSimulator:
         deadline = loop.time() + FAST_MODE_SWITCH_WAIT
         while not self._client_speed_is(baud) and loop.time() < deadline:
             await asyncio.sleep(0.002)
+        # the client flushes its buffers right after setting the speed (serialx does tcflush after tcsetattr):
+        # data sent in between would be discarded, so give the switch a moment to complete, as tr would
+        await asyncio.sleep(FAST_MODE_SETTLE)
 
     def _now(self) -> datetime:
         return FROZEN_TIME if self.frozen else datetime.now()
