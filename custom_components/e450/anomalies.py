@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .iec62056 import Readout
-from .iec62056.dataset import numeric_value
 
 PHASE_VOLTAGES = (("L1", "32.7.0"), ("L2", "52.7.0"), ("L3", "72.7.0"))
 FREQUENCY = "14.7.0"
@@ -171,10 +170,8 @@ class AnomalyDetector:
 
 
 def _number(readout: Readout, code: str) -> float | None:
-    dataset = readout.current(code)
-    if dataset is None or dataset.first is None:
-        return None
-    return numeric_value(dataset.first.value)
+    reading = readout.number(code)
+    return None if reading is None else reading.value
 
 
 def error_register_anomaly(readout: Readout, model: str = "") -> Anomaly | None:

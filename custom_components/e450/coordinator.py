@@ -76,6 +76,11 @@ def settings(entry: ConfigEntry) -> dict[str, Any]:
     return {**entry.data, **entry.options}
 
 
+def scan_interval(values: Mapping[str, Any]) -> timedelta:
+    """Time between reads, from the options."""
+    return timedelta(seconds=int(values.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL.seconds)))
+
+
 def thresholds(values: Mapping[str, Any]) -> Thresholds:
     """Anomaly limits from the options."""
     return Thresholds(
@@ -134,14 +139,15 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
             _LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {entry.data[CONF_PORT]}",
-            update_interval=timedelta(seconds=int(values.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL.seconds))),
+            update_interval=scan_interval(values),
             always_update=False,
         )
         self.port: str = entry.data[CONF_PORT]
-        self.session_config = session_config(values)
         self.statistics = ReadStatistics()
-        self.detector = AnomalyDetector(thresholds(values))
-        self.link_lost_after = timedelta(minutes=float(values.get(CONF_LINK_LOST_MINUTES, DEFAULT_LINK_LOST_MINUTES)))
+        self.detector = AnomalyDetector()
+        self.session_config: SessionConfig
+        self.link_lost_after: timedelta
+        self.apply_options()  # scan interval, session, thresholds and link-lost time, as later option changes
         self.anomalies: dict[str, Anomaly] = {}  # active, by key
         self._meter_anomalies: list[Anomaly] = []  # from the last good readout
         self._since: dict[str, datetime] = {}
@@ -152,7 +158,7 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
     def apply_options(self) -> None:
         """Take new options into use for the next read, without a reload."""
         values = settings(self.config_entry)
-        self.update_interval = timedelta(seconds=int(values.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL.seconds)))
+        self.update_interval = scan_interval(values)
         self.session_config = session_config(values)
         self.detector.thresholds = thresholds(values)
         self.link_lost_after = timedelta(minutes=float(values.get(CONF_LINK_LOST_MINUTES, DEFAULT_LINK_LOST_MINUTES)))

@@ -99,15 +99,6 @@ def convert(value: float, unit: str | None, target: str | None) -> float | None:
     return None
 
 
-def numeric(readout: Readout, code: str) -> tuple[float, str | None] | None:
-    """The current value of ``code`` as a number with its unit, with or without unit."""
-    dataset = readout.current(code)
-    if dataset is None or dataset.first is None:
-        return None
-    number = numeric_value(dataset.first.value)
-    return None if number is None else (number, dataset.first.unit)
-
-
 @dataclass(frozen=True, kw_only=True)
 class E450SensorEntityDescription(SensorEntityDescription):
     """A sensor fed from one OBIS code of the readout."""
@@ -140,8 +131,8 @@ def _text(readout: Readout, code: str) -> str | None:
 
 
 def _counter(readout: Readout, code: str) -> int | None:
-    value = numeric(readout, code)
-    return None if value is None else int(value[0])
+    reading = readout.number(code)
+    return None if reading is None else int(reading.value)
 
 
 def _clock(readout: Readout, code: str) -> datetime | None:
@@ -150,8 +141,8 @@ def _clock(readout: Readout, code: str) -> datetime | None:
 
 
 def _power_factor(readout: Readout, code: str) -> float | None:
-    value = numeric(readout, code)
-    return None if value is None else value[0]
+    reading = readout.number(code)
+    return None if reading is None else reading.value
 
 
 SENSORS: dict[str, E450SensorEntityDescription] = {
@@ -345,10 +336,10 @@ class E450ObisSensor(E450Entity, RestoreSensor):
         description = self.entity_description
         if description.value_fn is not None:
             return description.value_fn(readout, self._code)
-        found = numeric(readout, self._code)
-        if found is None:
+        reading = readout.number(self._code)
+        if reading is None:
             return None
-        value = convert(found[0], found[1], self.native_unit_of_measurement)
+        value = convert(reading.value, reading.unit, self.native_unit_of_measurement)
         if value is None or self._guard is None:
             return value
         previous = self._guard.published

@@ -164,3 +164,13 @@ class Readout:
         if dataset is None or dataset.first is None:
             return None
         return dataset.first.value
+
+    def number(self, obis: str) -> Reading | None:
+        """The current value of a code as a number, with its unit if it has one (``13.7.0(0.98)`` has none)."""
+        from .dataset import numeric_value  # local: dataset imports models
+
+        dataset = self.current(obis)
+        if dataset is None or dataset.first is None:
+            return None
+        value = numeric_value(dataset.first.value)
+        return None if value is None else Reading(value, dataset.first.unit)
