@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from .obis import normalize_address
@@ -125,6 +126,25 @@ class Timings:
 
 
 @dataclass(frozen=True, slots=True)
+class PushInfo:
+    """A DLMS/COSEM push beside its values: who sent it, how it was protected, how its body was laid out."""
+
+    system_title: bytes | None
+    invocation_counter: int | None
+    security: str  # none, encrypted, authenticated
+    tag: str | None  # ok, failed, unchecked; None without a tag
+    time: datetime | None = None  # the meter's local time of the push
+    layout: str | None = None
+    profile: str | None = None
+
+    @property
+    def manufacturer(self) -> str | None:
+        """The three-letter flag id that opens an E450's system title (``LGZ``)."""
+        flag = (self.system_title or b"")[:3]
+        return flag.decode("ascii") if len(flag) == 3 and flag.isalpha() else None
+
+
+@dataclass(frozen=True, slots=True)
 class Readout:
     """Everything one read produced."""
 
@@ -134,6 +154,7 @@ class Readout:
     # what was read, not how long it took: two readouts with the same content compare equal
     raw: bytes = field(default=b"", compare=False)
     timings: Timings = field(default_factory=Timings, compare=False)
+    push: PushInfo | None = field(default=None, compare=False)  # set when the values came from a DLMS push
 
     @property
     def readings(self) -> dict[str, Reading]:

@@ -1,0 +1,168 @@
+"""A-XDR decoding of COSEM data (IEC 61334-6 / DLMS Blue Book 4.1.5), the types E450 pushes use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+import struct
+from typing import Final
+
+from .errors import MALFORMED, DlmsError
+
+NULL: Final = 0x00
+ARRAY: Final = 0x01
+STRUCTURE: Final = 0x02
+BOOLEAN: Final = 0x03
+BIT_STRING: Final = 0x04
+INT32: Final = 0x05
+UINT32: Final = 0x06
+OCTET_STRING: Final = 0x09
+VISIBLE_STRING: Final = 0x0A
+UTF8_STRING: Final = 0x0C
+BCD: Final = 0x0D
+INT8: Final = 0x0F
+INT16: Final = 0x10
+UINT8: Final = 0x11
+UINT16: Final = 0x12
+INT64: Final = 0x14
+UINT64: Final = 0x15
+ENUM: Final = 0x16
+FLOAT32: Final = 0x17
+FLOAT64: Final = 0x18
+DATE_TIME: Final = 0x19
+DATE: Final = 0x1A
+TIME: Final = 0x1B
+
+_FIXED: Final[dict[int, str]] = {
+    INT32: ">i",
+    UINT32: ">I",
+    INT8: ">b",
+    INT16: ">h",
+    UINT8: ">B",
+    UINT16: ">H",
+    INT64: ">q",
+    UINT64: ">Q",
+    ENUM: ">B",
+    BCD: ">B",
+    FLOAT32: ">f",
+    FLOAT64: ">d",
+}
+NUMERIC: Final = frozenset(_FIXED)
+_RAW_SIZE: Final = {DATE_TIME: 12, DATE: 5, TIME: 4}
+MAX_DEPTH: Final = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Data:
+    """One decoded COSEM value with its A-XDR tag.
+
+    ``value`` is ``int``/``float``/``bool`` for numbers, ``bytes`` for octet-strings, bit-strings and raw dates,
+    ``str`` for strings, a tuple of :class:`Data` for arrays and structures, ``None`` for null-data.
+    """
+
+    tag: int
+    value: object
+
+    @property
+    def items(self) -> tuple[Data, ...]:
+        """The elements of an array or structure (empty for anything else)."""
+        return self.value if isinstance(self.value, tuple) else ()
+
+    def is_octets(self, size: int | None = None) -> bool:
+        """An octet-string, optionally of exactly ``size`` bytes."""
+        return self.tag == OCTET_STRING and (size is None or len(self.value) == size)  # type: ignore[arg-type]
+
+
+def decode_length(data: bytes, pos: int) -> tuple[int, int]:
+    """A-XDR length: one byte below 0x80, else 0x8N followed by N big-endian bytes."""
+    if pos >= len(data):
+        raise DlmsError(MALFORMED, "length beyond the end of the data")
+    first = data[pos]
+    if first < 0x80:
+        return first, pos + 1
+    size = first & 0x7F
+    if size == 0 or size > 4 or pos + 1 + size > len(data):
+        raise DlmsError(MALFORMED, f"bad length form 0x{first:02x}")
+    return int.from_bytes(data[pos + 1 : pos + 1 + size], "big"), pos + 1 + size
+
+
+def _take(data: bytes, pos: int, size: int) -> tuple[bytes, int]:
+    end = pos + size
+    if end > len(data):
+        raise DlmsError(MALFORMED, f"{size} bytes wanted at offset {pos}, {len(data) - pos} left")
+    return data[pos:end], end
+
+
+def decode(data: bytes, pos: int = 0, depth: int = 0) -> tuple[Data, int]:
+    """Decode one value at ``pos``; return it and the position after it."""
+    if depth > MAX_DEPTH:
+        raise DlmsError(MALFORMED, "nesting too deep")
+    if pos >= len(data):
+        raise DlmsError(MALFORMED, "value beyond the end of the data")
+    tag = data[pos]
+    pos += 1
+    if tag in (ARRAY, STRUCTURE):
+        count, pos = decode_length(data, pos)
+        if count > len(data) - pos:  # every element takes at least one byte
+            raise DlmsError(MALFORMED, f"{count} elements cannot fit in {len(data) - pos} bytes")
+        elements = []
+        for _ in range(count):
+            element, pos = decode(data, pos, depth + 1)
+            elements.append(element)
+        return Data(tag, tuple(elements)), pos
+    if tag in _FIXED:
+        fmt = _FIXED[tag]
+        raw, pos = _take(data, pos, struct.calcsize(fmt))
+        return Data(tag, struct.unpack(fmt, raw)[0]), pos
+    if tag in (OCTET_STRING, VISIBLE_STRING, UTF8_STRING):
+        size, pos = decode_length(data, pos)
+        raw, pos = _take(data, pos, size)
+        if tag == OCTET_STRING:
+            return Data(tag, raw), pos
+        return Data(tag, raw.decode("latin-1" if tag == VISIBLE_STRING else "utf-8", errors="replace")), pos
+    if tag == BOOLEAN:
+        raw, pos = _take(data, pos, 1)
+        return Data(tag, raw[0] != 0), pos
+    if tag == BIT_STRING:
+        bits, pos = decode_length(data, pos)
+        raw, pos = _take(data, pos, (bits + 7) // 8)
+        return Data(tag, raw), pos
+    if tag in _RAW_SIZE:
+        raw, pos = _take(data, pos, _RAW_SIZE[tag])
+        return Data(tag, raw), pos
+    if tag == NULL:
+        return Data(tag, None), pos
+    raise DlmsError(MALFORMED, f"unsupported A-XDR type 0x{tag:02x} at offset {pos - 1}")
+
+
+def decode_all(data: bytes) -> Data:
+    """Decode exactly one value that spans all of ``data``."""
+    value, end = decode(data)
+    if end != len(data):
+        raise DlmsError(MALFORMED, f"{len(data) - end} bytes left after the value")
+    return value
+
+
+def cosem_datetime(raw: bytes) -> datetime | None:
+    """A 12-byte COSEM date-time as naive local meter time; ``None`` when unspecified or invalid.
+
+    Layout: year (2), month, day, weekday, hour, minute, second, hundredths, deviation (2), clock status.
+    Unspecified fields are 0xFF (0xFFFF for the year); E450 pushes leave the deviation unspecified (0x8000).
+    """
+    if len(raw) != 12:
+        return None
+    year = int.from_bytes(raw[0:2], "big")
+    month, day, _weekday, hour, minute, second, hundredths = raw[2:9]
+    if year == 0xFFFF or 0xFF in (month, day, hour, minute, second):
+        return None
+    micro = hundredths * 10_000 if hundredths < 100 else 0
+    try:
+        return datetime(year, month, day, hour, minute, second, micro)
+    except ValueError:
+        return None
+
+
+def obis_text(raw: bytes) -> str:
+    """Six OBIS bytes as ``A-B:C.D.E`` (``*F`` only when F is not 255, the "current value" marker)."""
+    a, b, c, d, e, f = raw
+    return f"{a}-{b}:{c}.{d}.{e}" + ("" if f == 0xFF else f"*{f}")

@@ -1,0 +1,52 @@
+"""Asyncio side of the push decoder: open a port at the push's line settings and read pushes from it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from serialx.common import SerialException
+
+from ..iec62056.driver import READ_CHUNK, classify_os_error, close_port, open_port
+from ..iec62056.errors import PortUnavailableError
+from .decoder import Push, PushDecoder
+from .errors import NoPushError
+
+
+async def open_push_port(port: str, baud: int, parity: str) -> Any:
+    """Open ``port`` at 8 data bits, ``parity`` (``N``/``E``), one stop bit: the only form pushes use."""
+    return await open_port(port, baud, byte_size=8, parity=parity)
+
+
+async def read_pushes(serial: Any, decoder: PushDecoder, *, port: str = "") -> AsyncIterator[Push]:
+    """Yield pushes as the meter sends them, until the port fails (:class:`PortUnavailableError`)."""
+    try:
+        while True:
+            data = await serial.read(READ_CHUNK)
+            if not data:
+                raise PortUnavailableError(port, "io", "the port closed")
+            for push in decoder.feed(data):
+                yield push
+    except (OSError, SerialException) as err:
+        raise classify_os_error(port, err) from err
+
+
+async def capture_push(port: str, baud: int, parity: str, decoder: PushDecoder, seconds: float) -> Push:
+    """Listen until one push arrives (decoded or not) and return it; the port is closed again either way.
+
+    A push that failed only because of a block transfer broken off by the start of listening is skipped.
+    Raises :class:`NoPushError` when nothing complete arrives within ``seconds``.
+    """
+    serial = await open_push_port(port, baud, parity)
+    try:
+        async with asyncio.timeout(seconds):
+            async for push in read_pushes(serial, decoder, port=port):
+                if push.error is not None and push.error.reason in ("interrupted", "duplicate"):
+                    continue
+                return push
+    except TimeoutError:
+        pass
+    finally:
+        await close_port(serial)
+    raise NoPushError(seconds, decoder.bytes_received)
