@@ -38,8 +38,9 @@ MANUFACTURERS: dict[str, str] = {
     "ZPA": "ZPA Smart Energy",
 }
 
-# Where meters put their serial number, in order of preference (PROTOCOL.md §4.3).
-SERIAL_CODES = ("C.1.0", "0.0.0", "0.0.1", "96.1.0")
+# Where meters put their serial number, in order of preference (PROTOCOL.md §4.3; DLMS pushes use 96.1.x for
+# the meter number and 42.0.0 for the logical device name).
+SERIAL_CODES = ("C.1.0", "0.0.0", "0.0.1", "96.1.0", "96.1.1", "42.0.0")
 FIRMWARE_CODES = ("0.2.0",)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -58,7 +59,18 @@ def meter_serial(readout: Readout) -> str:
     ident = readout.identification
     if ident is not None:
         return _UNSAFE.sub("_", f"{ident.manufacturer}_{ident.model}").strip("_")
+    if readout.push is not None and readout.push.system_title:
+        return readout.push.system_title.hex().upper()  # unique per meter (DLMS green book 9.2.4.8.2)
     raise ValueError("the readout identifies neither a serial number nor a meter model")
+
+
+def maker_and_model(readout: Readout) -> tuple[str | None, str | None]:
+    """Manufacturer name and model: from the identification, or from a push's system title (no model there)."""
+    ident = readout.identification
+    if ident is not None:
+        return manufacturer_name(ident.manufacturer), ident.model
+    flag = readout.push.manufacturer if readout.push is not None else None
+    return (manufacturer_name(flag) if flag else None), None
 
 
 def firmware(readout: Readout) -> str | None:
