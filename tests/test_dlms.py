@@ -124,7 +124,7 @@ def test_burgenland_ciphertext_only_vector() -> None:
     assert notification.invoke_id == 0x057E41
     assert notification.datetime == datetime(2022, 12, 12, 12, 35, 45)
     result = decode_body(notification.body)
-    raw = {ds.obis: ds.first.value for ds in result.datasets if ds.first}  # type: ignore[union-attr]
+    raw = {ds.obis: ds.first.value for ds in result.datasets if ds.first}
     # the tag verifies, so these are the meter's bytes: 0x01A96EBD = 27881149 (the vector header's 27889341 is a
     # transcription slip of one hex digit)
     assert bytes.fromhex("0601A96EBD") in plaintext
@@ -187,9 +187,9 @@ def test_wiener_netze_bodies(line: int, expected: tuple[datetime, list[int]]) ->
     body = decode_all(vector("e450_at_wienernetze_plaintext_bodies").lines[line])
     result = decode_body(body)
     assert (result.layout, result.profile, result.clock) == ("positional", "wiener-netze", expected[0])
-    numbers = [float(ds.first.value) for ds in result.datasets if ds.first and ds.first.unit]  # type: ignore[union-attr]
+    numbers = [float(ds.first.value) for ds in result.datasets if ds.first and ds.first.unit]
     assert numbers == expected[1]
-    units = [ds.first.unit for ds in result.datasets if ds.first and ds.first.unit]  # type: ignore[union-attr]
+    units = [ds.first.unit for ds in result.datasets if ds.first and ds.first.unit]
     assert units == ["Wh", "Wh", "varh", "varh", "W", "W", "var", "var"]
 
 
