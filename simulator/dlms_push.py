@@ -1,4 +1,9 @@
-"""DLMS/COSEM data-notification pushes in HDLC frames, as E450 customer interfaces send them (DLMS.md §1)."""
+"""DLMS/COSEM data-notification pushes in HDLC frames, in the three real E450 layouts (DLMS.md §1).
+
+``swiss``: Swiss CII push object list + values, general block transfer, no encryption (2400 8E1, wired port).
+``burgenland``: Netz Burgenland 14 positional values, glo-ciphering SC 0x30 with a tag (9600 8N1, optical).
+``wiener-netze``: Wiener Netze date-time + 8 positional values, glo-ciphering SC 0x20, no tag (9600 8N1, optical).
+"""
 
 from __future__ import annotations
 
@@ -11,61 +16,158 @@ from custom_components.e450.iec62056.hdlc import build_hdlc_frame
 
 from .profiles import MeterState
 
-# The example keys Netz Burgenland publishes for its E450 documentation (DLMS.md §1.5).
+# The simulator's keys: EK as in the DLMS green book examples, AK as Netz Burgenland's published example.
 EXAMPLE_EK = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
 EXAMPLE_AK = bytes.fromhex("C0C1C2C3C4C5C6C7C8C9CACBCCCDCECF")
 SYSTEM_TITLE = b"LGZg" + bytes.fromhex("72A9A111")
+METER_NUMBER = "30137181"
+LOGICAL_DEVICE_NAME = "LGZ1030655933512"
+LLC = b"\xe6\xe7\x00"
+BLOCK_SIZE = 0x70  # what the Swiss E450 puts in one block
 
 
-def cosem_datetime(now: datetime) -> bytes:
+def length(size: int) -> bytes:
+    """A-XDR length form."""
+    if size < 0x80:
+        return bytes([size])
+    raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def structure(*items: bytes) -> bytes:
+    return b"\x02" + length(len(items)) + b"".join(items)
+
+
+def array(*items: bytes) -> bytes:
+    return b"\x01" + length(len(items)) + b"".join(items)
+
+
+def octets(raw: bytes) -> bytes:
+    return b"\x09" + length(len(raw)) + raw
+
+
+def u16(value: int) -> bytes:
+    return b"\x12" + struct.pack(">H", value)
+
+
+def u32(value: int) -> bytes:
+    return b"\x06" + struct.pack(">I", value)
+
+
+def i8(value: int) -> bytes:
+    return b"\x0f" + struct.pack(">b", value)
+
+
+def obis(code: str) -> bytes:
+    """``1-0:1.8.0`` (F = 255) as six bytes."""
+    ab, cde = code.split(":")
+    a, b = ab.split("-")
+    return bytes([int(a), int(b), *(int(part) for part in cde.split(".")), 255])
+
+
+def cosem_datetime(now: datetime, status: int = 0x00) -> bytes:
     """12-byte COSEM date-time, deviation unspecified (0x8000), as the E450 sends it."""
     return struct.pack(
-        ">HBBBBBBBhB",
-        now.year,
-        now.month,
-        now.day,
-        now.isoweekday(),
-        now.hour,
-        now.minute,
-        now.second,
-        0xFF,
-        -0x8000,
-        0x00,
+        ">HBBBBBBBhB", now.year, now.month, now.day, now.isoweekday(), now.hour, now.minute, now.second, 0xFF,
+        -0x8000, status,
+    )  # fmt: skip
+
+
+def _currents(state: MeterState) -> list[int]:
+    """Phase currents in 0.01 A."""
+    return [round(kw * 1000 / volts * 100) for kw, volts in zip(state.phase_power_kw, state.voltages, strict=True)]
+
+
+def swiss_body(state: MeterState, now: datetime) -> bytes:
+    """Push object list (class, OBIS, attribute, index) followed by one value per list item."""
+    power = round(sum(state.phase_power_kw) * 1000)
+    registers: list[tuple[int, str, bytes]] = [
+        (1, "0-0:42.0.0", octets(LOGICAL_DEVICE_NAME.encode())),
+        (1, "0-0:96.1.1", octets(METER_NUMBER.encode())),
+        (8, "0-0:1.0.0", octets(cosem_datetime(now, 0x81))),
+        (3, "1-0:1.7.0", u32(power)),
+        (3, "1-0:2.7.0", u32(0)),
+        (3, "1-1:1.8.0", u32(round(state.import_kwh * 1000))),
+        (3, "1-1:2.8.0", u32(round(state.export_kwh * 1000))),
+        (3, "1-1:3.8.0", u32(round(state.reactive_import_kvarh * 1000))),
+        (3, "1-1:4.8.0", u32(round(state.reactive_export_kvarh * 1000))),
+        *((3, f"1-0:{c}.7.0", u16(round(volts))) for c, volts in zip((32, 52, 72), state.voltages, strict=True)),
+        *((3, f"1-0:{c}.7.0", u16(amps)) for c, amps in zip((31, 51, 71), _currents(state), strict=True)),
+    ]
+    entries = [(40, "0-8:25.9.0", 2), (40, "0-8:25.9.0", 1)] + [(cls, code, 2) for cls, code, _ in registers]
+    push_list = array(*(structure(u16(cls), octets(obis(code)), i8(attr), u16(0)) for cls, code, attr in entries))
+    return structure(push_list, octets(obis("0-8:25.9.0")), *(value for _, _, value in registers))
+
+
+def burgenland_body(state: MeterState, now: datetime) -> bytes:
+    """U L1-L3, I L1-L3 (0.01 A), +P, -P, +A, -A, three angles, meter number: 14 positions, no OBIS codes."""
+    del now
+    return structure(
+        *(u16(round(volts)) for volts in state.voltages),
+        *(u16(amps) for amps in _currents(state)),
+        u32(round(sum(state.phase_power_kw) * 1000)),
+        u32(0),
+        u32(round(state.import_kwh * 1000)),
+        u32(round(state.export_kwh * 1000)),
+        u16(0),
+        u16(120),
+        u16(240),
+        octets(METER_NUMBER.encode()),
     )
 
 
-def data_notification(state: MeterState, now: datetime, invoke_id: int) -> bytes:
-    """Wiener Netze layout: date-time then +A, -A, +R, -R (Wh/varh) and +P, -P, +Q, -Q (W/var) as uint32."""
-    values = (
-        round(state.import_kwh * 1000),
-        round(state.export_kwh * 1000),
-        round(state.reactive_import_kvarh * 1000),
-        round(state.reactive_export_kvarh * 1000),
-        round(sum(state.phase_power_kw) * 1000),
-        0,
-        round(sum(state.phase_power_kw) * 100),
-        0,
+def wiener_netze_body(state: MeterState, now: datetime) -> bytes:
+    """Date-time then +A, -A, +R, -R (Wh/varh) and +P, -P, +Q, -Q (W/var) as uint32."""
+    power = round(sum(state.phase_power_kw) * 1000)
+    return structure(
+        octets(cosem_datetime(now, 0x00)),
+        u32(round(state.import_kwh * 1000)),
+        u32(round(state.export_kwh * 1000)),
+        u32(round(state.reactive_import_kvarh * 1000)),
+        u32(round(state.reactive_export_kvarh * 1000)),
+        u32(power),
+        u32(0),
+        u32(power // 10),
+        u32(0),
     )
-    stamp = cosem_datetime(now)
-    body = b"\x02\x09" + b"\x09\x0c" + stamp + b"".join(b"\x06" + struct.pack(">I", v) for v in values)
-    return b"\x0f" + struct.pack(">I", invoke_id) + b"\x0c" + stamp + body
 
 
-def glo_ciphered(apdu: bytes, invocation_counter: int, ek: bytes = EXAMPLE_EK, ak: bytes = EXAMPLE_AK) -> bytes:
-    """general-glo-ciphering with security control 0x30 (authenticated encryption, 12-byte tag)."""
-    security_control = 0x30
+LAYOUTS = {"swiss": swiss_body, "burgenland": burgenland_body, "wiener-netze": wiener_netze_body}
+
+
+def data_notification(body: bytes, now: datetime, invoke_id: int) -> bytes:
+    """``0F | invoke id | 0C + date-time | body``."""
+    return b"\x0f" + struct.pack(">I", invoke_id & 0x00FFFFFF) + b"\x0c" + cosem_datetime(now) + body
+
+
+def glo_ciphered(
+    apdu: bytes, invocation_counter: int, *, tagged: bool = True, ek: bytes = EXAMPLE_EK, ak: bytes = EXAMPLE_AK
+) -> bytes:
+    """general-glo-ciphering: SC 0x30 (encryption + 12-byte tag, AAD = SC ‖ AK) or SC 0x20 (encryption only)."""
+    security_control = 0x30 if tagged else 0x20
     iv = SYSTEM_TITLE + struct.pack(">I", invocation_counter)
-    sealed = AESGCM(ek).encrypt(iv, apdu, bytes([security_control]) + ak)
-    ciphertext, tag = sealed[:-16], sealed[-16:-4]
-    content = bytes([security_control]) + struct.pack(">I", invocation_counter) + ciphertext + tag
-    length = len(content)
-    length_bytes = bytes([length]) if length < 0x80 else bytes([0x81, length])
-    return b"\xdb\x08" + SYSTEM_TITLE + length_bytes + content
+    sealed = AESGCM(ek).encrypt(iv, apdu, bytes([security_control]) + ak if tagged else b"")
+    ciphertext, tag = sealed[:-16], sealed[-16:-4]  # GCM tags truncate to their first 12 bytes
+    content = bytes([security_control]) + struct.pack(">I", invocation_counter) + ciphertext + (tag if tagged else b"")
+    return b"\xdb\x08" + SYSTEM_TITLE + length(len(content)) + content
 
 
-def push_frame(state: MeterState, now: datetime, counter: int, *, encrypted: bool) -> bytes:
-    """One HDLC UI frame carrying one push."""
-    apdu = data_notification(state, now, counter)
-    if encrypted:
-        apdu = glo_ciphered(apdu, counter)
-    return build_hdlc_frame(b"\xe6\xe7\x00" + apdu)
+def framed(apdu: bytes, *, blocks: bool) -> bytes:
+    """HDLC UI frames: one frame, or general-block-transfer blocks (LLC only before block 1)."""
+    if not blocks:
+        return build_hdlc_frame(LLC + apdu)
+    pieces = [apdu[i : i + BLOCK_SIZE] for i in range(0, len(apdu), BLOCK_SIZE)]
+    frames = []
+    for number, piece in enumerate(pieces, start=1):
+        control = 0x80 if number == len(pieces) else 0x00
+        block = b"\xe0" + bytes([control | 0x40]) + struct.pack(">HH", number, 0) + length(len(piece)) + piece
+        frames.append(build_hdlc_frame((LLC if number == 1 else b"") + block))
+    return b"".join(frames)
+
+
+def push_frame(state: MeterState, now: datetime, counter: int, *, layout: str, security: str) -> bytes:
+    """The bytes of one push. ``security``: ``none``, ``encrypted`` (SC 0x20) or ``authenticated`` (SC 0x30)."""
+    apdu = data_notification(LAYOUTS[layout](state, now), now, counter)
+    if security != "none":
+        apdu = glo_ciphered(apdu, counter, tagged=security == "authenticated")
+    return framed(apdu, blocks=layout == "swiss")

@@ -461,11 +461,26 @@ class MeterSimulator:
                     telegram = b"/" + profile.identification.encode("ascii") + b"\r\n\r\n" + self._readout_block()
                 else:
                     self._advance()
+                    if self._current_fault == "meter_reset" and self.readouts >= 2 and not self._reset_done:
+                        self.state.reset_energy()
+                        self._reset_done = True
                     self._invocation_counter += 1
                     telegram = push_frame(
-                        self.state, self._now(), self._invocation_counter, encrypted=profile.encrypted
+                        self.state,
+                        self._now(),
+                        self._invocation_counter,
+                        layout=profile.dlms_layout,
+                        security=profile.dlms_security,
                     )
-                await self._transmit(telegram)
+                    if self._current_fault in ("garbage", "bad_bcc"):  # line noise: junk, or a bit flipped in flight
+                        middle = len(telegram) // 2
+                        telegram = (
+                            bytes(self.rng.randrange(256) for _ in range(16)) + telegram
+                            if self._current_fault == "garbage"
+                            else telegram[:middle] + bytes([telegram[middle] ^ 0x10]) + telegram[middle + 1 :]
+                        )
+                stop_after = len(telegram) // 2 if self._current_fault == "truncated" else None
+                await self._transmit(telegram, stop_after=stop_after)
                 self.readouts += 1
             await asyncio.sleep(interval)
 

@@ -221,7 +221,13 @@ class Profile:
     push_interval: float = 5.0
     push_baud: int = 2400
     dlms_parity: str = "N"
-    encrypted: bool = False
+    dlms_layout: str = "swiss"  # swiss, burgenland, wiener-netze (simulator/dlms_push.py)
+    dlms_security: str = "none"  # none, encrypted (SC 0x20), authenticated (SC 0x30)
+
+    @property
+    def encrypted(self) -> bool:
+        """The pushes are glo-ciphered."""
+        return self.dlms_security != "none"
 
 
 PROFILES: dict[str, Profile] = {
@@ -234,7 +240,27 @@ PROFILES: dict[str, Profile] = {
         Profile("mode-a", "ABC@SIM-MODE-A", _simple_lines, mode="A"),
         Profile("mode-b", "SIEC2WR5", _simple_lines, max_baud=2400, mode="B"),
         Profile("mode-d", "EMH5----eHZ-E0018E", _ehz_lines, mode="D", push_interval=2.0, push_baud=2400),
-        Profile("e450-dlms", "", _e450_lines, mode="dlms", push_interval=5.0, push_baud=2400),
-        Profile("e450-dlms-encrypted", "", _e450_lines, mode="dlms", push_interval=5.0, push_baud=9600, encrypted=True),
+        # the E450's DLMS pushes (DLMS.md §1.1): Swiss CII on the wired port, Netz Burgenland and Wiener Netze optical
+        Profile("e450-dlms", "", _e450_lines, mode="dlms", push_interval=5.0, push_baud=2400, dlms_parity="E"),
+        Profile(
+            "e450-dlms-encrypted",
+            "",
+            _e450_lines,
+            mode="dlms",
+            push_interval=5.0,
+            push_baud=9600,
+            dlms_layout="burgenland",
+            dlms_security="authenticated",
+        ),
+        Profile(
+            "e450-dlms-wienernetze",
+            "",
+            _e450_lines,
+            mode="dlms",
+            push_interval=5.0,
+            push_baud=9600,
+            dlms_layout="wiener-netze",
+            dlms_security="encrypted",
+        ),
     )
 }
