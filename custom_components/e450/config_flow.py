@@ -1,11 +1,23 @@
-"""Config flow: pick (or detect) the optical head's port, read the meter once, confirm what was found."""
+"""Config flow: pick (or detect) the optical head's port, read the meter once, confirm what was found.
+
+A meter that does not answer IEC 62056-21 but pushes DLMS/COSEM is recognised on the way; the flow then
+listens to a push (asking for the utility's keys when it is encrypted) instead of reading.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import logging
+import re
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
@@ -16,7 +28,12 @@ from .const import (
     BAUD_CHOICES,
     CONF_ACCEPTED_SERIAL,
     CONF_ADVANCED,
+    CONF_AUTHENTICATION_KEY,
     CONF_DEVICE_ADDRESS,
+    CONF_DLMS_BAUD,
+    CONF_DLMS_PARITY,
+    CONF_DLMS_PROFILE,
+    CONF_ENCRYPTION_KEY,
     CONF_LINK_LOST_MINUTES,
     CONF_MAX_BAUD,
     CONF_NOMINAL_FREQUENCY,
@@ -24,23 +41,36 @@ from .const import (
     CONF_PORT,
     CONF_SCAN_INTERVAL,
     CONF_SWITCH_DELAY,
+    CONF_TRANSPORT,
     CONF_VOLTAGE_TOLERANCE,
     CONF_WAKE_UP,
     DEFAULT_LINK_LOST_MINUTES,
     DEFAULT_MAX_BAUD,
     DEFAULT_NOMINAL_FREQUENCY,
     DEFAULT_NOMINAL_VOLTAGE,
-    DEFAULT_SCAN_INTERVAL,
     DEFAULT_SWITCH_DELAY_MS,
     DEFAULT_VOLTAGE_TOLERANCE,
+    DLMS_PROFILE_AUTO,
     DOMAIN,
+    FIRST_PUSH_WAIT,
     MAX_SCAN_INTERVAL,
     MIN_SCAN_INTERVAL,
     SCAN_MARGIN_SECONDS,
+    TRANSPORT_DLMS,
 )
-from .coordinator import error_key, session_config
-from .iec62056 import IEC62056Error, Readout, read_meter
-from .meter_info import manufacturer_name, meter_serial
+from .coordinator import (
+    KEY_ERRORS,
+    E450PushCoordinator,
+    error_key,
+    is_push,
+    push_decoder,
+    scan_interval,
+    session_config,
+    settings,
+)
+from .dlms import PROFILES, capture_push
+from .iec62056 import DlmsPushDetectedError, IEC62056Error, Readout, read_meter
+from .meter_info import maker_and_model, manufacturer_name, meter_serial
 from .ports import SerialPort, list_ports, same_port
 
 _LOGGER = logging.getLogger(__name__)
@@ -65,6 +95,32 @@ def _advanced_schema(defaults: dict[str, Any]) -> Any:
     )
 
 
+_HEX_KEY = re.compile(r"[0-9A-Fa-f]{32}")
+PUSH_DETECTED = "dlms_push"  # _async_try_read's marker: the port carries pushes, listen instead of reading
+
+
+def _key_text(value: Any) -> str:
+    """A key as typed (spaces, colons, ``0x`` allowed) as 32 uppercase hex digits, or ``""``."""
+    text = re.sub(r"[\s:]|0x", "", str(value or ""))
+    return text.upper() if _HEX_KEY.fullmatch(text) else ""
+
+
+def _keys_schema() -> Any:
+    secret = selector.TextSelector(selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD))
+    return vol.Schema({vol.Required(CONF_ENCRYPTION_KEY): secret, vol.Optional(CONF_AUTHENTICATION_KEY): secret})
+
+
+def _clean_keys(user_input: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """``(keys, errors)`` from the key form; an empty authentication key means "none"."""
+    keys = {CONF_ENCRYPTION_KEY: _key_text(user_input.get(CONF_ENCRYPTION_KEY))}
+    errors = {} if keys[CONF_ENCRYPTION_KEY] else {CONF_ENCRYPTION_KEY: "invalid_key"}
+    authentication = str(user_input.get(CONF_AUTHENTICATION_KEY) or "").strip()
+    keys[CONF_AUTHENTICATION_KEY] = _key_text(authentication) if authentication else ""
+    if authentication and not keys[CONF_AUTHENTICATION_KEY]:
+        errors[CONF_AUTHENTICATION_KEY] = "invalid_key"
+    return keys, errors
+
+
 def _clean_settings(user_input: dict[str, Any]) -> dict[str, Any]:
     advanced = user_input.get(CONF_ADVANCED, {})
     return {
@@ -86,11 +142,12 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
         self._port = ""
         self._readout: Readout | None = None
         self._candidates: list[SerialPort] = []
+        self._push: DlmsPushDetectedError | None = None  # what the sign-on found instead of an answer
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose a port (listed, typed, or "detect automatically") and, if needed, advanced settings."""
         errors: dict[str, str] = {}
-        placeholders: dict[str, str] = {"port": "", "detail": "", "baud": "", "framing": ""}
+        placeholders = _placeholders()
         if user_input is not None:
             self._settings = _clean_settings(user_input)
             port = str(user_input[CONF_PORT]).strip()
@@ -107,6 +164,11 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
                 placeholders.update(port=port, detail=owner)
             else:
                 error, details = await self._async_try_read(port)
+                if error == PUSH_DETECTED:
+                    self._port = port
+                    result, error, details = await self._async_push_meter()
+                    if result is not None:
+                        return result
                 if error is None:
                     return await self._async_found(port)
                 errors["base"] = error
@@ -155,9 +217,22 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def _async_try_read(self, port: str) -> tuple[str | None, dict[str, str]]:
-        """A full read: the only proof that the head, the port and the settings work together."""
+        """A full read: the only proof that the head, the port and the settings work together.
+
+        ``PUSH_DETECTED`` when the meter pushes DLMS/COSEM instead of answering (``self._push`` says how).
+        """
+        self._push = None
         try:
             self._readout = await read_meter(port, session_config(self._settings, detect_dlms=True))
+        except DlmsPushDetectedError as err:
+            _LOGGER.debug("%s carries DLMS pushes: %s", port, err)
+            self._push = err
+            self._settings = {
+                CONF_TRANSPORT: TRANSPORT_DLMS,
+                CONF_DLMS_BAUD: err.baud,
+                CONF_DLMS_PARITY: err.parity,
+            }
+            return PUSH_DETECTED, {}
         except IEC62056Error as err:
             _LOGGER.debug("Reading %s failed: %s", port, err)
             return error_key(err)
@@ -181,7 +256,16 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
                 description_placeholders={"ports": "\n".join(f"- {port.label}" for port in self._candidates)},
             )
         for port in self._candidates:
-            error, _ = await self._async_try_read(port.path)
+            error, details = await self._async_try_read(port.path)
+            if error == PUSH_DETECTED:
+                self._port = port.path
+                result, error, details = await self._async_push_meter()
+                if result is not None:
+                    return result
+                return self.async_abort(
+                    reason="push_not_decoded",
+                    description_placeholders={"port": port.path, "detail": details.get("detail") or str(error)},
+                )
             if error is None:
                 return await self._async_found(port.path)
             _LOGGER.debug("No meter on %s (%s)", port.path, error)
@@ -193,19 +277,144 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
         await self.async_set_unique_id(meter_serial(readout))
         self._abort_if_unique_id_configured(updates={CONF_PORT: port})
         self._port = port
+        if readout.push is not None:
+            return await self.async_step_confirm_push()
         return await self.async_step_confirm()
+
+    # --- DLMS push meters ---------------------------------------------------------------------------------------
+
+    def _needs_key(self) -> bool:
+        return self._push is not None and self._push.encrypted
+
+    async def _async_try_push(self, port: str, values: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
+        """Listen for one push with ``values``' line settings and keys; on success ``None``, ``self._readout`` set."""
+        try:
+            push = await capture_push(
+                port, int(values[CONF_DLMS_BAUD]), str(values[CONF_DLMS_PARITY]), push_decoder(values), FIRST_PUSH_WAIT
+            )
+        except IEC62056Error as err:
+            _LOGGER.debug("No push from %s: %s", port, err)
+            return error_key(err)
+        if push.error is not None:
+            _LOGGER.debug("Push from %s not decoded: %s", port, push.error)
+            return error_key(push.error)
+        self._readout = push.readout
+        return None, {}
+
+    async def _async_push_meter(self) -> tuple[ConfigFlowResult | None, str | None, dict[str, str]]:
+        """After detection: the key step for a ciphered push, else one clear push proves the port and the layout."""
+        if self._needs_key():
+            return await self.async_step_dlms_key(), None, {}
+        error, details = await self._async_try_push(self._port, self._settings)
+        if error in KEY_ERRORS:  # the first frame looked clear, but the pushes are ciphered after all
+            return await self.async_step_dlms_key(), None, {}
+        if error is None:
+            return await self._async_found(self._port), None, {}
+        return None, error, details
+
+    async def async_step_dlms_key(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the utility's encryption key (and authentication key) and prove them on a live push."""
+        errors: dict[str, str] = {}
+        placeholders = _placeholders(
+            baud=str(self._settings[CONF_DLMS_BAUD]),
+            framing=f"8{self._settings[CONF_DLMS_PARITY]}1",
+            system_title=self._push.system_title.hex().upper() if self._push and self._push.system_title else "?",
+        )
+        if user_input is not None:
+            keys, errors = _clean_keys(user_input)
+            if not errors:
+                error, details = await self._async_try_push(self._port, {**self._settings, **keys})
+                if error is None:
+                    self._settings.update(keys)
+                    return await self._async_found(self._port)
+                errors["base"] = error
+                placeholders.update(details)
+        return self.async_show_form(
+            step_id="dlms_key",
+            data_schema=self.add_suggested_values_to_schema(_keys_schema(), user_input or {}),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_confirm_push(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show the push meter that was found; create the entry on confirmation."""
+        readout = self._readout
+        assert readout is not None and readout.push is not None
+        maker, _ = maker_and_model(readout)
+        if user_input is not None:
+            return self.async_create_entry(
+                title=f"{maker or 'DLMS'} {self.unique_id}".strip(),
+                data={CONF_PORT: self._port, **self._settings},
+            )
+        info = readout.push
+        return self.async_show_form(
+            step_id="confirm_push",
+            description_placeholders={
+                "manufacturer": maker or "?",
+                "serial": self.unique_id or "",
+                "port": self._port,
+                "baud": str(self._settings[CONF_DLMS_BAUD]),
+                "framing": f"8{self._settings[CONF_DLMS_PARITY]}1",
+                "security": info.security + (f" (tag {info.tag})" if info.tag else ""),
+                "layout": info.layout + (f" ({info.profile})" if info.profile else "") if info.layout else "?",
+                "values": str(len(readout.readings)),
+            },
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The meter's pushes no longer decrypt: the utility has probably changed the keys."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the new keys; prove them on the push that failed (or on a live one when the entry is down)."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        placeholders = _placeholders(meter=entry.title)
+        if user_input is not None:
+            keys, errors = _clean_keys(user_input)
+            if not errors:
+                values = {**settings(entry), **keys}
+                coordinator = entry.runtime_data if entry.state is ConfigEntryState.LOADED else None
+                sample = coordinator.rejected_push if isinstance(coordinator, E450PushCoordinator) else None
+                if sample:
+                    push = push_decoder(values).decode_apdu(sample)
+                    error, details = error_key(push.error) if push.error else (None, {})
+                    self._readout = push.readout
+                else:
+                    error, details = await self._async_try_push(str(entry.data[CONF_PORT]), values)
+                if error is None:
+                    assert self._readout is not None
+                    serial = meter_serial(self._readout)
+                    if serial not in (entry.unique_id, entry.options.get(CONF_ACCEPTED_SERIAL)):
+                        return self.async_abort(
+                            reason="wrong_meter", description_placeholders={"serial": serial, "meter": entry.title}
+                        )
+                    return self.async_update_reload_and_abort(entry, data_updates=keys)
+                errors["base"] = error
+                placeholders.update(details)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=_keys_schema(),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
 
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Move an existing meter to another port or URL (or change its advanced settings); re-probe first."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
-        placeholders: dict[str, str] = {"port": "", "detail": "", "baud": "", "framing": "", "meter": entry.title}
+        placeholders = _placeholders(meter=entry.title)
+        push_meter = is_push(entry.data)
         if user_input is None:
             self._settings = {key: entry.data.get(key) for key in (CONF_MAX_BAUD, CONF_DEVICE_ADDRESS, CONF_WAKE_UP)}
         else:
-            self._settings = _clean_settings(user_input)
             port = str(user_input[CONF_PORT]).strip()
-            error, details = await self._async_try_read(port) if port else ("port_not_found", {})
+            if push_meter:  # same line settings and keys, another port
+                self._settings = {}
+                error, details = await self._async_try_push(port, entry.data) if port else ("port_not_found", {})
+            else:
+                self._settings = _clean_settings(user_input)
+                error, details = await self._async_try_read(port) if port else ("port_not_found", {})
             if error is None:
                 assert self._readout is not None
                 serial = meter_serial(self._readout)
@@ -221,9 +430,12 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
             errors["base"] = error
             placeholders.update(details)
         self._ports = await self.hass.async_add_executor_job(list_ports)
+        schema = self._user_schema(user_input, auto_detect=False, current=str(entry.data[CONF_PORT]))
+        if push_meter:  # a push meter has no sign-on settings
+            schema = vol.Schema({key: value for key, value in schema.schema.items() if key != CONF_ADVANCED})
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=self._user_schema(user_input, auto_detect=False, current=str(entry.data[CONF_PORT])),
+            data_schema=schema,
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -260,6 +472,12 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
+def _placeholders(**values: str) -> dict[str, str]:
+    """Every placeholder an error text of these forms may use, empty unless given."""
+    keys = ("port", "detail", "baud", "framing", "seconds", "system_title", "meter", "error")
+    return dict.fromkeys(keys, "") | values
+
+
 def _number(minimum: float | None, maximum: float | None, step: float, unit: str) -> selector.NumberSelector:
     config = selector.NumberSelectorConfig(step=step, unit_of_measurement=unit, mode=selector.NumberSelectorMode.BOX)
     if minimum is not None:
@@ -294,11 +512,18 @@ class E450OptionsFlow(OptionsFlow):
             elif interval > MAX_SCAN_INTERVAL:
                 errors[CONF_SCAN_INTERVAL] = "scan_interval_too_long"
             else:
+                push_meter = is_push(entry.data)
                 options = {
                     **entry.options,
                     CONF_SCAN_INTERVAL: int(interval),
-                    CONF_MAX_BAUD: int(user_input[CONF_MAX_BAUD]),
-                    CONF_SWITCH_DELAY: int(user_input[CONF_SWITCH_DELAY]),
+                    **(
+                        {CONF_DLMS_PROFILE: str(user_input[CONF_DLMS_PROFILE])}
+                        if push_meter
+                        else {
+                            CONF_MAX_BAUD: int(user_input[CONF_MAX_BAUD]),
+                            CONF_SWITCH_DELAY: int(user_input[CONF_SWITCH_DELAY]),
+                        }
+                    ),
                     CONF_NOMINAL_VOLTAGE: int(user_input[CONF_NOMINAL_VOLTAGE]),
                     CONF_VOLTAGE_TOLERANCE: float(user_input[CONF_VOLTAGE_TOLERANCE]),
                     CONF_NOMINAL_FREQUENCY: int(user_input[CONF_NOMINAL_FREQUENCY]),
@@ -306,17 +531,33 @@ class E450OptionsFlow(OptionsFlow):
                 }
                 return self.async_create_entry(data=options)
             current = {**current, **user_input}
-        schema = vol.Schema(
-            {
-                vol.Required(
-                    CONF_SCAN_INTERVAL, default=current.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL.seconds)
-                ): _number(None, None, 1, "s"),
+        if is_push(entry.data):  # the meter decides its line settings; the layout profile can be forced
+            line: dict[Any, Any] = {
+                vol.Required(CONF_DLMS_PROFILE, default=current.get(CONF_DLMS_PROFILE, DLMS_PROFILE_AUTO)): (
+                    selector.SelectSelector(
+                        selector.SelectSelectorConfig(
+                            options=[DLMS_PROFILE_AUTO, *sorted(PROFILES)],
+                            mode=selector.SelectSelectorMode.DROPDOWN,
+                            translation_key="dlms_profile",
+                        )
+                    )
+                )
+            }
+        else:
+            line = {
                 vol.Required(CONF_MAX_BAUD, default=str(current.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD))): _choice(
                     BAUD_CHOICES
                 ),
                 vol.Required(
                     CONF_SWITCH_DELAY, default=current.get(CONF_SWITCH_DELAY, DEFAULT_SWITCH_DELAY_MS)
                 ): _number(0, 2000, 10, "ms"),
+            }
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_SCAN_INTERVAL, default=int(scan_interval(current).total_seconds())): _number(
+                    None, None, 1, "s"
+                ),
+                **line,
                 vol.Required(
                     CONF_NOMINAL_VOLTAGE, default=str(current.get(CONF_NOMINAL_VOLTAGE, DEFAULT_NOMINAL_VOLTAGE))
                 ): _choice((220, 230, 240)),

@@ -41,3 +41,20 @@ DEFAULT_LINK_LOST_MINUTES: Final = 15
 MIN_SCAN_INTERVAL: Final = 5
 MAX_SCAN_INTERVAL: Final = 86400
 SCAN_MARGIN_SECONDS: Final = 2.0  # a scan interval must leave this much beyond the last read's duration
+
+# DLMS/COSEM push meters (the E450's customer interfaces that never answer an IEC 62056-21 sign-on).
+CONF_TRANSPORT: Final = "transport"
+TRANSPORT_IEC: Final = "iec62056_21"  # the default: entries made before pushes were supported have no transport
+TRANSPORT_DLMS: Final = "dlms_push"
+CONF_DLMS_BAUD: Final = "dlms_baud"
+CONF_DLMS_PARITY: Final = "dlms_parity"
+CONF_ENCRYPTION_KEY: Final = "encryption_key"  # GUEK, 32 hex digits
+CONF_AUTHENTICATION_KEY: Final = "authentication_key"  # GAK, 32 hex digits, optional
+CONF_DLMS_PROFILE: Final = "dlms_profile"  # option: positional layout, "auto" = chosen by the body's signature
+DLMS_PROFILE_AUTO: Final = "auto"
+DEFAULT_PUBLISH_INTERVAL: Final = timedelta(seconds=10)  # a 5 s push published every 10 s halves recorder load
+DEFAULT_PUSH_INTERVAL: Final = 5.0  # seconds, until the meter's own rhythm has been measured
+MISSED_PUSHES: Final = 3  # entities go unavailable after this many push intervals without a push
+FIRST_PUSH_WAIT: Final = 20.0  # seconds: set-up and the config flow wait this long for a complete push
+RECONNECT_DELAY: Final = 5.0  # seconds between attempts to reopen a push port that failed
+KEY_FAILURES_BEFORE_REAUTH: Final = 3  # consecutive undecryptable pushes before asking for new keys

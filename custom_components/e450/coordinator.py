@@ -13,6 +13,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -20,7 +21,12 @@ from homeassistant.util import dt as dt_util
 from .anomalies import Anomaly, AnomalyDetector, Severity, Thresholds
 from .const import (
     CONF_ACCEPTED_SERIAL,
+    CONF_AUTHENTICATION_KEY,
     CONF_DEVICE_ADDRESS,
+    CONF_DLMS_BAUD,
+    CONF_DLMS_PARITY,
+    CONF_DLMS_PROFILE,
+    CONF_ENCRYPTION_KEY,
     CONF_LINK_LOST_MINUTES,
     CONF_MAX_BAUD,
     CONF_NOMINAL_FREQUENCY,
@@ -28,18 +34,30 @@ from .const import (
     CONF_PORT,
     CONF_SCAN_INTERVAL,
     CONF_SWITCH_DELAY,
+    CONF_TRANSPORT,
     CONF_VOLTAGE_TOLERANCE,
     CONF_WAKE_UP,
     DEFAULT_LINK_LOST_MINUTES,
     DEFAULT_MAX_BAUD,
     DEFAULT_NOMINAL_FREQUENCY,
     DEFAULT_NOMINAL_VOLTAGE,
+    DEFAULT_PUBLISH_INTERVAL,
+    DEFAULT_PUSH_INTERVAL,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_SWITCH_DELAY_MS,
     DEFAULT_VOLTAGE_TOLERANCE,
+    DLMS_PROFILE_AUTO,
     DOMAIN,
+    FIRST_PUSH_WAIT,
     FLOW_DLMS_LISTEN_SECONDS,
+    KEY_FAILURES_BEFORE_REAUTH,
+    MISSED_PUSHES,
+    RECONNECT_DELAY,
+    TRANSPORT_DLMS,
 )
+from .dlms import DlmsError, NoPushError, Push, PushDecoder
+from .dlms.driver import open_push_port, read_pushes
+from .dlms.errors import NO_KEY, NOT_NOTIFICATION, TAG_MISMATCH, UNKNOWN_LAYOUT, WRONG_KEY
 from .iec62056 import (
     ChecksumError,
     DlmsPushDetectedError,
@@ -52,6 +70,7 @@ from .iec62056 import (
     SessionConfig,
     read_meter,
 )
+from .iec62056.driver import close_port
 from .meter_info import meter_serial
 
 _LOGGER = logging.getLogger(__name__)
@@ -76,9 +95,30 @@ def settings(entry: ConfigEntry) -> dict[str, Any]:
     return {**entry.data, **entry.options}
 
 
+def is_push(values: Mapping[str, Any]) -> bool:
+    """The entry reads a meter that pushes DLMS/COSEM (rather than one that answers IEC 62056-21)."""
+    return values.get(CONF_TRANSPORT) == TRANSPORT_DLMS
+
+
 def scan_interval(values: Mapping[str, Any]) -> timedelta:
-    """Time between reads, from the options."""
-    return timedelta(seconds=int(values.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL.seconds)))
+    """Time between reads (or, for a push meter, between publications), from the options."""
+    default = DEFAULT_PUBLISH_INTERVAL if is_push(values) else DEFAULT_SCAN_INTERVAL
+    return timedelta(seconds=int(values.get(CONF_SCAN_INTERVAL, default.seconds)))
+
+
+# Why a push could not be used, as the config flow's error keys: every one of these means "check the keys".
+KEY_ERRORS = (NO_KEY, TAG_MISMATCH, WRONG_KEY, NOT_NOTIFICATION)
+
+
+def push_decoder(values: Mapping[str, Any]) -> PushDecoder:
+    """A decoder with the entry's (or a flow's) keys and layout profile."""
+    ek, ak = values.get(CONF_ENCRYPTION_KEY), values.get(CONF_AUTHENTICATION_KEY)
+    profile = values.get(CONF_DLMS_PROFILE) or DLMS_PROFILE_AUTO
+    return PushDecoder(
+        bytes.fromhex(ek) if ek else None,
+        bytes.fromhex(ak) if ak else None,
+        None if profile == DLMS_PROFILE_AUTO else profile,
+    )
 
 
 def thresholds(values: Mapping[str, Any]) -> Thresholds:
@@ -105,6 +145,10 @@ def error_key(err: IEC62056Error) -> tuple[str, dict[str, str]]:
         return "framing", {}
     if isinstance(err, NoAnswerError):
         return "no_answer", {}
+    if isinstance(err, NoPushError):
+        return "no_push", {"seconds": f"{err.seconds:g}"}
+    if isinstance(err, DlmsError):
+        return err.reason if err.reason in (*KEY_ERRORS, UNKNOWN_LAYOUT) else "dlms_malformed", {"detail": err.detail}
     return "unknown", {}
 
 
@@ -167,7 +211,7 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
         async with self._read_lock:  # the port opens exclusively: one read at a time
             self.statistics.reads += 1
             started = time.monotonic()
-            self._read_task = asyncio.ensure_future(read_meter(self.port, self.session_config))
+            self._read_task = asyncio.ensure_future(self._async_read())
             try:
                 readout = await self._read_task
             except asyncio.CancelledError:
@@ -196,7 +240,7 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
         self.statistics.successes += 1
         self.statistics.last_success = dt_util.utcnow()
         self.statistics.last_duration = readout.timings.total
-        self.statistics.baud = readout.timings.baud
+        self.statistics.baud = readout.timings.baud if readout.push is None else self.statistics.baud
         model = readout.identification.model if readout.identification else ""
         self._meter_anomalies = self.detector.evaluate(readout, time.monotonic(), model)
         changed = self._meter_changed(readout)
@@ -204,6 +248,10 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
             self._meter_anomalies.append(changed)
         self._update_issues()
         return readout
+
+    async def _async_read(self) -> Readout:
+        """One complete read of the meter."""
+        return await read_meter(self.port, self.session_config)
 
     def _meter_changed(self, readout: Readout) -> Anomaly | None:
         entry = self.config_entry
@@ -269,3 +317,145 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
             self._read_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, IEC62056Error):
                 await self._read_task
+
+
+@dataclass
+class PushStatistics:
+    """What the listener saw on a push meter's port, for diagnostics."""
+
+    pushes: int = 0  # decoded
+    rejected: int = 0  # undecodable: wrong keys, damaged, unknown layout
+    duplicates: int = 0
+    interrupted: int = 0
+    reconnects: int = 0
+    junk_bytes: int = 0
+    last_error: str | None = None
+    push_interval: float | None = None  # measured, seconds
+
+
+class E450PushCoordinator(E450Coordinator):
+    """A meter that pushes DLMS/COSEM by itself: a listener keeps the port open and decodes every push; the
+    coordinator publishes the latest one at the configured interval and goes unavailable when pushes stop."""
+
+    def __init__(self, hass: HomeAssistant, entry: E450ConfigEntry) -> None:
+        super().__init__(hass, entry)
+        values = settings(entry)
+        self.baud = int(values[CONF_DLMS_BAUD])
+        self.parity = str(values[CONF_DLMS_PARITY])
+        self.statistics.baud = self.baud
+        self.push_statistics = PushStatistics()
+        self.decoder = push_decoder(values)
+        self._latest: Readout | None = None
+        self._latest_at = 0.0
+        self._arrivals: list[float] = []
+        self._first_push = asyncio.Event()
+        self._key_failures = 0
+        self.rejected_push: bytes | None = None  # the last push the keys could not open (for the reauth flow)
+        self._listener: asyncio.Task[None] | None = None
+        self.connected = False
+
+    def apply_options(self) -> None:
+        """Publication interval, thresholds and the layout profile: all live."""
+        super().apply_options()
+        decoder = getattr(self, "decoder", None)
+        if decoder is not None:
+            decoder.profile = push_decoder(settings(self.config_entry)).profile
+
+    def start(self) -> None:
+        """Start listening (the port stays open until unload)."""
+        self._listener = self.config_entry.async_create_background_task(
+            self.hass, self._async_listen(), f"{DOMAIN} listener {self.port}"
+        )
+
+    async def _async_listen(self) -> None:
+        while True:
+            try:
+                serial = await open_push_port(self.port, self.baud, self.parity)
+            except PortUnavailableError as err:
+                self._port_failed(err)
+                await asyncio.sleep(RECONNECT_DELAY)
+                continue
+            self.connected = True
+            try:
+                async for push in read_pushes(serial, self.decoder, port=self.port):
+                    self._on_push(push)
+            except PortUnavailableError as err:
+                self._port_failed(err)
+            finally:
+                self.connected = False
+                await close_port(serial)
+            await asyncio.sleep(RECONNECT_DELAY)
+            self.push_statistics.reconnects += 1
+
+    def _port_failed(self, err: PortUnavailableError) -> None:
+        if self.push_statistics.last_error != str(err):
+            _LOGGER.debug("Push port %s: %s", self.port, err)
+        self.push_statistics.last_error = str(err)
+
+    def _on_push(self, push: Push) -> None:
+        stats = self.push_statistics
+        stats.junk_bytes = self.decoder.junk_bytes
+        now = time.monotonic()
+        if push.readout is not None:
+            stats.pushes += 1
+            self._key_failures = 0
+            self.rejected_push = None
+            if self._latest is not None:
+                self._arrivals = [*self._arrivals[-7:], now - self._latest_at]
+                stats.push_interval = sorted(self._arrivals)[len(self._arrivals) // 2]
+            self._latest, self._latest_at = push.readout, now
+            self._first_push.set()
+            return
+        assert push.error is not None
+        reason = push.error.reason
+        if reason == "duplicate":
+            stats.duplicates += 1
+            return
+        if reason == "interrupted":
+            stats.interrupted += 1
+            return
+        stats.rejected += 1
+        stats.last_error = str(push.error)
+        if reason in KEY_ERRORS:
+            self._key_failures += 1
+            self.rejected_push = push.raw
+        _LOGGER.debug("Push from %s rejected: %s", self.port, push.error)
+
+    @property
+    def stale_after(self) -> float:
+        """Seconds without a push after which the values are no longer current."""
+        return MISSED_PUSHES * (self.push_statistics.push_interval or DEFAULT_PUSH_INTERVAL) + 1.0
+
+    async def _async_read(self) -> Readout:
+        if self._key_failures >= KEY_FAILURES_BEFORE_REAUTH:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN,
+                translation_key="keys_rejected",
+                translation_placeholders={"error": self.push_statistics.last_error or ""},
+            )
+        if self._latest is None:
+            try:
+                async with asyncio.timeout(FIRST_PUSH_WAIT):
+                    await self._first_push.wait()
+            except TimeoutError:
+                if self._key_failures:
+                    raise ConfigEntryAuthFailed(
+                        translation_domain=DOMAIN,
+                        translation_key="keys_rejected",
+                        translation_placeholders={"error": self.push_statistics.last_error or ""},
+                    ) from None
+                raise NoPushError(FIRST_PUSH_WAIT, self.decoder.bytes_received) from None
+        assert self._latest is not None
+        silent = time.monotonic() - self._latest_at
+        if silent > self.stale_after:
+            raise NoPushError(round(silent), self.decoder.bytes_received)
+        return self._latest
+
+    async def async_shutdown(self) -> None:
+        """Stop publishing and listening; the listener closes the port as it unwinds."""
+        await super().async_shutdown()
+        listener, self._listener = self._listener, None
+        if listener is not None and not listener.done():
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener

@@ -15,7 +15,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntry
 
 from .const import CONF_ACCEPTED_SERIAL, CONF_DEVICE_ADDRESS
-from .coordinator import E450ConfigEntry
+from .coordinator import E450ConfigEntry, E450PushCoordinator
 from .meter_info import SERIAL_CODES
 
 TO_REDACT = {
@@ -41,6 +41,8 @@ def _secrets(entry: E450ConfigEntry) -> list[str]:
     if readout is not None:
         for code in SERIAL_CODES:
             values.add((readout.text(code) or "").strip())
+        if readout.push is not None and readout.push.system_title:
+            values.update((readout.push.system_title.hex(), readout.push.system_title.hex().upper()))
     return sorted((value for value in values if len(value) >= 3), key=len, reverse=True)
 
 
@@ -58,10 +60,23 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: E450Con
     last: dict[str, Any] | None = None
     if readout is not None:
         ident = readout.identification
+        push = readout.push
         last = {
             "identification": ident.as_dict() if ident else None,
             "bcc": readout.bcc.value,
-            "raw": _scrub(readout.raw.decode("ascii", "backslashreplace"), secrets),
+            # a push's APDU is binary and carries the meter number in ways a text scrub cannot find: left out
+            "raw": _scrub(readout.raw.decode("ascii", "backslashreplace"), secrets) if push is None else None,
+            "push": None
+            if push is None
+            else {
+                "system_title": REDACTED if push.system_title else None,
+                "invocation_counter": push.invocation_counter,
+                "security": push.security,
+                "tag": push.tag,
+                "time": push.time.isoformat() if push.time else None,
+                "layout": push.layout,
+                "profile": push.profile,
+            },
             "datasets": [
                 {
                     "address": dataset.address,
@@ -76,6 +91,10 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: E450Con
         for key, value in asdict(coordinator.statistics).items()
     }
     statistics["last_error"] = _scrub(statistics["last_error"] or "", secrets) or None
+    if isinstance(coordinator, E450PushCoordinator):
+        pushes = asdict(coordinator.push_statistics)
+        pushes["last_error"] = _scrub(pushes["last_error"] or "", secrets) or None
+        statistics["pushes"] = pushes | {"connected": coordinator.connected, "stale_after": coordinator.stale_after}
     return {
         "entry": {
             "title": entry.title,

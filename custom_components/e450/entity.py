@@ -7,7 +7,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .coordinator import E450Coordinator
-from .meter_info import firmware, manufacturer_name
+from .meter_info import firmware, maker_and_model
 
 
 class E450Entity(CoordinatorEntity[E450Coordinator]):
@@ -20,11 +20,11 @@ class E450Entity(CoordinatorEntity[E450Coordinator]):
         serial = coordinator.config_entry.unique_id or coordinator.config_entry.entry_id
         self._attr_unique_id = f"{serial}_{key}"
         readout = coordinator.data
-        ident = readout.identification if readout else None
+        maker, model = maker_and_model(readout) if readout else (None, None)
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, serial)},
-            manufacturer=manufacturer_name(ident.manufacturer) if ident else None,
-            model=ident.model if ident else None,
+            manufacturer=maker,
+            model=model,
             serial_number=serial,
             sw_version=firmware(readout) if readout else None,
             name=coordinator.config_entry.title,

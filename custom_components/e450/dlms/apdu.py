@@ -71,7 +71,7 @@ class BlockAssembler:
             dropped = bool(self._parts)
             self._parts = []
         elif block.number != self._next:
-            dropped = bool(self._parts) or block.number > 1
+            dropped = bool(self._parts)  # a later block with nothing before it: listening began mid-push
             self._parts, self._next = [], 1
             return None, dropped
         self._parts.append(block.data)

@@ -194,4 +194,3 @@ class PushDecoder:
 
 def _failed(err: DlmsError, apdu: bytes = b"") -> Push:
     return Push(PushInfo(None, None, "none", None), None, err, apdu)
-

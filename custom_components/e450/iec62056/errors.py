@@ -59,12 +59,15 @@ class ChecksumError(FramingError):
 class DlmsPushDetectedError(IEC62056Error):
     """The port carries DLMS/COSEM HDLC frames instead of IEC 62056-21 mode A-D."""
 
-    def __init__(self, baud: int, parity: str, encrypted: bool) -> None:
+    def __init__(self, baud: int, parity: str, encrypted: bool, system_title: bytes | None = None) -> None:
         self.baud = baud
         self.parity = parity
         self.encrypted = encrypted
+        self.system_title = system_title
         kind = "encrypted " if encrypted else ""
+        sender = f", system title {system_title.hex().upper()}" if system_title else ""
         super().__init__(
-            f"The meter pushes {kind}DLMS/COSEM (HDLC frames at {baud} Bd 8{parity}1) on this port; "
-            "it does not answer an IEC 62056-21 sign-on"
+            f"The meter pushes {kind}DLMS/COSEM (HDLC frames at {baud} Bd 8{parity}1{sender}) on this port; "
+            "it does not answer an IEC 62056-21 sign-on. Decode it with: python -m custom_components.e450.dlms "
+            f"listen PORT --baud {baud} --parity {parity}" + (" --ek KEY" if encrypted else "")
         )

@@ -30,8 +30,8 @@ class HdlcFrame:
     information: bytes
 
     @property
-    def encrypted(self) -> bool:
-        """The APDU is general-glo-ciphering (0xDB), directly or inside block transfer."""
+    def apdu_start(self) -> bytes:
+        """The start of the APDU: without the LLC header and, in block transfer, without the block header."""
         info = self.information
         for header in LLC_HEADERS:
             if info.startswith(header):
@@ -40,9 +40,19 @@ class HdlcFrame:
         if info[:1] == bytes([GENERAL_BLOCK_TRANSFER]) and len(info) > 7:
             # E0 | block control | block number (2) | acknowledged (2) | A-XDR length | block data
             size_byte = info[6]
-            data_start = 7 if size_byte < 0x80 else 7 + (size_byte & 0x7F)
-            return info[data_start : data_start + 1] == bytes([GLO_CIPHERING])
-        return info[:1] == bytes([GLO_CIPHERING])
+            return info[7 if size_byte < 0x80 else 7 + (size_byte & 0x7F) :]
+        return info
+
+    @property
+    def encrypted(self) -> bool:
+        """The APDU is general-glo-ciphering (0xDB), directly or inside block transfer."""
+        return self.apdu_start[:1] == bytes([GLO_CIPHERING])
+
+    @property
+    def system_title(self) -> bytes | None:
+        """The sender's 8-byte system title, which a ciphered push carries (``LGZg…`` on an E450)."""
+        apdu = self.apdu_start
+        return apdu[2:10] if self.encrypted and apdu[1:2] == b"\x08" and len(apdu) >= 10 else None
 
 
 def _address_end(data: bytes, start: int) -> int | None:

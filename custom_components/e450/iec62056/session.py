@@ -486,7 +486,7 @@ class Session:
         frame = find_hdlc_frame(bytes(self._listen_buffer))
         if frame is not None and self._listen_index >= 0:
             baud, parity = DLMS_LINE_SETTINGS[self._listen_index]
-            raise DlmsPushDetectedError(baud, parity, frame.encrypted)
+            raise DlmsPushDetectedError(baud, parity, frame.encrypted, frame.system_title)
         if self._listen_index >= 0:
             assert self._deadline is not None
             if now < self._deadline:
