@@ -97,12 +97,13 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: E450Con
         statistics["pushes"] = pushes | {"connected": coordinator.connected, "stale_after": coordinator.stale_after}
     return {
         "entry": {
-            "title": entry.title,
+            "title": _scrub(entry.title, secrets),
             "data": async_redact_data(dict(entry.data), TO_REDACT),
             "options": async_redact_data(dict(entry.options), TO_REDACT),
         },
-        "session": asdict(coordinator.session_config)
-        | {"address": REDACTED if coordinator.session_config.address else ""},
+        "session": {"baud": coordinator.baud, "parity": coordinator.parity, "profile": coordinator.decoder.profile}
+        if isinstance(coordinator, E450PushCoordinator)
+        else asdict(coordinator.session_config) | {"address": REDACTED if coordinator.session_config.address else ""},
         "last_readout": last,
         "statistics": statistics,
         "anomalies": [

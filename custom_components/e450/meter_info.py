@@ -70,6 +70,9 @@ def maker_and_model(readout: Readout) -> tuple[str | None, str | None]:
     if ident is not None:
         return manufacturer_name(ident.manufacturer), ident.model
     flag = readout.push.manufacturer if readout.push is not None else None
+    device_name = (readout.text("42.0.0") or "").strip()  # COSEM logical device name: flag id + serial
+    if flag is None and len(device_name) > 3 and device_name[:3].isalpha():
+        flag = device_name[:3]
     return (manufacturer_name(flag) if flag else None), None
 
 

@@ -85,8 +85,6 @@ async def test_cap_and_address_are_used(hass: HomeAssistant, simulated: Simulate
         ("e450", "no_answer", "no_answer"),
         ("e450", "bad_bcc", "checksum"),
         ("e450", "truncated", "readout_timeout"),
-        ("e450-dlms", None, "dlms_push_plain"),
-        ("e450-dlms-encrypted", None, "dlms_push_encrypted"),
     ],
 )
 async def test_meter_errors(
@@ -97,8 +95,6 @@ async def test_meter_errors(
         result = await submit(hass, result["flow_id"], meter.port)
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "user"
     assert result["errors"] == {"base": error}
-    if error.startswith("dlms"):
-        assert result["description_placeholders"]["baud"] in ("2400", "9600")
     assert not hass.config_entries.async_entries(DOMAIN)
 
 

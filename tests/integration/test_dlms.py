@@ -1,0 +1,367 @@
+"""DLMS/COSEM push meters end to end: the simulator pushes on a real pty, the integration listens."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Generator
+import contextlib
+from datetime import timedelta
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant import config_entries
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.e450.const import (
+    AUTO_DETECT,
+    CONF_ADVANCED,
+    CONF_AUTHENTICATION_KEY,
+    CONF_DLMS_BAUD,
+    CONF_DLMS_PARITY,
+    CONF_DLMS_PROFILE,
+    CONF_ENCRYPTION_KEY,
+    CONF_PORT,
+    CONF_TRANSPORT,
+    DOMAIN,
+    TRANSPORT_DLMS,
+)
+from custom_components.e450.coordinator import E450PushCoordinator
+from custom_components.e450.diagnostics import async_get_config_entry_diagnostics
+from custom_components.e450.iec62056.driver import close_port, open_port
+from simulator import MeterSimulator
+from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK, METER_NUMBER, SYSTEM_TITLE
+
+from .conftest import fake_ports
+
+Simulated = Callable[..., contextlib.AbstractAsyncContextManager[MeterSimulator]]
+EK, AK = EXAMPLE_EK.hex().upper(), EXAMPLE_AK.hex().upper()
+WRONG = "00112233445566778899AABBCCDDEEFF"
+TITLE = SYSTEM_TITLE.hex().upper()
+ADVANCED = {CONF_ADVANCED: {"max_baud": "9600", "device_address": "", "wake_up": False}}
+
+
+@pytest.fixture(autouse=True)
+def quick_reconnect() -> Generator[None]:
+    """Reopen a vanished port after 0.2 s instead of 5 s."""
+    with patch("custom_components.e450.coordinator.RECONNECT_DELAY", 0.2):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def pushing(profile: str, **kwargs: Any) -> AsyncIterator[MeterSimulator]:
+    async with MeterSimulator(profile, frozen=True, **kwargs) as simulator:
+        yield simulator
+
+
+async def user_flow(hass: HomeAssistant, port: str) -> dict[str, Any]:
+    with patch("custom_components.e450.config_flow.list_ports", return_value=[]):
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+        return dict(await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: port, **ADVANCED}))
+
+
+async def configure(hass: HomeAssistant, flow_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    return dict(await hass.config_entries.flow.async_configure(flow_id, data))
+
+
+def push_entry(
+    port: str, *, baud: int = 9600, parity: str = "N", unique_id: str = METER_NUMBER, **keys: str
+) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Landis+Gyr {unique_id}",
+        unique_id=unique_id,
+        data={CONF_PORT: port, CONF_TRANSPORT: TRANSPORT_DLMS, CONF_DLMS_BAUD: baud, CONF_DLMS_PARITY: parity, **keys},
+    )
+
+
+async def settle(hass: HomeAssistant, condition: Callable[[], bool], seconds: float = 15.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        await hass.async_block_till_done()
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+async def publish(hass: HomeAssistant, seconds: float = 11) -> None:
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
+    await hass.async_block_till_done()
+
+
+def energy_entity(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    registry = er.async_get(hass)
+    entity_id = registry.async_get_entity_id("sensor", DOMAIN, f"{entry.unique_id}_1.8.0")
+    assert entity_id is not None
+    return entity_id
+
+
+async def test_swiss_push_list_is_found_without_keys(hass: HomeAssistant) -> None:
+    async with pushing("e450-dlms") as meter:
+        result = await user_flow(hass, meter.port)
+        assert result["type"] is FlowResultType.FORM and result["step_id"] == "confirm_push"
+        placeholders = result["description_placeholders"]
+        assert placeholders["manufacturer"] == "Landis+Gyr"  # from the logical device name LGZ…
+        assert placeholders["serial"] == METER_NUMBER
+        assert (placeholders["baud"], placeholders["framing"]) == ("2400", "8E1")
+        assert placeholders["security"] == "none" and placeholders["layout"] == "push-list"
+        result = await configure(hass, result["flow_id"], {})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["title"] == f"Landis+Gyr {METER_NUMBER}"
+        assert result["data"] == {
+            CONF_PORT: meter.port, CONF_TRANSPORT: TRANSPORT_DLMS, CONF_DLMS_BAUD: 2400, CONF_DLMS_PARITY: "E",
+        }  # fmt: skip
+        await hass.async_block_till_done()
+        entry = hass.config_entries.async_entries(DOMAIN)[0]
+        assert entry.state is ConfigEntryState.LOADED
+        state = hass.states.get(energy_entity(hass, entry))
+        assert state is not None and float(state.state) == 12345678 and state.attributes["unit_of_measurement"] == "Wh"
+        current = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{METER_NUMBER}_31.7.0")
+        assert current is not None and float(hass.states.get(current).state) == pytest.approx(1.74)  # 0.01 A scaler
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_encrypted_meter_asks_for_keys_and_tells_the_errors_apart(hass: HomeAssistant) -> None:
+    async with pushing("e450-dlms-encrypted") as meter:
+        result = await user_flow(hass, meter.port)
+        assert result["step_id"] == "dlms_key"
+        assert result["description_placeholders"]["system_title"] == TITLE
+        assert result["description_placeholders"]["framing"] == "8N1"
+        flow = result["flow_id"]
+        result = await configure(hass, flow, {CONF_ENCRYPTION_KEY: "12345", CONF_AUTHENTICATION_KEY: "xyz"})
+        assert result["errors"] == {CONF_ENCRYPTION_KEY: "invalid_key", CONF_AUTHENTICATION_KEY: "invalid_key"}
+        result = await configure(hass, flow, {CONF_ENCRYPTION_KEY: WRONG, CONF_AUTHENTICATION_KEY: AK})
+        assert result["errors"] == {"base": "tag_mismatch"}
+        result = await configure(hass, flow, {CONF_ENCRYPTION_KEY: EK, CONF_AUTHENTICATION_KEY: WRONG})
+        assert result["errors"] == {"base": "tag_mismatch"}
+        result = await configure(hass, flow, {CONF_ENCRYPTION_KEY: WRONG})
+        assert result["errors"]["base"] in ("wrong_key", "not_notification")
+        spaced = " ".join(EK[i : i + 2] for i in range(0, 32, 2)).lower()
+        result = await configure(hass, flow, {CONF_ENCRYPTION_KEY: spaced, CONF_AUTHENTICATION_KEY: AK})
+        assert result["step_id"] == "confirm_push"
+        assert result["description_placeholders"]["security"] == "authenticated (tag ok)"
+        assert result["description_placeholders"]["layout"] == "positional (netz-burgenland)"
+        result = await configure(hass, flow, {})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"][CONF_ENCRYPTION_KEY] == EK and result["data"][CONF_AUTHENTICATION_KEY] == AK
+        assert result["result"].unique_id == METER_NUMBER
+        await hass.async_block_till_done()
+        entry = result["result"]
+        assert entry.state is ConfigEntryState.LOADED
+        voltage = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{METER_NUMBER}_32.7.0")
+        assert voltage is not None and float(hass.states.get(voltage).state) == 230
+        device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, METER_NUMBER)})
+        assert device is not None and device.manufacturer == "Landis+Gyr"
+
+        diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+        assert diagnostics["entry"]["data"][CONF_ENCRYPTION_KEY] == "**REDACTED**"
+        assert diagnostics["entry"]["data"][CONF_AUTHENTICATION_KEY] == "**REDACTED**"
+        push = diagnostics["last_readout"]["push"]
+        assert push["system_title"] == "**REDACTED**" and push["tag"] == "ok"
+        assert diagnostics["statistics"]["pushes"]["pushes"] >= 1
+        assert EK not in str(diagnostics) and METER_NUMBER not in str(diagnostics) and TITLE not in str(diagnostics)
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_wiener_netze_meter_is_identified_by_its_system_title(hass: HomeAssistant) -> None:
+    async with pushing("e450-dlms-wienernetze") as meter:
+        result = await user_flow(hass, meter.port)
+        assert result["step_id"] == "dlms_key"
+        result = await configure(hass, result["flow_id"], {CONF_ENCRYPTION_KEY: EK})
+        assert result["step_id"] == "confirm_push"
+        assert result["description_placeholders"]["security"] == "encrypted"
+        assert result["description_placeholders"]["serial"] == TITLE
+        result = await configure(hass, result["flow_id"], {})
+        assert result["data"].get(CONF_AUTHENTICATION_KEY) == ""
+        await hass.async_block_till_done()
+        await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_auto_detect_finds_a_push_meter(hass: HomeAssistant) -> None:
+    async with pushing("e450-dlms-encrypted") as meter:
+        ports = fake_ports((meter.port, "FTDI IR head"))
+        with patch("custom_components.e450.config_flow.list_ports", return_value=ports):
+            result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+            result = await configure(hass, result["flow_id"], {CONF_PORT: AUTO_DETECT, **ADVANCED})
+            assert result["step_id"] == "detect"
+            result = await configure(hass, result["flow_id"], {})
+        assert result["step_id"] == "dlms_key"
+
+
+async def test_undecodable_push_meter_is_explained(hass: HomeAssistant) -> None:
+    async with pushing("e450-dlms") as meter:
+        with (
+            patch("custom_components.e450.config_flow.FIRST_PUSH_WAIT", 1.0),
+            patch("custom_components.e450.dlms.layouts.PROFILES", {}),
+            patch("custom_components.e450.dlms.layouts._push_list", return_value=None),
+        ):
+            result = await user_flow(hass, meter.port)
+        assert result["errors"] == {"base": "unknown_layout"}
+        assert "no layout" in result["description_placeholders"]["detail"]
+        ports = fake_ports((meter.port, "FTDI IR head"))
+        with (
+            patch("custom_components.e450.config_flow.list_ports", return_value=ports),
+            patch("custom_components.e450.dlms.layouts._push_list", return_value=None),
+        ):
+            result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+            result = await configure(hass, result["flow_id"], {CONF_PORT: AUTO_DETECT, **ADVANCED})
+            result = await configure(hass, result["flow_id"], {})
+        assert result["type"] is FlowResultType.ABORT and result["reason"] == "push_not_decoded"
+        assert result["description_placeholders"]["port"] == meter.port
+
+
+async def test_runtime_publishes_goes_unavailable_and_recovers_without_dips(hass: HomeAssistant) -> None:
+    async with pushing("e450-dlms-encrypted") as meter:
+        entry = push_entry(meter.port, **{CONF_ENCRYPTION_KEY: EK, CONF_AUTHENTICATION_KEY: AK})
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        coordinator = entry.runtime_data
+        assert isinstance(coordinator, E450PushCoordinator)
+        assert coordinator.update_interval == timedelta(seconds=10)  # publish interval, not the push rhythm
+        energy = energy_entity(hass, entry)
+        first = float(hass.states.get(energy).state)
+        await settle(hass, lambda: coordinator.push_statistics.push_interval is not None)
+        # the meter falls silent (the head is pulled off): unavailable after three push intervals
+        meter.unplug()
+        await asyncio.sleep(coordinator.stale_after + 0.2)
+        await publish(hass)
+        await settle(hass, lambda: hass.states.get(energy).state == STATE_UNAVAILABLE)
+        assert coordinator.statistics.last_error is not None and "No DLMS push" in coordinator.statistics.last_error
+        meter.replug()
+        await settle(hass, lambda: coordinator.connected and coordinator.push_statistics.reconnects >= 1)
+        await settle(hass, lambda: coordinator.push_statistics.pushes >= 4)
+        await publish(hass, 22)
+        await settle(hass, lambda: hass.states.get(energy).state != STATE_UNAVAILABLE)
+        assert float(hass.states.get(energy).state) >= first
+        await hass.config_entries.async_unload(entry.entry_id)
+        # unloading closed the port: it opens again at once
+        holder = await open_port(meter.port, 9600, 8, "N")
+        await close_port(holder)
+
+
+async def test_damaged_pushes_are_skipped_not_published(hass: HomeAssistant) -> None:
+    async with pushing("e450-dlms-encrypted", fault="intermittent", seed=3) as meter:
+        entry = push_entry(meter.port, **{CONF_ENCRYPTION_KEY: EK, CONF_AUTHENTICATION_KEY: AK})
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        coordinator = entry.runtime_data
+        assert isinstance(coordinator, E450PushCoordinator)
+        energy = energy_entity(hass, entry)
+        values = []
+        for _ in range(6):
+            await asyncio.sleep(0.6)
+            await publish(hass)
+            values.append(hass.states.get(energy).state)
+        assert STATE_UNAVAILABLE not in values and "0" not in values
+        assert coordinator.push_statistics.pushes >= 3
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_wrong_keys_at_start_up_ask_for_new_keys(hass: HomeAssistant) -> None:
+    async with pushing("e450-dlms-encrypted") as meter:
+        entry = push_entry(meter.port, **{CONF_ENCRYPTION_KEY: WRONG, CONF_AUTHENTICATION_KEY: AK})
+        entry.add_to_hass(hass)
+        assert not await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.SETUP_ERROR
+        (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        assert flow["context"]["source"] == config_entries.SOURCE_REAUTH
+        # the listener let go of the port, so the reauth flow can prove the new keys on a live push
+        result = await configure(hass, flow["flow_id"], {CONF_ENCRYPTION_KEY: "nope"})
+        assert result["errors"] == {CONF_ENCRYPTION_KEY: "invalid_key"}
+        result = await configure(hass, flow["flow_id"], {CONF_ENCRYPTION_KEY: WRONG, CONF_AUTHENTICATION_KEY: AK})
+        assert result["errors"] == {"base": "tag_mismatch"}
+        result = await configure(hass, flow["flow_id"], {CONF_ENCRYPTION_KEY: EK, CONF_AUTHENTICATION_KEY: AK})
+        assert result["type"] is FlowResultType.ABORT and result["reason"] == "reauth_successful"
+        await hass.async_block_till_done()
+        assert entry.data[CONF_ENCRYPTION_KEY] == EK
+        assert entry.state is ConfigEntryState.LOADED
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_key_rotation_while_running_starts_reauth_on_the_rejected_push(hass: HomeAssistant) -> None:
+    async with pushing("e450-dlms-encrypted") as meter:
+        entry = push_entry(meter.port, **{CONF_ENCRYPTION_KEY: EK, CONF_AUTHENTICATION_KEY: AK})
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        coordinator = entry.runtime_data
+        assert isinstance(coordinator, E450PushCoordinator)
+        energy = energy_entity(hass, entry)
+        coordinator.decoder.ek = bytes.fromhex(WRONG)  # the utility changed the key in the meter
+        await settle(hass, lambda: coordinator.push_statistics.rejected >= 3)
+        await publish(hass)
+        await settle(hass, lambda: bool(hass.config_entries.flow.async_progress_by_handler(DOMAIN)))
+        assert hass.states.get(energy).state == STATE_UNAVAILABLE
+        assert coordinator.rejected_push
+        (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        result = await configure(hass, flow["flow_id"], {CONF_ENCRYPTION_KEY: WRONG})
+        assert result["errors"]["base"] in ("wrong_key", "not_notification")  # checked on the rejected push
+        result = await configure(hass, flow["flow_id"], {CONF_ENCRYPTION_KEY: EK, CONF_AUTHENTICATION_KEY: AK})
+        assert result["reason"] == "reauth_successful"
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.LOADED
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reauth_refuses_another_meter(hass: HomeAssistant) -> None:
+    async with pushing("e450-dlms-encrypted") as meter:
+        entry = push_entry(meter.port, unique_id="99999999", **{CONF_ENCRYPTION_KEY: WRONG})
+        entry.add_to_hass(hass)
+        with patch("custom_components.e450.coordinator.FIRST_PUSH_WAIT", 2.0):
+            assert not await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        result = await configure(hass, flow["flow_id"], {CONF_ENCRYPTION_KEY: EK})
+        assert result["type"] is FlowResultType.ABORT and result["reason"] == "wrong_meter"
+        assert result["description_placeholders"]["serial"] == METER_NUMBER
+
+
+async def test_options_and_reconfigure_of_a_push_meter(hass: HomeAssistant) -> None:
+    async with pushing("e450-dlms-encrypted") as meter:
+        entry = push_entry(meter.port, **{CONF_ENCRYPTION_KEY: EK, CONF_AUTHENTICATION_KEY: AK})
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+        fields = {str(key) for key in result["data_schema"].schema}
+        assert CONF_DLMS_PROFILE in fields and "max_baud" not in fields and "switch_delay" not in fields
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {
+                "scan_interval": 30, CONF_DLMS_PROFILE: "netz-burgenland", "nominal_voltage": "230",
+                "voltage_tolerance": 10, "nominal_frequency": "50", "link_lost_minutes": 15,
+            },
+        )  # fmt: skip
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+        coordinator = entry.runtime_data
+        assert isinstance(coordinator, E450PushCoordinator)
+        assert coordinator.decoder.profile == "netz-burgenland"
+        assert coordinator.update_interval == timedelta(seconds=30)
+
+        result = await entry.start_reconfigure_flow(hass)
+        assert CONF_ADVANCED not in {str(key) for key in result["data_schema"].schema}
+        await hass.config_entries.async_unload(entry.entry_id)
+        with patch("custom_components.e450.config_flow.list_ports", return_value=[]):
+            result = await configure(hass, result["flow_id"], {CONF_PORT: meter.port})
+        assert result["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done()
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_port_busy_in_the_key_step(hass: HomeAssistant) -> None:
+    async with pushing("e450-dlms-encrypted") as meter:
+        result = await user_flow(hass, meter.port)
+        holder = await open_port(meter.port, 9600, 8, "N")
+        try:
+            result = await configure(hass, result["flow_id"], {CONF_ENCRYPTION_KEY: EK})
+        finally:
+            await close_port(holder)
+        assert result["errors"] == {"base": "port_busy"}
+        assert result["description_placeholders"]["port"] == meter.port
