@@ -121,8 +121,8 @@ async def login(session: aiohttp.ClientSession, url: str = URL) -> str:
     return str(result["result"])
 
 
-async def add_meter(session: aiohttp.ClientSession, token: str, port: str) -> str:
-    """Create the e450 entry through the real config-flow API (unless one exists)."""
+async def add_meter(session: aiohttp.ClientSession, token: str, port: str, keys: dict[str, str]) -> str:
+    """Create the e450 entry through the real config-flow API (unless one exists); ``keys`` for a push meter."""
     headers = {"Authorization": f"Bearer {token}"}
     async with session.get(f"{URL}/api/config/config_entries/entry", headers=headers) as response:
         entries = [entry for entry in await response.json() if entry["domain"] == "e450"]
@@ -140,7 +140,14 @@ async def add_meter(session: aiohttp.ClientSession, token: str, port: str) -> st
         headers=headers,
     ) as response:
         flow = await response.json()
-    if flow.get("step_id") != "confirm":
+    if flow.get("step_id") == "dlms_key":  # an encrypted DLMS push meter: give the keys, as a user would
+        if not keys:
+            raise SystemExit(f"The meter on {port} pushes encrypted DLMS; pass --ek (and --ak)")
+        async with session.post(
+            f"{URL}/api/config/config_entries/flow/{flow['flow_id']}", json=keys, headers=headers
+        ) as response:
+            flow = await response.json()
+    if flow.get("step_id") not in ("confirm", "confirm_push"):
         raise SystemExit(f"The config flow did not find the meter on {port}: {flow.get('errors')}")
     async with session.post(
         f"{URL}/api/config/config_entries/flow/{flow['flow_id']}", json={}, headers=headers
@@ -155,6 +162,8 @@ async def main() -> int:
     parser.add_argument("--profile", default="e450", help="simulator profile (default e450)")
     parser.add_argument("--fault", help="simulator fault")
     parser.add_argument("--fresh", action="store_true", help="start from an empty config/")
+    parser.add_argument("--ek", help="encryption key of a DLMS push meter (default: the simulator's)")
+    parser.add_argument("--ak", help="authentication key of a DLMS push meter (default: the simulator's)")
     args = parser.parse_args()
     prepare_config(args.fresh)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -187,7 +196,14 @@ async def main() -> int:
             print("Starting Home Assistant 2025.4 …")
             await wait_for_http(session, hass)
             token = await onboard(session)
-            print(await add_meter(session, token, port))
+            keys = {"encryption_key": args.ek or "", "authentication_key": args.ak or ""}
+            if args.port is None:  # the simulator's push profiles use its example keys
+                from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK
+
+                keys = {"encryption_key": args.ek or EXAMPLE_EK.hex(), "authentication_key": args.ak or ""}
+                if args.profile == "e450-dlms-encrypted":
+                    keys["authentication_key"] = args.ak or EXAMPLE_AK.hex()
+            print(await add_meter(session, token, port, {k: v for k, v in keys.items() if v}))
         print(f"\nOpen {URL} and log in as '{USER}' with password '{PASSWORD}'.")
         print(f"Logs: {CONFIG}/home-assistant.log. Ctrl-C stops everything.")
         while not stop.is_set() and hass.poll() is None:

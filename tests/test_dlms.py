@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 import json
 from pathlib import Path
 import subprocess
 import sys
+from unittest.mock import patch
 
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -426,3 +428,153 @@ def test_cli_decode_nothing_and_bad_keys(tmp_path: Path, capsys: pytest.CaptureF
 def test_decoder_rejects_short_keys() -> None:
     with pytest.raises(ValueError, match="16 bytes"):
         PushDecoder(b"\x00" * 15)
+
+
+def _authenticated_only(apdu: bytes, ek: bytes, ak: bytes, counter: int = 7) -> bytes:
+    """general-glo-ciphering with SC 0x10: the APDU in clear, a GMAC tag over SC ‖ AK ‖ APDU."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    title = b"LGZgtest"
+    iv = title + counter.to_bytes(4, "big")
+    tag = AESGCM(ek).encrypt(iv, b"", b"\x10" + ak + apdu)[:12]
+    content = b"\x10" + counter.to_bytes(4, "big") + apdu + tag
+    return b"\xdb\x08" + title + b"\x82" + len(content).to_bytes(2, "big") + content
+
+
+def test_authentication_only_pushes() -> None:
+    (plain,) = decoded("e450_ch_cii_unencrypted_pushlist_2022")
+    ek, ak = bytes(range(16)), bytes(range(16, 32))
+    sealed = _authenticated_only(plain.raw, ek, ak)
+    push = PushDecoder(ek, ak).decode_apdu(sealed)
+    assert (push.info.security, push.info.tag) == ("authenticated", "ok") and push.readout == plain.readout
+    assert PushDecoder(ek, bytes(16)).decode_apdu(sealed).error.reason == "tag_mismatch"  # type: ignore[union-attr]
+    assert PushDecoder(None, None).decode_apdu(sealed).info.tag == "unchecked"
+    assert PushDecoder(None, ak).decode_apdu(sealed).error.reason == "no_key"  # type: ignore[union-attr]
+
+
+def test_hdlc_frame_checks() -> None:
+    good = build_hdlc_frame(b"\xe6\xe7\x00\x0f")[1:-1]
+    assert parse_frame(good) is not None
+    assert parse_frame(good[:5]) is None  # too short
+    assert parse_frame(b"\x80" + good[1:]) is None  # not frame format type 3
+    header_only = build_hdlc_frame(b"")[1:-1]
+    frame = parse_frame(header_only)
+    assert frame is not None and frame.information == b"" and frame.control == 0x13
+    from custom_components.e450.iec62056.hdlc import crc16_x25
+
+    def sealed(body: bytes) -> bytes:
+        return body + crc16_x25(body).to_bytes(2, "little")
+
+    assert parse_frame(sealed(b"\xa0\x09\xce\xfe\xfe\xfe\xfe")) is None  # no address ends within 4 bytes
+    assert parse_frame(sealed(b"\xa0\x0a\xce\xff\x03\x13\x00\x00\x0f")) is None  # bad HCS
+    assert parse_frame(sealed(b"\xa0\x08\xce\xff\x03\x13\x00")) is None  # header check cut short
+
+
+def test_notification_forms_and_failures() -> None:
+    body = bytes.fromhex("0203 1101 1102 1103")
+    assert parse_notification(b"\x0f\x00\x00\x00\x01\x00" + body).datetime is None
+    stamp = bytes.fromhex("07EA0B1C06090F05FF800000")
+    assert parse_notification(b"\x0f\x00\x00\x00\x01\x09\x0c" + stamp + body).datetime == datetime(
+        2026, 11, 28, 9, 15, 5
+    )
+    for bad, reason in (
+        (b"\x0f\x00", "malformed"),
+        (b"\x0f\x00\x00\x00\x01\x07" + body, "malformed"),
+        (b"\x0f\x00\x00\x00\x01\x00" + body + b"\x00", "malformed"),
+        (b"\xc0\x01", "not_notification"),
+        (b"", "not_notification"),
+    ):
+        with pytest.raises(DlmsError) as caught:
+            parse_notification(bad)
+        assert caught.value.reason == reason, bad
+    with pytest.raises(DlmsError) as caught:
+        parse_notification(b"\x0f\x00", decrypted=True)
+    assert caught.value.reason == "not_notification"
+
+
+def test_layout_value_kinds_and_unknown_profiles() -> None:
+    from custom_components.e450.dlms.axdr import ARRAY, BOOLEAN, FLOAT32, NULL, OCTET_STRING, STRUCTURE, VISIBLE_STRING
+
+    def pair(code: str, value: Data) -> tuple[Data, Data]:
+        return Data(OCTET_STRING, bytes(int(part) for part in code.split("."))), value
+
+    items = (
+        *pair("1.0.14.7.0.255", Data(FLOAT32, 50.0)),
+        *pair("0.0.96.50.0.255", Data(BOOLEAN, True)),
+        *pair("0.0.96.13.0.255", Data(VISIBLE_STRING, "hello\x00")),
+        *pair("0.0.96.99.0.255", Data(NULL, None)),
+        *pair("0.0.96.98.0.255", Data(ARRAY, ())),
+        *pair("0.0.96.97.0.255", Data(OCTET_STRING, b"\x01\xff")),
+        *pair("0.0.1.0.0.255", Data(OCTET_STRING, bytes(12))),  # a clock that is not a date
+    )
+    result = decode_body(Data(STRUCTURE, items))
+    texts = {ds.obis: ds.first.value for ds in result.datasets if ds.first}
+    assert texts == {"14.7.0": "50.0", "96.50.0": "1", "96.13.0": "hello", "96.97.0": "01ff"}
+    assert result.clock is None
+    with pytest.raises(DlmsError) as caught:
+        decode_body(Data(STRUCTURE, (Data(0x11, 1),)), profile="nowhere")
+    assert caught.value.reason == "unknown_layout"
+    # a push list whose entries are not {class, OBIS, attribute, index} is no push list
+    bad_list = Data(ARRAY, (Data(STRUCTURE, (Data(0x12, 3),)),))
+    with pytest.raises(DlmsError):
+        decode_body(Data(STRUCTURE, (bad_list,)))
+    forced = decode_body(decode_all(vector("e450_at_wienernetze_plaintext_bodies").lines[0]), profile="wiener-netze")
+    assert forced.profile == "wiener-netze"
+
+
+def test_block_transfer_edges_in_the_stream() -> None:
+    decoder = PushDecoder()
+    first_block = build_hdlc_frame(bytes.fromhex("E6E700 E0 00 0001 0000 02 0F00"))
+    broken_block = build_hdlc_frame(bytes.fromhex("E0 80 0002 0000 09 00"))  # shorter than its length
+    plain = vector("e450_ch_cii_unencrypted_pushlist_2022")
+    (bad,) = decoder.feed(first_block + broken_block)
+    assert bad.error is not None and bad.error.reason == "malformed"
+    # a block sequence cut short by a plain APDU: reported, and the plain APDU still decoded
+    (full,) = PushDecoder().feed(plain.data)
+    pushes = decoder.feed(first_block + build_hdlc_frame(b"\xe6\xe7\x00" + full.raw))
+    assert [push.error.reason if push.error else "ok" for push in pushes] == ["interrupted", "ok"]
+    assert decoder.feed(build_hdlc_frame(b"\xe6\xe7\x00")) == []  # an empty information field
+
+
+async def test_read_pushes_and_capture_on_a_fake_port() -> None:
+    from custom_components.e450.dlms import NoPushError, capture_push
+    from custom_components.e450.dlms.driver import read_pushes
+    from custom_components.e450.iec62056 import PortUnavailableError
+
+    class FakePort:
+        def __init__(self, chunks: list[bytes | Exception]) -> None:
+            self.chunks = chunks
+
+        async def read(self, size: int) -> bytes:
+            if not self.chunks:
+                await asyncio.sleep(10)
+            chunk = self.chunks.pop(0)
+            if isinstance(chunk, Exception):
+                raise chunk
+            return chunk
+
+    data = vector("e450_ch_cii_unencrypted_pushlist_2022").data
+    pushes = []
+    with pytest.raises(PortUnavailableError):
+        async for push in read_pushes(FakePort([data, b""]), PushDecoder(), port="fake"):
+            pushes.append(push)
+    assert len(pushes) == 1
+    with pytest.raises(PortUnavailableError) as caught:
+        async for _ in read_pushes(FakePort([OSError(5, "I/O error")]), PushDecoder(), port="fake"):
+            pass
+    assert caught.value.reason == "io"
+    fake = FakePort([b"\x00" * 10])
+
+    async def opened(*args: object) -> FakePort:
+        return fake
+
+    async def closed(serial: object) -> None:
+        return None
+
+    with (
+        patch("custom_components.e450.dlms.driver.open_push_port", opened),
+        patch("custom_components.e450.dlms.driver.close_port", closed),
+        pytest.raises(NoPushError) as silent,
+    ):
+        await capture_push("fake", 9600, "N", PushDecoder(), 0.2)
+    assert silent.value.received_bytes == 10

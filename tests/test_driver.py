@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import Callable
 import contextlib
 import dataclasses
+import json
 from pathlib import Path
+import sys
 import time
 from typing import Any
 
@@ -87,15 +89,47 @@ async def test_user_cap(sim_factory: Factory) -> None:
 
 
 @pytest.mark.parametrize(
-    ("profile", "baud", "encrypted"), [("e450-dlms", 2400, False), ("e450-dlms-encrypted", 9600, True)]
+    ("profile", "baud", "parity", "encrypted"),
+    [("e450-dlms", 2400, "E", False), ("e450-dlms-encrypted", 9600, "N", True)],
 )
-async def test_dlms_push_port_is_recognised(sim_factory: Factory, profile: str, baud: int, encrypted: bool) -> None:
+async def test_dlms_push_port_is_recognised(
+    sim_factory: Factory, profile: str, baud: int, parity: str, encrypted: bool
+) -> None:
     async with sim_factory(profile) as sim:
         with pytest.raises(DlmsPushDetectedError) as caught:
             await read_meter(sim.port, dataclasses.replace(FAST, dlms_listen=1.2))
         await assert_port_released(sim.port)
-    assert caught.value.baud == baud
-    assert caught.value.encrypted is encrypted
+    assert (caught.value.baud, caught.value.parity, caught.value.encrypted) == (baud, parity, encrypted)
+    # what the user is told: the line settings, who sends (a ciphered push names its system title), how to decode
+    assert caught.value.system_title == (b"LGZg\x72\xa9\xa1\x11" if encrypted else None)
+    text = str(caught.value)
+    assert f"listen PORT --baud {baud} --parity {parity}" in text
+    assert ("4C475A6772A9A111" in text) is encrypted
+
+
+async def test_dlms_listen_command_prints_pushes_live(sim_factory: Factory) -> None:
+    async with sim_factory("e450-dlms-encrypted") as sim:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "custom_components.e450.dlms", "listen", sim.port, "--baud", "9600",
+            "--ek", "000102030405060708090A0B0C0D0E0F", "--ak", "C0C1C2C3C4C5C6C7C8C9CACBCCCDCECF",
+            stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).parent.parent,
+        )  # fmt: skip
+        assert process.stdout is not None
+        try:
+            async with asyncio.timeout(30):
+                line = await process.stdout.readline()
+        finally:
+            process.terminate()
+            await process.wait()
+    push = json.loads(line)
+    assert push["tag"] == "ok" and push["profile"] == "netz-burgenland"
+    assert push["readings"]["1.8.0"]["unit"] == "Wh"
+
+
+async def test_dlms_listen_reports_a_port_error(tmp_path: Path) -> None:
+    from custom_components.e450.dlms.__main__ import main
+
+    assert await asyncio.to_thread(main, ["listen", str(tmp_path / "missing")]) == 2
 
 
 FAULT_OUTCOMES: dict[str, type[IEC62056Error] | None] = {

@@ -239,8 +239,9 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
                 self._read_task = None
         self.statistics.successes += 1
         self.statistics.last_success = dt_util.utcnow()
-        self.statistics.last_duration = readout.timings.total
-        self.statistics.baud = readout.timings.baud if readout.push is None else self.statistics.baud
+        if readout.push is None:  # a push is not read: its duration and speed are the meter's, not ours
+            self.statistics.last_duration = readout.timings.total
+            self.statistics.baud = readout.timings.baud
         model = readout.identification.model if readout.identification else ""
         self._meter_anomalies = self.detector.evaluate(readout, time.monotonic(), model)
         changed = self._meter_changed(readout)
