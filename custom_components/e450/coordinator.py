@@ -349,7 +349,7 @@ class E450PushCoordinator(E450Coordinator):
         self._latest: Readout | None = None
         self._latest_at = 0.0
         self._arrivals: list[float] = []
-        self._first_push = asyncio.Event()
+        self._settled = asyncio.Event()  # the first push decoded, or the keys were rejected often enough
         self._key_failures = 0
         self.rejected_push: bytes | None = None  # the last push the keys could not open (for the reauth flow)
         self._listener: asyncio.Task[None] | None = None
@@ -405,7 +405,7 @@ class E450PushCoordinator(E450Coordinator):
                 self._arrivals = [*self._arrivals[-7:], now - self._latest_at]
                 stats.push_interval = sorted(self._arrivals)[len(self._arrivals) // 2]
             self._latest, self._latest_at = push.readout, now
-            self._first_push.set()
+            self._settled.set()
             return
         assert push.error is not None
         reason = push.error.reason
@@ -420,6 +420,8 @@ class E450PushCoordinator(E450Coordinator):
         if reason in KEY_ERRORS:
             self._key_failures += 1
             self.rejected_push = push.raw
+            if self._key_failures >= KEY_FAILURES_BEFORE_REAUTH:
+                self._settled.set()
         _LOGGER.debug("Push from %s rejected: %s", self.port, push.error)
 
     @property
@@ -428,24 +430,19 @@ class E450PushCoordinator(E450Coordinator):
         return MISSED_PUSHES * (self.push_statistics.push_interval or DEFAULT_PUSH_INTERVAL) + 1.0
 
     async def _async_read(self) -> Readout:
-        if self._key_failures >= KEY_FAILURES_BEFORE_REAUTH:
+        if self._latest is None:  # set-up: wait for the first push (or for the keys to fail on a few)
+            try:
+                async with asyncio.timeout(FIRST_PUSH_WAIT):
+                    await self._settled.wait()
+            except TimeoutError:
+                if not self._key_failures:
+                    raise NoPushError(FIRST_PUSH_WAIT, self.decoder.bytes_received) from None
+        if self._key_failures >= KEY_FAILURES_BEFORE_REAUTH or self._latest is None:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN,
                 translation_key="keys_rejected",
                 translation_placeholders={"error": self.push_statistics.last_error or ""},
             )
-        if self._latest is None:
-            try:
-                async with asyncio.timeout(FIRST_PUSH_WAIT):
-                    await self._first_push.wait()
-            except TimeoutError:
-                if self._key_failures:
-                    raise ConfigEntryAuthFailed(
-                        translation_domain=DOMAIN,
-                        translation_key="keys_rejected",
-                        translation_placeholders={"error": self.push_statistics.last_error or ""},
-                    ) from None
-                raise NoPushError(FIRST_PUSH_WAIT, self.decoder.bytes_received) from None
         assert self._latest is not None
         silent = time.monotonic() - self._latest_at
         if silent > self.stale_after:

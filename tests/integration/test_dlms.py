@@ -365,3 +365,61 @@ async def test_port_busy_in_the_key_step(hass: HomeAssistant) -> None:
             await close_port(holder)
         assert result["errors"] == {"base": "port_busy"}
         assert result["description_placeholders"]["port"] == meter.port
+
+
+async def test_first_push_never_comes(hass: HomeAssistant, tmp_path: Any) -> None:
+    """A silent push port and a vanished adapter: set-up is retried later, the listener stops, nothing lingers."""
+    async with pushing("e450-dlms-encrypted", fault="no_answer") as meter:
+        for port in (meter.port, str(tmp_path / "gone")):
+            entry = push_entry(port, **{CONF_ENCRYPTION_KEY: EK})
+            entry.add_to_hass(hass)
+            with patch("custom_components.e450.coordinator.FIRST_PUSH_WAIT", 0.8):
+                assert not await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+            assert entry.state is ConfigEntryState.SETUP_RETRY
+            assert "No DLMS push" in str(entry.reason)
+            await hass.config_entries.async_remove(entry.entry_id)
+        holder = await open_port(meter.port, 9600, 8, "N")  # the listener let go of the port
+        await close_port(holder)
+
+
+async def test_repeated_and_broken_pushes_are_counted_not_published(hass: HomeAssistant) -> None:
+    async with pushing("e450-dlms-encrypted") as meter:
+        entry = push_entry(meter.port, **{CONF_ENCRYPTION_KEY: EK, CONF_AUTHENTICATION_KEY: AK})
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        coordinator = entry.runtime_data
+        assert isinstance(coordinator, E450PushCoordinator)
+        from custom_components.e450.dlms import PushDecoder
+        from simulator.dlms_push import framed, push_frame
+        from simulator.profiles import MeterState
+
+        frame = push_frame(
+            MeterState(), dt_util.now().replace(tzinfo=None), 5, layout="burgenland", security="authenticated"
+        )
+        decoder = PushDecoder(EXAMPLE_EK, EXAMPLE_AK)
+        for push in decoder.feed(frame + frame):  # the same invocation counter twice: a replay
+            coordinator._on_push(push)
+        for push in decoder.feed(framed(b"\x0f" * 300, blocks=True)[:-40]):
+            coordinator._on_push(push)
+        for push in decoder.feed(framed(b"\x0f" * 20, blocks=False)):  # damaged: not a key problem
+            coordinator._on_push(push)
+        stats = coordinator.push_statistics
+        assert stats.duplicates == 1 and stats.rejected == 1 and coordinator._key_failures == 0
+        for push in decoder.feed(framed(b"\x0f" * 300, blocks=True)[:120] + framed(b"\x0f" * 300, blocks=True)):
+            coordinator._on_push(push)
+        assert stats.interrupted == 1
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_clear_looking_detection_of_a_ciphered_meter_asks_for_keys(hass: HomeAssistant) -> None:
+    """A block-transfer push caught mid-way looks clear to the detection; the first whole push says otherwise."""
+    from custom_components.e450.iec62056 import DlmsPushDetectedError
+
+    async with pushing("e450-dlms-encrypted") as meter:
+        with patch(
+            "custom_components.e450.config_flow.read_meter", side_effect=DlmsPushDetectedError(9600, "N", False)
+        ):
+            result = await user_flow(hass, meter.port)
+        assert result["step_id"] == "dlms_key"
+        assert result["description_placeholders"]["system_title"] == "?"
