@@ -312,6 +312,12 @@ def test_hdlc_segmentation_and_addresses_of_any_length() -> None:
     assert HdlcReader().feed(segmented)[0].destination == b"\x00\x02\x00\x01"
 
 
+def test_crc_check_value() -> None:
+    from custom_components.e450.iec62056.hdlc import crc16_x25
+
+    assert crc16_x25(b"123456789") == 0x906E  # the CRC-16/X.25 catalogue check value
+
+
 def test_axdr_types_and_lengths() -> None:
     assert decode_length(b"\x82\x01\x03", 0) == (259, 3)
     data = bytes.fromhex(

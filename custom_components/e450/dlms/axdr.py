@@ -33,19 +33,22 @@ DATE_TIME: Final = 0x19
 DATE: Final = 0x1A
 TIME: Final = 0x1B
 
-_FIXED: Final[dict[int, str]] = {
-    INT32: ">i",
-    UINT32: ">I",
-    INT8: ">b",
-    INT16: ">h",
-    UINT8: ">B",
-    UINT16: ">H",
-    INT64: ">q",
-    UINT64: ">Q",
-    ENUM: ">B",
-    BCD: ">B",
-    FLOAT32: ">f",
-    FLOAT64: ">d",
+_FIXED: Final[dict[int, struct.Struct]] = {
+    tag: struct.Struct(fmt)
+    for tag, fmt in {
+        INT32: ">i",
+        UINT32: ">I",
+        INT8: ">b",
+        INT16: ">h",
+        UINT8: ">B",
+        UINT16: ">H",
+        INT64: ">q",
+        UINT64: ">Q",
+        ENUM: ">B",
+        BCD: ">B",
+        FLOAT32: ">f",
+        FLOAT64: ">d",
+    }.items()
 }
 NUMERIC: Final = frozenset(_FIXED)
 _RAW_SIZE: Final = {DATE_TIME: 12, DATE: 5, TIME: 4}
@@ -110,10 +113,11 @@ def decode(data: bytes, pos: int = 0, depth: int = 0) -> tuple[Data, int]:
             element, pos = decode(data, pos, depth + 1)
             elements.append(element)
         return Data(tag, tuple(elements)), pos
-    if tag in _FIXED:
-        fmt = _FIXED[tag]
-        raw, pos = _take(data, pos, struct.calcsize(fmt))
-        return Data(tag, struct.unpack(fmt, raw)[0]), pos
+    fixed = _FIXED.get(tag)
+    if fixed is not None:
+        if pos + fixed.size > len(data):
+            raise DlmsError(MALFORMED, f"{fixed.size} bytes wanted at offset {pos}, {len(data) - pos} left")
+        return Data(tag, fixed.unpack_from(data, pos)[0]), pos + fixed.size
     if tag in (OCTET_STRING, VISIBLE_STRING, UTF8_STRING):
         size, pos = decode_length(data, pos)
         raw, pos = _take(data, pos, size)

@@ -11,13 +11,25 @@ GENERAL_BLOCK_TRANSFER: Final = 0xE0
 LLC_HEADERS: Final = (b"\xe6\xe7\x00", b"\xe6\xe6\x00")
 
 
-def crc16_x25(data: bytes) -> int:
-    """CRC-16/X.25 (reflected 0x1021, init and xorout 0xFFFF): the HDLC HCS and FCS."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte
+def _crc_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte
         for _ in range(8):
             crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+_CRC_TABLE: Final = _crc_table()
+
+
+def crc16_x25(data: bytes) -> int:
+    """CRC-16/X.25 (reflected 0x1021, init and xorout 0xFFFF): the HDLC HCS and FCS. Table-driven."""
+    crc = 0xFFFF
+    table = _CRC_TABLE
+    for byte in data:
+        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
     return crc ^ 0xFFFF
 
 
