@@ -114,8 +114,10 @@ class Pty:
         return speed
 
     def park(self) -> None:
-        """After the client closed: move the line off 300 Bd. On a pty, a tcsetattr to 7E1 that changes nothing
-        (pty lines keep CS8) fails with EINVAL, so the next open at 300 7E1 must find something to change."""
+        """Move the line to a speed no client uses. On a pty, a tcsetattr that changes nothing (a reopen at the
+        settings the last client left, 7E1 or 8E1) fails with EINVAL, so the next open must find something to
+        change. Parked while a client is connected too (the simulator remembers the client's speed): a client
+        that closes and reopens faster than the simulator can notice the close still finds the line parked."""
         attrs = termios.tcgetattr(self.master)
         attrs[4] = attrs[5] = PARK_SPEED
         termios.tcsetattr(self.master, termios.TCSANOW, attrs)
@@ -161,6 +163,7 @@ class MeterSimulator:
         self._tasks: list[asyncio.Task[None]] = []
         self._connected = asyncio.Event()
         self._reading = False
+        self._client_speed: int | None = None  # what the client set, while the line is parked (Pty.park)
         self._current_fault: str | None = fault
         self._reset_done = False
         self._invocation_counter = 0x00218000
@@ -223,13 +226,25 @@ class MeterSimulator:
                 self._connected.set()
             elif self._reading and not is_open:
                 self._on_client_closed()
+            if is_open:
+                self._note_client_speed()
             await asyncio.sleep(0.005)
+
+    def _note_client_speed(self) -> None:
+        """Remember the speed the client set, and park the line again (see Pty.park)."""
+        assert self._pty is not None
+        with contextlib.suppress(termios.error, OSError):
+            speed = self._pty.speed()
+            if speed != PARK_SPEED:
+                self._client_speed = speed
+                self._pty.park()
 
     def _on_client_closed(self) -> None:
         """Park the line at once: a client may reopen right away (see Pty.park)."""
         self._remove_reader()
         self._connected.clear()
         self._baud = 300
+        self._client_speed = None
         if self._pty is not None and self._pty.master >= 0:
             self._pty.park()
 
@@ -279,9 +294,11 @@ class MeterSimulator:
         if self._pty is None or self._pty.master < 0:
             return True
         try:
-            return self._pty.speed() == SPEEDS.get(baud)
+            speed = self._pty.speed()
         except termios.error:
             return False
+        # a parked line carries the speed the client set last; anything else is a speed the client just set
+        return (self._client_speed if speed == PARK_SPEED else speed) == SPEEDS.get(baud)
 
     def _write_now(self, data: bytes) -> None:
         if self._pty is not None:
@@ -497,6 +514,7 @@ class MeterSimulator:
         assert self._pty is not None
         self._pty.create()
         self._baud = 300
+        self._client_speed = None
         _LOGGER.info("simulator: replugged at %s", self._pty.path)
 
     async def _unplug_cycle(self) -> None:

@@ -66,7 +66,9 @@ class MeterChangedRepairFlow(RepairsFlow):
 def _migrate_identity(hass: HomeAssistant, entry_id: str, old: str, new: str) -> None:
     """Move the device and the entities to the new serial, keeping their entity ids and history."""
     devices = dr.async_get(hass)
-    device = devices.async_get_device(identifiers={(DOMAIN, old)})
+    device = next(
+        (d for d in dr.async_entries_for_config_entry(devices, entry_id) if (DOMAIN, old) in d.identifiers), None
+    )
     if device is not None:
         devices.async_update_device(device.id, new_identifiers={(DOMAIN, new)}, serial_number=new)
     entities = er.async_get(hass)

@@ -7,6 +7,8 @@ import contextlib
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -72,3 +74,14 @@ def fake_ports(*ports: tuple[str, str]) -> list[SerialPort]:
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Snapshots with Home Assistant's serialiser (ids and timestamps as ANY)."""
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+def meter_device(hass: HomeAssistant, serial: str) -> dr.DeviceEntry | None:
+    """The meter's device by its identifier (``async_get_device`` is deprecated on Home Assistant 2026)."""
+    registry = dr.async_get(hass)
+    devices = (
+        device
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+    )
+    return next((device for device in devices if (DOMAIN, serial) in device.identifiers), None)

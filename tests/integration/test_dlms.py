@@ -14,7 +14,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -38,7 +38,7 @@ from custom_components.e450.iec62056.driver import close_port, open_port
 from simulator import MeterSimulator
 from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK, METER_NUMBER, SYSTEM_TITLE
 
-from .conftest import fake_ports
+from .conftest import fake_ports, meter_device
 
 Simulated = Callable[..., contextlib.AbstractAsyncContextManager[MeterSimulator]]
 EK, AK = EXAMPLE_EK.hex().upper(), EXAMPLE_AK.hex().upper()
@@ -105,7 +105,7 @@ def energy_entity(hass: HomeAssistant, entry: MockConfigEntry) -> str:
 async def test_swiss_push_list_is_found_without_keys(hass: HomeAssistant) -> None:
     async with pushing("e450-dlms") as meter:
         result = await user_flow(hass, meter.port)
-        assert result["type"] is FlowResultType.FORM and result["step_id"] == "confirm_push"
+        assert result["type"] is FlowResultType.FORM and result["step_id"] == "confirm_push", result.get("errors")
         placeholders = result["description_placeholders"]
         assert placeholders["manufacturer"] == "Landis+Gyr"  # from the logical device name LGZ…
         assert placeholders["serial"] == METER_NUMBER
@@ -156,7 +156,7 @@ async def test_encrypted_meter_asks_for_keys_and_tells_the_errors_apart(hass: Ho
         assert entry.state is ConfigEntryState.LOADED
         voltage = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{METER_NUMBER}_32.7.0")
         assert voltage is not None and float(hass.states.get(voltage).state) == 230
-        device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, METER_NUMBER)})
+        device = meter_device(hass, METER_NUMBER)
         assert device is not None and device.manufacturer == "Landis+Gyr"
 
         diagnostics = await async_get_config_entry_diagnostics(hass, entry)

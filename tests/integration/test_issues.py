@@ -6,7 +6,7 @@ from datetime import timedelta
 import json
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -17,7 +17,7 @@ from custom_components.e450.diagnostics import async_get_config_entry_diagnostic
 from custom_components.e450.repairs import async_create_fix_flow
 from simulator import MeterSimulator
 
-from .conftest import E450_SERIAL, entry_for
+from .conftest import E450_SERIAL, entry_for, meter_device
 
 
 async def _setup(hass: HomeAssistant, meter: MeterSimulator, unique_id: str = E450_SERIAL, **options: object):  # type: ignore[no-untyped-def]
@@ -124,7 +124,7 @@ async def test_meter_changed_repair_flow(hass: HomeAssistant, meter: MeterSimula
     registry = er.async_get(hass)
     if action == "adopt":
         assert entry.unique_id == E450_SERIAL
-        assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, E450_SERIAL)}) is not None
+        assert meter_device(hass, E450_SERIAL) is not None
         energy = registry.async_get_entity_id("sensor", DOMAIN, f"{E450_SERIAL}_1.8.0")
         assert energy == "sensor.landis_gyr_zmxi320ap_b22_energy_import"  # same entity, same history
     else:
@@ -161,7 +161,7 @@ async def test_diagnostics_are_redacted(
     stable = {**diagnostics, "statistics": None, "last_readout": {**diagnostics["last_readout"], "timings": None}}
     stable["entry"] = {**stable["entry"], "data": {**stable["entry"]["data"], "port": "<pty>"}}
     assert stable == snapshot
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, E450_SERIAL)})
+    device = meter_device(hass, E450_SERIAL)
     assert device is not None
     assert await async_get_device_diagnostics(hass, entry, device) == diagnostics
     await hass.config_entries.async_unload(entry.entry_id)
