@@ -383,13 +383,9 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
                 else:
                     error, details = await self._async_try_push(str(entry.data[CONF_PORT]), values)
                 if error is None:
-                    assert self._readout is not None
-                    serial = meter_serial(self._readout)
-                    if serial not in (entry.unique_id, entry.options.get(CONF_ACCEPTED_SERIAL)):
-                        return self.async_abort(
-                            reason="wrong_meter", description_placeholders={"serial": serial, "meter": entry.title}
-                        )
-                    return self.async_update_reload_and_abort(entry, data_updates=keys)
+                    return self._abort_if_wrong_meter(entry) or self.async_update_reload_and_abort(
+                        entry, data_updates=keys
+                    )
                 errors["base"] = error
                 placeholders.update(details)
         return self.async_show_form(
@@ -398,6 +394,14 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
             description_placeholders=placeholders,
         )
+
+    def _abort_if_wrong_meter(self, entry: ConfigEntry) -> ConfigFlowResult | None:
+        """Abort when the meter just read is not the entry's (nor the replacement the user accepted)."""
+        assert self._readout is not None
+        serial = meter_serial(self._readout)
+        if serial in (entry.unique_id, entry.options.get(CONF_ACCEPTED_SERIAL)):
+            return None
+        return self.async_abort(reason="wrong_meter", description_placeholders={"serial": serial, "meter": entry.title})
 
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Move an existing meter to another port or URL (or change its advanced settings); re-probe first."""
@@ -416,12 +420,8 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._settings = _clean_settings(user_input)
                 error, details = await self._async_try_read(port) if port else ("port_not_found", {})
             if error is None:
-                assert self._readout is not None
-                serial = meter_serial(self._readout)
-                if serial not in (entry.unique_id, entry.options.get(CONF_ACCEPTED_SERIAL)):
-                    return self.async_abort(
-                        reason="wrong_meter", description_placeholders={"serial": serial, "meter": entry.title}
-                    )
+                if wrong := self._abort_if_wrong_meter(entry):
+                    return wrong
                 # the advanced settings chosen here win over an older maximum baud rate from the options
                 options = {key: value for key, value in entry.options.items() if key != CONF_MAX_BAUD}
                 return self.async_update_reload_and_abort(

@@ -81,6 +81,17 @@ def push_entry(
     )
 
 
+async def set_up(hass: HomeAssistant, meter: MeterSimulator) -> tuple[MockConfigEntry, E450PushCoordinator]:
+    """A loaded entry for the encrypted simulator, with the right keys."""
+    entry = push_entry(meter.port, **{CONF_ENCRYPTION_KEY: EK, CONF_AUTHENTICATION_KEY: AK})
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data
+    assert isinstance(coordinator, E450PushCoordinator)
+    return entry, coordinator
+
+
 async def settle(hass: HomeAssistant, condition: Callable[[], bool], seconds: float = 15.0) -> None:
     for _ in range(int(seconds / 0.05)):
         await hass.async_block_till_done()
@@ -218,12 +229,7 @@ async def test_undecodable_push_meter_is_explained(hass: HomeAssistant) -> None:
 
 async def test_runtime_publishes_goes_unavailable_and_recovers_without_dips(hass: HomeAssistant) -> None:
     async with pushing("e450-dlms-encrypted") as meter:
-        entry = push_entry(meter.port, **{CONF_ENCRYPTION_KEY: EK, CONF_AUTHENTICATION_KEY: AK})
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-        coordinator = entry.runtime_data
-        assert isinstance(coordinator, E450PushCoordinator)
+        entry, coordinator = await set_up(hass, meter)
         assert coordinator.update_interval == timedelta(seconds=10)  # publish interval, not the push rhythm
         energy = energy_entity(hass, entry)
         first = float(hass.states.get(energy).state)
@@ -248,11 +254,7 @@ async def test_runtime_publishes_goes_unavailable_and_recovers_without_dips(hass
 
 async def test_damaged_pushes_are_skipped_not_published(hass: HomeAssistant) -> None:
     async with pushing("e450-dlms-encrypted", fault="intermittent", seed=3) as meter:
-        entry = push_entry(meter.port, **{CONF_ENCRYPTION_KEY: EK, CONF_AUTHENTICATION_KEY: AK})
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        coordinator = entry.runtime_data
-        assert isinstance(coordinator, E450PushCoordinator)
+        entry, coordinator = await set_up(hass, meter)
         energy = energy_entity(hass, entry)
         values = []
         for _ in range(6):
@@ -288,11 +290,7 @@ async def test_wrong_keys_at_start_up_ask_for_new_keys(hass: HomeAssistant) -> N
 
 async def test_key_rotation_while_running_starts_reauth_on_the_rejected_push(hass: HomeAssistant) -> None:
     async with pushing("e450-dlms-encrypted") as meter:
-        entry = push_entry(meter.port, **{CONF_ENCRYPTION_KEY: EK, CONF_AUTHENTICATION_KEY: AK})
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        coordinator = entry.runtime_data
-        assert isinstance(coordinator, E450PushCoordinator)
+        entry, coordinator = await set_up(hass, meter)
         energy = energy_entity(hass, entry)
         coordinator.decoder.ek = bytes.fromhex(WRONG)  # the utility changed the key in the meter
         await settle(hass, lambda: coordinator.push_statistics.rejected >= 3)
@@ -325,9 +323,7 @@ async def test_reauth_refuses_another_meter(hass: HomeAssistant) -> None:
 
 async def test_options_and_reconfigure_of_a_push_meter(hass: HomeAssistant) -> None:
     async with pushing("e450-dlms-encrypted") as meter:
-        entry = push_entry(meter.port, **{CONF_ENCRYPTION_KEY: EK, CONF_AUTHENTICATION_KEY: AK})
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
+        entry, coordinator = await set_up(hass, meter)
         result = await hass.config_entries.options.async_init(entry.entry_id)
         fields = {str(key) for key in result["data_schema"].schema}
         assert CONF_DLMS_PROFILE in fields and "max_baud" not in fields and "switch_delay" not in fields
@@ -340,8 +336,6 @@ async def test_options_and_reconfigure_of_a_push_meter(hass: HomeAssistant) -> N
         )  # fmt: skip
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()
-        coordinator = entry.runtime_data
-        assert isinstance(coordinator, E450PushCoordinator)
         assert coordinator.decoder.profile == "netz-burgenland"
         assert coordinator.update_interval == timedelta(seconds=30)
 
@@ -385,11 +379,7 @@ async def test_first_push_never_comes(hass: HomeAssistant, tmp_path: Any) -> Non
 
 async def test_repeated_and_broken_pushes_are_counted_not_published(hass: HomeAssistant) -> None:
     async with pushing("e450-dlms-encrypted") as meter:
-        entry = push_entry(meter.port, **{CONF_ENCRYPTION_KEY: EK, CONF_AUTHENTICATION_KEY: AK})
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        coordinator = entry.runtime_data
-        assert isinstance(coordinator, E450PushCoordinator)
+        entry, coordinator = await set_up(hass, meter)
         from custom_components.e450.dlms import PushDecoder
         from simulator.dlms_push import framed, push_frame
         from simulator.profiles import MeterState
