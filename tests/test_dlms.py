@@ -487,8 +487,8 @@ def test_notification_forms_and_failures() -> None:
         (b"\x0f\x00", "malformed"),
         (b"\x0f\x00\x00\x00\x01\x07" + body, "malformed"),
         (b"\x0f\x00\x00\x00\x01\x00" + body + b"\x00", "malformed"),
-        (b"\xc0\x01", "not_notification"),
-        (b"", "not_notification"),
+        (b"\xc0\x01", "unsupported"),
+        (b"", "unsupported"),
     ):
         with pytest.raises(DlmsError) as caught:
             parse_notification(bad)
@@ -540,6 +540,26 @@ def test_block_transfer_edges_in_the_stream() -> None:
     pushes = decoder.feed(first_block + build_hdlc_frame(b"\xe6\xe7\x00" + full.raw))
     assert [push.error.reason if push.error else "ok" for push in pushes] == ["interrupted", "ok"]
     assert decoder.feed(build_hdlc_frame(b"\xe6\xe7\x00")) == []  # an empty information field
+
+
+def test_endless_sequences_are_given_up() -> None:
+    from custom_components.e450.dlms.apdu import MAX_APDU
+    from custom_components.e450.iec62056.hdlc import crc16_x25
+
+    piece = bytes(1000)
+    blocks = b"".join(
+        build_hdlc_frame(b"\xe0\x00" + n.to_bytes(2, "big") + b"\x00\x00\x82\x03\xe8" + piece)
+        for n in range(1, MAX_APDU // 1000 + 3)
+    )
+    pushes = PushDecoder().feed(blocks)
+    assert [push.error.reason for push in pushes if push.error] == ["interrupted"]
+    # HDLC segments without an end: the segmentation bit set on every frame
+    segment = bytearray(build_hdlc_frame(piece)[1:-1])
+    segment[0] |= 0x08
+    segment[6:8] = crc16_x25(bytes(segment[:6])).to_bytes(2, "little")  # HCS after format, addresses, control
+    segment[-2:] = crc16_x25(bytes(segment[:-2])).to_bytes(2, "little")
+    chain = (b"\x7e" + bytes(segment) + b"\x7e") * (MAX_APDU // 1000 + 2)
+    assert [push.error.reason for push in PushDecoder().feed(chain) if push.error] == ["malformed"]
 
 
 async def test_read_pushes_and_capture_on_a_fake_port() -> None:

@@ -417,7 +417,7 @@ class E450PushCoordinator(E450Coordinator):
             return
         stats.rejected += 1
         stats.last_error = str(push.error)
-        if reason in KEY_ERRORS:
+        if reason in KEY_ERRORS and push.info.security != "none":  # only a ciphered push can doubt the keys
             self._key_failures += 1
             self.rejected_push = push.raw
             if self._key_failures >= KEY_FAILURES_BEFORE_REAUTH:

@@ -394,8 +394,10 @@ async def test_repeated_and_broken_pushes_are_counted_not_published(hass: HomeAs
             coordinator._on_push(push)
         for push in decoder.feed(framed(b"\x0f" * 20, blocks=False)):  # damaged: not a key problem
             coordinator._on_push(push)
+        for push in decoder.feed(framed(bytes.fromhex("C0010000080000010000FF0200"), blocks=False)):
+            coordinator._on_push(push)  # another client's clear request on a shared bus: no key can help either
         stats = coordinator.push_statistics
-        assert stats.duplicates == 1 and stats.rejected == 1 and coordinator._key_failures == 0
+        assert stats.duplicates == 1 and stats.rejected == 2 and coordinator._key_failures == 0
         for push in decoder.feed(framed(b"\x0f" * 300, blocks=True)[:120] + framed(b"\x0f" * 300, blocks=True)):
             coordinator._on_push(push)
         assert stats.interrupted == 1

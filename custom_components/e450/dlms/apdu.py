@@ -17,6 +17,7 @@ DATA_NOTIFICATION: Final = 0x0F
 GENERAL_GLO_CIPHERING: Final = 0xDB
 GENERAL_BLOCK_TRANSFER: Final = 0xE0
 TAG_SIZE: Final = 12
+MAX_APDU: Final = 65536  # far above any push (the largest E450 push seen is 0x1FF bytes)
 # security control byte (DLMS green book 9.2.7.2.4.1): suite in bits 0-3
 SC_AUTHENTICATION: Final = 0x10
 SC_ENCRYPTION: Final = 0x20
@@ -76,6 +77,9 @@ class BlockAssembler:
             return None, dropped
         self._parts.append(block.data)
         self._next = block.number + 1
+        if sum(map(len, self._parts)) > MAX_APDU:  # a sequence that never ends: give it up
+            self._parts, self._next = [], 1
+            return None, True
         if not block.last:
             return None, dropped
         apdu = b"".join(self._parts)
@@ -198,13 +202,14 @@ def parse_notification(apdu: bytes, *, decrypted: bool = False) -> DataNotificat
     """Parse a data-notification that must span all of ``apdu``.
 
     For a decrypted APDU, a first byte other than 0x0F means the key was wrong (``wrong_key``); any other
-    failure is ``not_notification`` (or ``malformed`` for clear pushes).
+    failure is ``not_notification`` (for clear APDUs: ``unsupported``, or ``malformed``).
     """
     if not apdu or apdu[0] != DATA_NOTIFICATION:
         first = f"0x{apdu[0]:02x}" if apdu else "nothing"
         if decrypted:
             raise DlmsError(WRONG_KEY, f"decrypted APDU starts with {first}: the encryption key is wrong")
-        raise DlmsError(NOT_NOTIFICATION, f"APDU {first} is not a data-notification")
+        # clear traffic that is not a push (another client's requests on a shared bus): no key can help
+        raise DlmsError(UNSUPPORTED, f"APDU {first} is not a data-notification")
     try:
         if len(apdu) < 6:
             raise DlmsError(MALFORMED, "data-notification too short")

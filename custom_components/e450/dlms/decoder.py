@@ -11,6 +11,7 @@ from ..iec62056.models import BccStatus, PushInfo, Readout, Timings
 from .apdu import (
     GENERAL_BLOCK_TRANSFER,
     GENERAL_GLO_CIPHERING,
+    MAX_APDU,
     BlockAssembler,
     GloCiphered,
     decrypt,
@@ -19,7 +20,7 @@ from .apdu import (
     parse_notification,
     strip_llc,
 )
-from .errors import DUPLICATE, INTERRUPTED, TAG_MISMATCH, DlmsError
+from .errors import DUPLICATE, INTERRUPTED, MALFORMED, TAG_MISMATCH, DlmsError
 from .hdlc import HdlcFrame, HdlcReader
 from .layouts import decode_body
 
@@ -111,6 +112,9 @@ class PushDecoder:
         if frame.segmented or self._segments:  # HDLC segmentation: join the information fields
             self._segments.append(frame.information)
             if frame.segmented:
+                if sum(map(len, self._segments)) > MAX_APDU:  # a segment chain that never ends
+                    self._segments = []
+                    return [_failed(DlmsError(MALFORMED, f"segmented APDU longer than {MAX_APDU} bytes"))]
                 return []
             information = b"".join(self._segments)
             self._segments = []
