@@ -198,6 +198,7 @@ async def main() -> int:
             token = await onboard(session)
             keys = {"encryption_key": args.ek or "", "authentication_key": args.ak or ""}
             if args.port is None:  # the simulator's push profiles use its example keys
+                sys.path.insert(0, str(ROOT))  # the script runs from scripts/; the simulator package is at the root
                 from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK
 
                 keys = {"encryption_key": args.ek or EXAMPLE_EK.hex(), "authentication_key": args.ak or ""}

@@ -319,11 +319,24 @@ def test_dlms_push_detected(apdu: bytes, encrypted: bool) -> None:
     assert "DLMS" in str(caught.value)
 
 
-def test_dlms_listen_finds_nothing() -> None:
+def test_dlms_listen_stops_on_a_silent_line() -> None:
+    """Not one byte in a whole push interval: nothing pushes, so the other line settings are not tried."""
     script = Script(Session(SessionConfig(dlms_listen=1.0)))
     with pytest.raises(NoAnswerError):
         script.run()
-    assert [(c.baud, c.parity) for c in script.configured][:4] == [(9600, "N"), (2400, "E"), (2400, "N"), (9600, "E")]
+    assert [(c.baud, c.parity) for c in script.configured] == [(9600, "N")]
+
+
+def test_dlms_listen_tries_every_setting_while_garbage_arrives() -> None:
+    """Bursts that hold no valid frame move the listener on at once; bursts caught half-way do not."""
+    bursts = [(t, b"\xf0\x0f\xaa" * 20) for t in (2.5, 2.6, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0)]
+    script = Script(Session(SessionConfig(dlms_listen=6.0)), incoming=bursts)
+    with pytest.raises(NoAnswerError) as caught:
+        script.run()
+    settings = [(c.baud, c.parity) for c in script.configured if c.byte_size == 8]
+    assert settings == [(9600, "N"), (2400, "E"), (2400, "N"), (9600, "E")]
+    assert script.now < 20  # far less than four whole windows (24 s)
+    assert caught.value.received_bytes == 0  # nothing arrived before the listening began
 
 
 def test_done_is_repeated_and_drain_is_requested_before_switching() -> None:

@@ -22,7 +22,7 @@ DEFAULT_SCAN_INTERVAL: Final = timedelta(seconds=60)
 RESET_CONFIRMATIONS: Final = 3
 
 # How long the config flow listens for DLMS pushes per line setting when no identification comes.
-FLOW_DLMS_LISTEN_SECONDS: Final = 3.0
+FLOW_DLMS_LISTEN_SECONDS: Final = 6.0  # longer than the E450's 5 s push interval
 
 # Options (all changeable without restarting Home Assistant).
 CONF_SCAN_INTERVAL: Final = "scan_interval"

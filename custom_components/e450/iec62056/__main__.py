@@ -104,7 +104,7 @@ def _cmd_probe(args: argparse.Namespace) -> int:
         print(f"{port.device}  {details}")
     failures = 0
     for target in args.try_ports:
-        config = SessionConfig(detect_dlms=True, dlms_listen=2.0)
+        config = SessionConfig(detect_dlms=True)  # listens a whole push interval per line setting
         try:
             readout = asyncio.run(read_meter(target, config))
         except IEC62056Error as err:

@@ -48,6 +48,8 @@ MAX_NAKS: Final = 2
 # Where E450-family meters push DLMS/COSEM: optical 9600 8N1 (Wiener Netze, Burgenland), wired CII 2400 8E1
 # (Swiss utilities), 2400 8N1 (HAN readers). DLMS.md §1.1.
 DLMS_LINE_SETTINGS: Final[tuple[tuple[int, str], ...]] = ((9600, "N"), (2400, "E"), (2400, "N"), (9600, "E"))
+# Silence that ends a burst of bytes: pushes come seconds apart, the frames of one push back to back.
+PUSH_GAP: Final = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,7 @@ class SessionConfig:
     retry_at_300: bool = True  # one more attempt with <ACK>000 when the switched read failed
     fallback_wait: float = 2.5  # silence before the retry, so the meter is back at 300 Bd
     detect_dlms: bool = True  # listen for HDLC pushes when no identification comes
-    dlms_listen: float = 3.0  # per line setting
+    dlms_listen: float = 6.0  # per line setting: longer than the E450's 5 s push interval
     push_mode: bool = False  # mode D: never transmit, wait for the meter's telegram
     push_baud: int = 2400
     push_timeout: float = 30.0
@@ -152,6 +154,9 @@ class Session:
         self._listen_index = -1
         self._listen_buffer = bytearray()
         self._received_before_listen = 0
+        self._listen_started = 0.0
+        self._listen_rx: float | None = None  # last byte at this line setting
+        self._burst_whole = False  # the current burst began after a silence: we see it from its start
         self._raw = bytearray()
         self._bytes_sent = 0
         self._bytes_received = 0
@@ -181,6 +186,10 @@ class Session:
         self._last_rx = now
         if self._state is _State.LISTEN:
             self._listen_buffer += data
+            last = self._listen_rx if self._listen_rx is not None else self._listen_started
+            if now - last >= PUSH_GAP:
+                self._burst_whole = self._listen_index >= 0
+            self._listen_rx = now
             return
         if not self._eight_bit:
             data = bytes(byte & 0x7F for byte in data)  # parity bit when the port runs at 8 bits
@@ -489,13 +498,23 @@ class Session:
             raise DlmsPushDetectedError(baud, parity, frame.encrypted, frame.system_title)
         if self._listen_index >= 0:
             assert self._deadline is not None
-            if now < self._deadline:
-                return Wait(self._deadline)
+            if self._listen_rx is None and now >= self._deadline:
+                # not one byte in a whole push interval: nothing pushes (a wrong speed still delivers garbage)
+                self._configure(INITIAL_BAUD)
+                raise NoAnswerError(received_bytes=self._received_before_listen)
+            burst_over = self._listen_rx is not None and now >= self._listen_rx + PUSH_GAP  # same sum as the Wait
+            # a burst seen whole, from silence to silence, without a valid frame: this is not the push's speed
+            if now < self._deadline and not (self._burst_whole and burst_over):
+                wake = self._deadline
+                if self._burst_whole and self._listen_rx is not None:
+                    wake = min(wake, self._listen_rx + PUSH_GAP)
+                return Wait(wake)
         self._listen_index += 1
         if self._listen_index >= len(DLMS_LINE_SETTINGS):
             self._configure(INITIAL_BAUD)
             raise NoAnswerError(received_bytes=self._received_before_listen)
         self._listen_buffer.clear()
+        self._listen_started, self._listen_rx, self._burst_whole = now, None, False
         baud, parity = DLMS_LINE_SETTINGS[self._listen_index]
         self._deadline = now + self.config.dlms_listen
         return self._configure(baud, 8, parity)
