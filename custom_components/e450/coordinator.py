@@ -110,15 +110,16 @@ def scan_interval(values: Mapping[str, Any]) -> timedelta:
 KEY_ERRORS = (NO_KEY, TAG_MISMATCH, WRONG_KEY, NOT_NOTIFICATION)
 
 
+def push_profile(values: Mapping[str, Any]) -> str | None:
+    """The positional layout the options force, ``None`` for "chosen by the body's signature"."""
+    profile = values.get(CONF_DLMS_PROFILE) or DLMS_PROFILE_AUTO
+    return None if profile == DLMS_PROFILE_AUTO else str(profile)
+
+
 def push_decoder(values: Mapping[str, Any]) -> PushDecoder:
     """A decoder with the entry's (or a flow's) keys and layout profile."""
     ek, ak = values.get(CONF_ENCRYPTION_KEY), values.get(CONF_AUTHENTICATION_KEY)
-    profile = values.get(CONF_DLMS_PROFILE) or DLMS_PROFILE_AUTO
-    return PushDecoder(
-        bytes.fromhex(ek) if ek else None,
-        bytes.fromhex(ak) if ak else None,
-        None if profile == DLMS_PROFILE_AUTO else profile,
-    )
+    return PushDecoder(bytes.fromhex(ek) if ek else None, bytes.fromhex(ak) if ak else None, push_profile(values))
 
 
 def thresholds(values: Mapping[str, Any]) -> Thresholds:
@@ -360,7 +361,7 @@ class E450PushCoordinator(E450Coordinator):
         super().apply_options()
         decoder = getattr(self, "decoder", None)
         if decoder is not None:
-            decoder.profile = push_decoder(settings(self.config_entry)).profile
+            decoder.profile = push_profile(settings(self.config_entry))
 
     def start(self) -> None:
         """Start listening (the port stays open until unload)."""

@@ -9,13 +9,11 @@ from typing import Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from ..iec62056.hdlc import GENERAL_BLOCK_TRANSFER, GLO_CIPHERING
 from .axdr import Data, cosem_datetime, decode, decode_length
 from .errors import MALFORMED, NO_KEY, NOT_NOTIFICATION, TAG_MISMATCH, UNSUPPORTED, WRONG_KEY, DlmsError
 
-LLC_HEADERS: Final = (b"\xe6\xe7\x00", b"\xe6\xe6\x00")  # response (pushes), command
 DATA_NOTIFICATION: Final = 0x0F
-GENERAL_GLO_CIPHERING: Final = 0xDB
-GENERAL_BLOCK_TRANSFER: Final = 0xE0
 TAG_SIZE: Final = 12
 MAX_APDU: Final = 65536  # far above any push (the largest E450 push seen is 0x1FF bytes)
 # security control byte (DLMS green book 9.2.7.2.4.1): suite in bits 0-3
@@ -23,14 +21,6 @@ SC_AUTHENTICATION: Final = 0x10
 SC_ENCRYPTION: Final = 0x20
 SC_BROADCAST: Final = 0x40
 SC_COMPRESSION: Final = 0x80
-
-
-def strip_llc(information: bytes) -> bytes:
-    """The APDU bytes without the ``E6 E7 00`` LLC header (only the first frame of a push has one)."""
-    for header in LLC_HEADERS:
-        if information.startswith(header):
-            return information[len(header) :]
-    return information
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +115,7 @@ class GloCiphered:
 
 def parse_glo_ciphered(apdu: bytes) -> GloCiphered:
     """Split a general-glo-ciphering APDU into its header and payload (whole-APDU length checked)."""
-    if len(apdu) < 2 or apdu[0] != GENERAL_GLO_CIPHERING:
+    if len(apdu) < 2 or apdu[0] != GLO_CIPHERING:
         raise DlmsError(MALFORMED, "not a general-glo-ciphering APDU")
     title_size = apdu[1]
     system_title = apdu[2 : 2 + title_size]

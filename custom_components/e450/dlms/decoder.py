@@ -7,10 +7,9 @@ from datetime import datetime
 import logging
 from typing import Any
 
+from ..iec62056.hdlc import GENERAL_BLOCK_TRANSFER, GLO_CIPHERING, strip_llc
 from ..iec62056.models import BccStatus, PushInfo, Readout, Timings
 from .apdu import (
-    GENERAL_BLOCK_TRANSFER,
-    GENERAL_GLO_CIPHERING,
     MAX_APDU,
     BlockAssembler,
     GloCiphered,
@@ -18,7 +17,6 @@ from .apdu import (
     parse_block,
     parse_glo_ciphered,
     parse_notification,
-    strip_llc,
 )
 from .errors import DUPLICATE, INTERRUPTED, MALFORMED, TAG_MISMATCH, DlmsError
 from .hdlc import HdlcFrame, HdlcReader
@@ -140,7 +138,7 @@ class PushDecoder:
 
     def decode_apdu(self, apdu: bytes) -> Push:
         """Decode one complete APDU (data-notification, possibly glo-ciphered). Never raises."""
-        if apdu[:1] == bytes([GENERAL_GLO_CIPHERING]):
+        if apdu[:1] == bytes([GLO_CIPHERING]):
             try:
                 ciphered = parse_glo_ciphered(apdu)
             except DlmsError as err:

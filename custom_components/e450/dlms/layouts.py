@@ -179,9 +179,10 @@ class _Builder:
         self.clock: datetime | None = None
 
     def add(self, address: str, data: Data, scaling: Scaling | None = None) -> None:
+        code = normalize_address(address)[0]
         if scaling is None:
-            scaling = REGISTER_SCALING.get(normalize_address(address)[0], Scaling(None))
-        if data.tag == DATE_TIME or (data.is_octets(12) and normalize_address(address)[0] == "1.0.0"):
+            scaling = REGISTER_SCALING.get(code, Scaling(None))
+        if data.tag == DATE_TIME or (data.is_octets(12) and code == "1.0.0"):
             self.add_clock(data)
             return
         value = data.value

@@ -1,4 +1,5 @@
-"""Recognise DLMS/COSEM HDLC frames (IEC 62056-46) well enough to tell a push port from a silent one."""
+"""DLMS/COSEM HDLC frames (IEC 62056-46): the checksum, the frame parser and a builder, shared by the push
+detection of the IEC 62056-21 session and the push decoder (``..dlms``)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ from dataclasses import dataclass
 from typing import Final
 
 FLAG: Final = 0x7E
+FORMAT_TYPE_3: Final = 0xA0
+SEGMENTED: Final = 0x08  # in the first format byte
+MIN_FRAME: Final = 7  # format (2) + 1-byte addresses (2) + control + FCS (2)
 GLO_CIPHERING: Final = 0xDB  # general-glo-ciphering APDU (DLMS green book 9.3)
 GENERAL_BLOCK_TRANSFER: Final = 0xE0
-LLC_HEADERS: Final = (b"\xe6\xe7\x00", b"\xe6\xe6\x00")
+LLC_HEADERS: Final = (b"\xe6\xe7\x00", b"\xe6\xe6\x00")  # response (pushes), command
 
 
 def _crc_table() -> tuple[int, ...]:
@@ -33,22 +37,28 @@ def crc16_x25(data: bytes) -> int:
     return crc ^ 0xFFFF
 
 
+def strip_llc(information: bytes) -> bytes:
+    """The APDU bytes without the ``E6 E7 00`` LLC header (only the first frame of a push has one)."""
+    for header in LLC_HEADERS:
+        if information.startswith(header):
+            return information[len(header) :]
+    return information
+
+
 @dataclass(frozen=True, slots=True)
 class HdlcFrame:
     """A frame whose format field, HCS and FCS check out."""
 
-    start: int
-    length: int
+    destination: bytes
+    source: bytes
+    control: int
+    segmented: bool
     information: bytes
 
     @property
     def apdu_start(self) -> bytes:
         """The start of the APDU: without the LLC header and, in block transfer, without the block header."""
-        info = self.information
-        for header in LLC_HEADERS:
-            if info.startswith(header):
-                info = info[3:]
-                break
+        info = strip_llc(self.information)
         if info[:1] == bytes([GENERAL_BLOCK_TRANSFER]) and len(info) > 7:
             # E0 | block control | block number (2) | acknowledged (2) | A-XDR length | block data
             size_byte = info[6]
@@ -67,15 +77,48 @@ class HdlcFrame:
         return apdu[2:10] if self.encrypted and apdu[1:2] == b"\x08" and len(apdu) >= 10 else None
 
 
-def _address_end(data: bytes, start: int) -> int | None:
-    """Index after an HDLC address of 1-4 bytes, whose last byte has bit 0 set (extension bit)."""
-    for offset in range(4):
-        index = start + offset
-        if index >= len(data):
-            return None
-        if data[index] & 0x01:
+def _address_end(body: bytes, start: int) -> int | None:
+    """Index after an address of 1-4 bytes; its last byte has bit 0 (the extension bit) set."""
+    for index in range(start, min(start + 4, len(body))):
+        if body[index] & 0x01:
             return index + 1
     return None
+
+
+def parse_frame(body: bytes) -> HdlcFrame | None:
+    """``body`` is everything between the flags (format field … FCS); ``None`` unless every check passes."""
+    if len(body) < MIN_FRAME or body[0] & 0xF0 != FORMAT_TYPE_3:
+        return None
+    if crc16_x25(body[:-2]) != int.from_bytes(body[-2:], "little"):
+        return None
+    destination_end = _address_end(body, 2)
+    source_end = _address_end(body, destination_end) if destination_end is not None else None
+    if destination_end is None or source_end is None or source_end >= len(body) - 2:
+        return None
+    control = body[source_end]
+    header_end = source_end + 1
+    information = b""
+    if len(body) > header_end + 2:  # an information field follows: the header has its own check sequence
+        if len(body) < header_end + 4:
+            return None
+        if crc16_x25(body[:header_end]) != int.from_bytes(body[header_end : header_end + 2], "little"):
+            return None
+        information = body[header_end + 2 : -2]
+    return HdlcFrame(
+        destination=body[2:destination_end],
+        source=body[destination_end:source_end],
+        control=control,
+        segmented=bool(body[0] & SEGMENTED),
+        information=information,
+    )
+
+
+def frame_length(data: bytes | bytearray, start: int) -> int | None:
+    """The length field of a frame opening at ``start`` (bytes between the flags), ``None`` if no frame can."""
+    if start + 3 > len(data) or data[start + 1] & 0xF0 != FORMAT_TYPE_3:
+        return None
+    length = ((data[start + 1] & 0x07) << 8) | data[start + 2]
+    return length if length >= MIN_FRAME else None
 
 
 def find_hdlc_frame(data: bytes) -> HdlcFrame | None:
@@ -84,26 +127,11 @@ def find_hdlc_frame(data: bytes) -> HdlcFrame | None:
     position = 0
     while (start := data.find(bytes([FLAG]), position)) >= 0:
         position = start + 1
-        if start + 3 > len(data) or data[start + 1] & 0xF0 != 0xA0:
+        length = frame_length(data, start)
+        if length is None or start + 1 + length >= len(data) or data[start + 1 + length] != FLAG:
             continue
-        length = ((data[start + 1] & 0x07) << 8) | data[start + 2]
-        end = start + 1 + length
-        if length < 7 or end >= len(data) or data[end] != FLAG:
-            continue
-        body = data[start + 1 : end]  # format field … FCS
-        if crc16_x25(body[:-2]) != int.from_bytes(body[-2:], "little"):
-            continue
-        destination_end = _address_end(body, 2)
-        source_end = _address_end(body, destination_end) if destination_end is not None else None
-        if source_end is None:
-            continue
-        header_end = source_end + 1  # control byte
-        information = b""
-        if len(body) > header_end + 2:
-            if crc16_x25(body[:header_end]) != int.from_bytes(body[header_end : header_end + 2], "little"):
-                continue
-            information = body[header_end + 2 : -2]
-        return HdlcFrame(start, length, information)
+        if (frame := parse_frame(data[start + 1 : start + 1 + length])) is not None:
+            return frame
     return None
 
 
