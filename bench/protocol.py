@@ -17,10 +17,10 @@ from statistics import median
 import sys
 import time
 
-from custom_components.e450.iec62056 import read_meter
-from custom_components.e450.iec62056.dataset import parse_data_block
-from custom_components.e450.iec62056.session import REACTION_TIME, SessionConfig, wire_time
-from custom_components.e450.iec62056.transcript import parse_transcript
+from custom_components.e450.wire import read_meter
+from custom_components.e450.wire.iec62056.dataset import parse_data_block
+from custom_components.e450.wire.iec62056.session import REACTION_TIME, SessionConfig, wire_time
+from custom_components.e450.wire.iec62056.transcript import parse_transcript
 from simulator import MeterSimulator
 from simulator.profiles import PROFILES
 

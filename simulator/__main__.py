@@ -12,7 +12,8 @@ import logging
 import signal
 import sys
 
-from .meter import FAULTS, MeterSimulator
+from .faults import FAULTS
+from .meter import MeterSimulator
 from .profiles import PROFILES
 
 

@@ -1,4 +1,4 @@
-"""DLMS/COSEM data-notification pushes in HDLC frames, in the three real E450 layouts (DLMS.md §1).
+"""DLMS/COSEM data-notification pushes in HDLC frames, in the three real E450 layouts (docs/dlms.md §6).
 
 ``swiss``: Swiss CII push object list + values, general block transfer, no encryption (2400 8E1, wired port).
 ``burgenland``: Netz Burgenland 14 positional values, glo-ciphering SC 0x30 with a tag (9600 8N1, optical).
@@ -12,7 +12,7 @@ import struct
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from custom_components.e450.iec62056.hdlc import build_hdlc_frame
+from custom_components.e450.wire.framing.hdlc import build_hdlc_frame
 
 from .profiles import MeterState
 

@@ -240,7 +240,8 @@ PROFILES: dict[str, Profile] = {
         Profile("mode-a", "ABC@SIM-MODE-A", _simple_lines, mode="A"),
         Profile("mode-b", "SIEC2WR5", _simple_lines, max_baud=2400, mode="B"),
         Profile("mode-d", "EMH5----eHZ-E0018E", _ehz_lines, mode="D", push_interval=2.0, push_baud=2400),
-        # the E450's DLMS pushes (DLMS.md §1.1): Swiss CII on the wired port, Netz Burgenland and Wiener Netze optical
+        # the E450's DLMS pushes (docs/dlms.md §1.1): Swiss CII on the wired port, Netz Burgenland and Wiener Netze
+        # on the optical one
         Profile("e450-dlms", "", _e450_lines, mode="dlms", push_interval=5.0, push_baud=2400, dlms_parity="E"),
         Profile(
             "e450-dlms-encrypted",

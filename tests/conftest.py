@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from custom_components.e450.iec62056.session import SessionConfig
+from custom_components.e450.wire.iec62056.session import SessionConfig
 from simulator import MeterSimulator
 
 # Short, still standard-shaped timings for the simulator's fast mode.
-FAST = SessionConfig(identification_timeout=0.6, dlms_listen=0.4, fallback_wait=0.2, switch_delay=0.05)
+FAST = SessionConfig(identification_timeout=0.6, fallback_wait=0.2, switch_delay=0.05)
 
 
 @pytest.fixture

@@ -1,21 +1,25 @@
-"""Drive a sans-IO Session with scripted bytes and a fake clock: no port, no real time."""
+"""Drive a sans-IO machine (session, mode D, detection) with scripted bytes and a fake clock: no port, no real
+time."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from custom_components.e450.iec62056.models import Readout
-from custom_components.e450.iec62056.session import (
-    Action,
-    Configure,
-    Done,
-    Drain,
-    Send,
-    Session,
-    Wait,
-    wire_time,
-)
+from custom_components.e450.wire.actions import Action, Configure, Done, Drain, Send, Wait
+from custom_components.e450.wire.iec62056.session import wire_time
+from custom_components.e450.wire.models import PushMeter, Readout
+
+
+class Machine(Protocol):
+    @property
+    def baud(self) -> int: ...
+
+    def receive_data(self, data: bytes, now: float) -> None: ...
+
+    def next_action(self, now: float) -> Action: ...
+
 
 # respond(sent bytes, time, baud of the line) -> bytes to deliver, as (delay after now, data) pairs
 Responder = Callable[[bytes, float, int], list[tuple[float, bytes]]]
@@ -23,7 +27,7 @@ Responder = Callable[[bytes, float, int], list[tuple[float, bytes]]]
 
 @dataclass
 class Script:
-    session: Session
+    session: Machine
     incoming: list[tuple[float, bytes]] = field(default_factory=list)
     respond: Responder | None = None
     limit: float = 3600.0
@@ -39,6 +43,11 @@ class Script:
         return [action for _, action in self.actions if isinstance(action, Configure)]
 
     def run(self) -> Readout:
+        result = self.result()
+        assert isinstance(result, Readout)
+        return result
+
+    def result(self) -> Readout | PushMeter:
         last_sent = b""
         steps = 0
         while True:
@@ -48,7 +57,7 @@ class Script:
             action = self.session.next_action(self.now)
             self.actions.append((self.now, action))
             if isinstance(action, Done):
-                return action.readout
+                return action.result
             if isinstance(action, Send):
                 last_sent = action.data
                 if self.respond is not None:
@@ -67,5 +76,5 @@ class Script:
                     self.now = max(self.now, action.deadline)
 
 
-def run_script(session: Session, incoming: list[tuple[float, bytes]]) -> Readout:
+def run_script(session: Machine, incoming: list[tuple[float, bytes]]) -> Readout:
     return Script(session, list(incoming)).run()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from custom_components.e450.anomalies import AnomalyDetector, Severity, Thresholds, error_register_anomaly
-from custom_components.e450.iec62056 import BccStatus, DataSet, DataValue, Readout
+from custom_components.e450.wire import BccStatus, DataSet, DataValue, Readout
 
 
 def readout(u1: float = 230.0, u2: float = 231.0, u3: float = 229.0, hz: float = 50.0, ff: str = "00") -> Readout:
     rows = [("32.7.0", f"{u1:.1f}", "V"), ("52.7.0", f"{u2:.1f}", "V"), ("72.7.0", f"{u3:.1f}", "V")]
     rows += [("14.7.0", f"{hz:.2f}", "Hz"), ("F.F", ff, None)]
-    return Readout(None, tuple(DataSet(a, (DataValue(v, u),)) for a, v, u in rows), BccStatus.OK)
+    return Readout(None, tuple(DataSet.of(a, (DataValue(v, u),)) for a, v, u in rows), BccStatus.OK)
 
 
 def kinds(anomalies: list) -> set[str]:  # type: ignore[type-arg]
@@ -47,7 +47,7 @@ def test_ten_minute_mean_needs_a_covered_window() -> None:
 def test_phase_loss() -> None:
     (loss,) = AnomalyDetector().evaluate(readout(u2=0.4), 0.0)
     assert (loss.kind, loss.phase, loss.placeholders["value"]) == ("phase_loss", "L2", "0.4")
-    single_phase = Readout(None, (DataSet("32.7.0", (DataValue("0.0", "V"),)),), BccStatus.OK)
+    single_phase = Readout(None, (DataSet.of("32.7.0", (DataValue("0.0", "V"),)),), BccStatus.OK)
     assert kinds(AnomalyDetector().evaluate(single_phase, 0.0)) == {"voltage_out_of_limits_l1"}
 
 

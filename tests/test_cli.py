@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from custom_components.e450.iec62056.__main__ import main
+from custom_components.e450.wire.commands.iec62056 import main
 
 from .telegrams import FIXTURES, load
 
@@ -161,16 +161,40 @@ def test_probe_lists_ports(capsys: pytest.CaptureFixture[str], monkeypatch: pyte
     assert "No serial ports found." in capsys.readouterr().out
 
 
-def test_protocol_package_never_imports_home_assistant() -> None:
-    """The protocol core is usable without Home Assistant: prove it statically and at run time."""
-    package = ROOT / "custom_components" / "e450" / "iec62056"
-    for source in package.glob("*.py"):
-        text = source.read_text()
-        assert "homeassistant" not in text, source.name
+def test_probe_names_a_push_meter_and_how_to_decode_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A push meter found is a meter found: its line settings, its system title and the command that reads it."""
+    import serialx
+
+    from custom_components.e450.wire import PushMeter
+    from custom_components.e450.wire.commands import iec62056
+
+    async def found(port: str, config: object) -> PushMeter:
+        return PushMeter(9600, "N", True, bytes.fromhex("4C475A6772A9A111"))
+
+    monkeypatch.setattr(serialx, "list_serial_ports", list)
+    monkeypatch.setattr(iec62056, "detect_meter", found)
+    assert main(["probe", "--try", "/dev/ttyUSB7"]) == 0
+    out = capsys.readouterr().out
+    assert "/dev/ttyUSB7: the meter pushes encrypted DLMS/COSEM (HDLC frames at 9600 Bd 8N1" in out
+    assert "system title 4C475A6772A9A111" in out
+    assert "python -m custom_components.e450.dlms listen PORT --baud 9600 --parity N --ek KEY" in out
+
+
+def test_wire_package_never_imports_home_assistant() -> None:
+    """Everything on the wire is usable without Home Assistant: prove it statically and at run time."""
+    package = ROOT / "custom_components" / "e450" / "wire"
+    for source in package.rglob("*.py"):
+        assert "homeassistant" not in source.read_text(), source.name
     # imported as a top-level package, so that the integration's own __init__ (which uses HA) stays out
+    modules = sorted(
+        ".".join(("wire", *path.relative_to(package).with_suffix("").parts)).removesuffix(".__init__")
+        for path in package.rglob("*.py")
+    )
     probe = (
-        "import sys; sys.path.insert(0, 'custom_components/e450');"
-        "import iec62056, iec62056.__main__, iec62056.driver;"
+        "import sys, importlib; sys.path.insert(0, 'custom_components/e450');"
+        f"[importlib.import_module(m) for m in {modules!r}];"
         "assert not [m for m in sys.modules if m.startswith('homeassistant')], 'HA imported'"
     )
     env = {key: value for key, value in ENV.items() if key != "PYTHONPATH"}

@@ -13,21 +13,14 @@ from unittest.mock import patch
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.e450.dlms import DlmsError, Push, PushDecoder
-from custom_components.e450.dlms.__main__ import as_bytes, main
-from custom_components.e450.dlms.apdu import (
-    BlockAssembler,
-    GloCiphered,
-    decrypt,
-    parse_block,
-    parse_glo_ciphered,
-    parse_notification,
-)
-from custom_components.e450.dlms.axdr import Data, cosem_datetime, decode, decode_all, decode_length
-from custom_components.e450.dlms.hdlc import HdlcReader, parse_frame
-from custom_components.e450.dlms.layouts import decode_body
-from custom_components.e450.iec62056.hdlc import build_hdlc_frame
 from custom_components.e450.meter_info import meter_serial
+from custom_components.e450.wire import DlmsError, Push, PushDecoder
+from custom_components.e450.wire.commands.dlms import as_bytes, main
+from custom_components.e450.wire.dlms.apdu import BlockAssembler, parse_block, parse_notification
+from custom_components.e450.wire.dlms.axdr import Data, cosem_datetime, decode, decode_all, decode_length
+from custom_components.e450.wire.dlms.bodies import decode_body
+from custom_components.e450.wire.dlms.cipher import GloCiphered, decrypt, parse_glo_ciphered
+from custom_components.e450.wire.framing.hdlc import HdlcReader, build_hdlc_frame, parse_frame
 
 from .dlms_vectors import all_vectors, vector
 
@@ -74,10 +67,11 @@ def test_netz_burgenland_tag_verifies_and_positions_map_to_obis() -> None:
         "32.7.0": 236, "52.7.0": 237, "72.7.0": 236,
         "31.7.0": 0, "51.7.0": 0.04, "71.7.0": 0.26,
         "1.7.0": 29, "2.7.0": 0, "1.8.0": 31358606, "2.8.0": 7619,
+        "81.7.4": 400, "81.7.15": 53, "81.7.26": 295,
     }  # fmt: skip
     assert push.readout is not None
     assert push.readout.text("96.1.0") == "30137181"
-    assert push.readout.text("81.7.4") == "400"  # angle kept raw: its unit is not published
+    assert push.readout.readings["81.7.4"].unit is None  # angle kept raw: its unit is not published
     assert meter_serial(push.readout) == "30137181"
 
 
@@ -205,9 +199,9 @@ def test_swiss_push_list_restarts_after_an_interrupted_block_transfer() -> None:
     assert (push.readout.text("0.9.2"), push.readout.text("0.9.1")) == ("21-07-06", "14:58:18")
     assert values(push) == {
         "1.7.0": 28, "2.7.0": 0, "3.7.0": 0, "4.7.0": 10, "1.8.0": 886977, "2.8.0": 0,
-        "5.8.0": 18, "6.8.0": 1, "7.8.0": 0, "8.8.0": 291341,
+        "5.8.0": 18, "6.8.0": 1, "7.8.0": 0, "8.8.0": 291341, "13.7.0": 0.941,
     }  # fmt: skip
-    assert push.readout.number("13.7.0").value == pytest.approx(0.941)  # type: ignore[union-attr]
+    assert push.readout.readings["13.7.0"].unit is None  # a power factor has none
     assert meter_serial(push.readout) == "1935912"
 
 
@@ -230,11 +224,16 @@ def test_m_bus_channels_and_cyprus_list_keep_unknown_codes_raw() -> None:
     (mbus,) = decoded("e450_cii_unencrypted_mbus_channels_2024")
     assert mbus.readout is not None
     assert mbus.readout.number("24.2.1") is not None and mbus.readout.number("24.2.1").value == 30545  # type: ignore[union-attr]
-    assert mbus.readout.readings == {}  # no unit is known for sub-meter channels: nothing guessed
+    # no unit or scaler is known for sub-meter channels: the raw number, and nothing guessed
+    assert {code: reading.unit for code, reading in mbus.readout.readings.items()} == dict.fromkeys(
+        mbus.readout.readings, None
+    )
+    assert mbus.readout.readings["24.2.1"].value == 30545
     (cyprus,) = decoded("e450_cy_unencrypted_gbt")
     assert values(cyprus) == {
         "1.8.1": 3546968, "1.8.2": 3589758, "2.8.1": 102067, "2.8.2": 2586837,
         "1.8.0": 7136726, "2.8.0": 2688904, "3.8.0": 313101, "4.8.0": 2561113,
+        "96.3.10": 1,  # the disconnector's state: connected
     }  # fmt: skip
     assert cyprus.readout is not None and cyprus.readout.text("96.14.0") == "RATE2"
 
@@ -300,7 +299,7 @@ def test_hdlc_segmentation_and_addresses_of_any_length() -> None:
     first = first[:1] + bytes([first[1] | 0x08]) + first[2:]
     # recompute the checksums after setting the segmentation bit
     body = bytearray(first[1:-1])
-    from custom_components.e450.iec62056.hdlc import crc16_x25
+    from custom_components.e450.wire.framing.hdlc import crc16_x25
 
     header_end = 2 + 4 + 1 + 1
     body[header_end : header_end + 2] = crc16_x25(bytes(body[:header_end])).to_bytes(2, "little")
@@ -313,7 +312,7 @@ def test_hdlc_segmentation_and_addresses_of_any_length() -> None:
 
 
 def test_crc_check_value() -> None:
-    from custom_components.e450.iec62056.hdlc import crc16_x25
+    from custom_components.e450.wire.framing.hdlc import crc16_x25
 
     assert crc16_x25(b"123456789") == 0x906E  # the CRC-16/X.25 catalogue check value
 
@@ -466,7 +465,7 @@ def test_hdlc_frame_checks() -> None:
     header_only = build_hdlc_frame(b"")[1:-1]
     frame = parse_frame(header_only)
     assert frame is not None and frame.information == b"" and frame.control == 0x13
-    from custom_components.e450.iec62056.hdlc import crc16_x25
+    from custom_components.e450.wire.framing.hdlc import crc16_x25
 
     def sealed(body: bytes) -> bytes:
         return body + crc16_x25(body).to_bytes(2, "little")
@@ -499,7 +498,15 @@ def test_notification_forms_and_failures() -> None:
 
 
 def test_layout_value_kinds_and_unknown_profiles() -> None:
-    from custom_components.e450.dlms.axdr import ARRAY, BOOLEAN, FLOAT32, NULL, OCTET_STRING, STRUCTURE, VISIBLE_STRING
+    from custom_components.e450.wire.dlms.axdr import (
+        ARRAY,
+        BOOLEAN,
+        FLOAT32,
+        NULL,
+        OCTET_STRING,
+        STRUCTURE,
+        VISIBLE_STRING,
+    )
 
     def pair(code: str, value: Data) -> tuple[Data, Data]:
         return Data(OCTET_STRING, bytes(int(part) for part in code.split("."))), value
@@ -543,8 +550,8 @@ def test_block_transfer_edges_in_the_stream() -> None:
 
 
 def test_endless_sequences_are_given_up() -> None:
-    from custom_components.e450.dlms.apdu import MAX_APDU
-    from custom_components.e450.iec62056.hdlc import crc16_x25
+    from custom_components.e450.wire.dlms.apdu import MAX_APDU
+    from custom_components.e450.wire.framing.hdlc import crc16_x25
 
     piece = bytes(1000)
     blocks = b"".join(
@@ -563,9 +570,8 @@ def test_endless_sequences_are_given_up() -> None:
 
 
 async def test_read_pushes_and_capture_on_a_fake_port() -> None:
-    from custom_components.e450.dlms import NoPushError, capture_push
-    from custom_components.e450.dlms.driver import read_pushes
-    from custom_components.e450.iec62056 import PortUnavailableError
+    from custom_components.e450.wire import NoPushError, PortUnavailableError, capture_push
+    from custom_components.e450.wire.dlms.listen import read_pushes
 
     class FakePort:
         def __init__(self, chunks: list[bytes | Exception]) -> None:
@@ -598,8 +604,8 @@ async def test_read_pushes_and_capture_on_a_fake_port() -> None:
         return None
 
     with (
-        patch("custom_components.e450.dlms.driver.open_push_port", opened),
-        patch("custom_components.e450.dlms.driver.close_port", closed),
+        patch("custom_components.e450.wire.dlms.listen.open_push_port", opened),
+        patch("custom_components.e450.wire.dlms.listen.close_port", closed),
         pytest.raises(NoPushError) as silent,
     ):
         await capture_push("fake", 9600, "N", PushDecoder(), 0.2)

@@ -15,18 +15,23 @@ from typing import Any
 import pytest
 import serialx
 
-from custom_components.e450.iec62056 import (
+from custom_components.e450.wire import (
     BccStatus,
     ChecksumError,
-    DlmsPushDetectedError,
-    IEC62056Error,
+    DetectConfig,
+    MeterError,
+    ModeDConfig,
     NoAnswerError,
     PortUnavailableError,
     ProtocolMode,
+    PushMeter,
     ReadoutTimeoutError,
+    detect_meter,
     read_meter,
+    receive_telegram,
 )
-from custom_components.e450.iec62056.driver import classify_os_error, close_port, open_port
+from custom_components.e450.wire.commands.iec62056 import push_meter_text
+from custom_components.e450.wire.port import classify_os_error, close_port, open_port
 
 from .conftest import FAST
 
@@ -76,7 +81,7 @@ async def test_history_never_shadows_current_value(sim_factory: Factory) -> None
 
 async def test_mode_d_push(sim_factory: Factory) -> None:
     async with sim_factory("mode-d") as sim:
-        readout = await read_meter(sim.port, dataclasses.replace(FAST, push_mode=True, push_baud=2400))
+        readout = await receive_telegram(sim.port, ModeDConfig(baud=2400))
     assert readout.bcc is BccStatus.ABSENT
     assert readout.readings["1.8.0"].unit == "kWh"
     assert readout.timings.bytes_sent == 0
@@ -96,13 +101,13 @@ async def test_dlms_push_port_is_recognised(
     sim_factory: Factory, profile: str, baud: int, parity: str, encrypted: bool
 ) -> None:
     async with sim_factory(profile) as sim:
-        with pytest.raises(DlmsPushDetectedError) as caught:
-            await read_meter(sim.port, dataclasses.replace(FAST, dlms_listen=1.2))
+        found = await detect_meter(sim.port, DetectConfig(FAST, listen=1.2))
         await assert_port_released(sim.port)
-    assert (caught.value.baud, caught.value.parity, caught.value.encrypted) == (baud, parity, encrypted)
+    assert isinstance(found, PushMeter)
+    assert (found.baud, found.parity, found.encrypted) == (baud, parity, encrypted)
     # what the user is told: the line settings, who sends (a ciphered push names its system title), how to decode
-    assert caught.value.system_title == (b"LGZg\x72\xa9\xa1\x11" if encrypted else None)
-    text = str(caught.value)
+    assert found.system_title == (b"LGZg\x72\xa9\xa1\x11" if encrypted else None)
+    text = push_meter_text(found)
     assert f"listen PORT --baud {baud} --parity {parity}" in text
     assert ("4C475A6772A9A111" in text) is encrypted
 
@@ -127,12 +132,12 @@ async def test_dlms_listen_command_prints_pushes_live(sim_factory: Factory) -> N
 
 
 async def test_dlms_listen_reports_a_port_error(tmp_path: Path) -> None:
-    from custom_components.e450.dlms.__main__ import main
+    from custom_components.e450.wire.commands.dlms import main
 
     assert await asyncio.to_thread(main, ["listen", str(tmp_path / "missing")]) == 2
 
 
-FAULT_OUTCOMES: dict[str, type[IEC62056Error] | None] = {
+FAULT_OUTCOMES: dict[str, type[MeterError] | None] = {
     "no_answer": NoAnswerError,
     "garbage": NoAnswerError,
     "bad_bcc": ChecksumError,
@@ -174,7 +179,7 @@ async def test_meter_reset_is_visible_to_the_caller(sim_factory: Factory) -> Non
 
 async def test_unplug_and_replug_at_the_same_path(sim_factory: Factory, tmp_path: Path) -> None:
     link = str(tmp_path / "ttyMETER")
-    config = dataclasses.replace(FAST, identification_timeout=0.3, detect_dlms=False)
+    config = dataclasses.replace(FAST, identification_timeout=0.3)
     async with sim_factory("e450", fault="unplug", link=link, unplug_every=0.4, unplug_for=0.6) as sim:
         outcomes: list[str] = []
         deadline = time.monotonic() + 15
@@ -184,7 +189,7 @@ async def test_unplug_and_replug_at_the_same_path(sim_factory: Factory, tmp_path
                 outcomes.append("ok")
             except PortUnavailableError as err:
                 outcomes.append(err.reason)
-            except IEC62056Error:
+            except MeterError:
                 outcomes.append("error")
             failed = [i for i, outcome in enumerate(outcomes) if outcome != "ok"]
             if failed and "ok" in outcomes[failed[0] :]:
@@ -240,10 +245,10 @@ def test_error_classification() -> None:
 
 async def test_port_vanishing_during_read_is_typed(sim_factory: Factory) -> None:
     async with sim_factory("e450", fault="no_answer") as sim:
-        task = asyncio.ensure_future(read_meter(sim.port, dataclasses.replace(FAST, detect_dlms=False)))
+        task = asyncio.ensure_future(read_meter(sim.port, FAST))
         await asyncio.sleep(0.2)
         sim.unplug()  # the adapter disappears
-        with pytest.raises(IEC62056Error):
+        with pytest.raises(MeterError):
             await task
 
 

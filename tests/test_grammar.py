@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.e450.iec62056 import (
+from custom_components.e450.wire import (
     BccStatus,
     DataValue,
     FramingError,
     ProtocolMode,
-    normalize_address,
     parse_transcript,
 )
-from custom_components.e450.iec62056.dataset import numeric_value, parse_data_block
-from custom_components.e450.iec62056.frames import (
+from custom_components.e450.wire.iec62056.dataset import parse_data_block
+from custom_components.e450.wire.iec62056.frames import (
     bcc,
     build_ack,
     build_command,
@@ -22,6 +21,8 @@ from custom_components.e450.iec62056.frames import (
     parse_identification,
     split_data_message,
 )
+from custom_components.e450.wire.models import number as numeric_value
+from custom_components.e450.wire.obis import normalize_address
 
 
 def test_request_and_ack_bytes() -> None:

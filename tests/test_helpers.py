@@ -11,10 +11,10 @@ from unittest.mock import patch
 import pytest
 
 from custom_components.e450.guard import EnergyGuard, GuardVerdict
-from custom_components.e450.iec62056 import BccStatus, DataSet, DataValue, Identification, ProtocolMode, Readout
 from custom_components.e450.meter_info import firmware, manufacturer_name, meter_clock, meter_serial
 from custom_components.e450.ports import list_ports, same_port
-from custom_components.e450.sensor import convert
+from custom_components.e450.units import convert
+from custom_components.e450.wire import BccStatus, DataSet, DataValue, Identification, ProtocolMode, Readout
 
 
 def test_guard_accepts_increases_and_holds_drops() -> None:
@@ -39,7 +39,7 @@ def test_guard_candidates_must_count_up() -> None:
 
 
 def _readout(*datasets: tuple[str, str, str | None], ident: Identification | None = None) -> Readout:
-    return Readout(ident, tuple(DataSet(a, (DataValue(v, u),)) for a, v, u in datasets), BccStatus.OK)
+    return Readout(ident, tuple(DataSet.of(a, (DataValue(v, u),)) for a, v, u in datasets), BccStatus.OK)
 
 
 IDENT = Identification("LGZ", "5", ProtocolMode.C, 9600, ("2",), "ZMD3104407.B32")
@@ -127,3 +127,31 @@ def test_list_ports_labels_and_by_id(tmp_path: Path) -> None:
     assert same_port(ports[0].path, str(target))
     assert not same_port("socket://a:1", "socket://b:1")
     assert same_port("socket://a:1", "socket://a:1")
+
+
+def test_an_unforeseen_error_still_has_a_message() -> None:
+    from custom_components.e450.messages import error_key
+    from custom_components.e450.wire import MeterError
+
+    assert error_key(MeterError("new kind of failure")) == ("unknown", {})
+
+
+def test_fast_constructors_make_the_same_immutable_instances() -> None:
+    import dataclasses
+
+    import pytest
+
+    from custom_components.e450.wire.dlms.axdr import Data
+    from custom_components.e450.wire.frozen import fast_constructor
+
+    make = fast_constructor(DataSet)
+    assert make is not DataSet
+    sample = ("1-0:1.8.0*01", (DataValue("1", "kWh"),), "1.8.0", "*01", 1)
+    made = make(*sample)
+    assert made == DataSet(*sample) and type(made) is DataSet
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.number = 2  # type: ignore[misc]
+    assert fast_constructor(Data)(0x11, 5) == Data(0x11, 5)
+    # a class it cannot build more cheaply is built by the class itself
+    assert fast_constructor(Readout) is Readout  # __post_init__ indexes the current values
+    assert fast_constructor(int) is int

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.e450.iec62056 import (
+from custom_components.e450.wire import (
     BccStatus,
     ChecksumError,
-    DlmsPushDetectedError,
     FramingError,
     NoAnswerError,
     ProtocolMode,
     ReadoutTimeoutError,
 )
-from custom_components.e450.iec62056.frames import bcc, build_data_message
-from custom_components.e450.iec62056.hdlc import build_hdlc_frame
-from custom_components.e450.iec62056.session import Configure, Done, Drain, Send, Session, SessionConfig, Wait
+from custom_components.e450.wire.actions import Configure, Done, Drain, Send, Wait
+from custom_components.e450.wire.iec62056.frames import bcc, build_data_message
+from custom_components.e450.wire.iec62056.mode_d import ModeDConfig, ModeDSession
+from custom_components.e450.wire.iec62056.session import Session, SessionConfig, State
 
 from .scripted import Script
 
@@ -154,18 +154,30 @@ def test_mode_b_switches_without_ack() -> None:
 
 def test_mode_d_push_unframed_and_framed() -> None:
     telegram = b"\x7f/EMH5----eHZ-E0018E\r\n\r\n1-0:1.8.0*255(000123.4*kWh)\r\n!\r\n"
-    script = Script(Session(SessionConfig(push_mode=True)), incoming=[(1.0, telegram[:20]), (1.5, telegram[20:])])
+    script = Script(ModeDSession(), incoming=[(1.0, telegram[:20]), (1.5, telegram[20:])])
     readout = script.run()
     assert script.sent == [] and not script.configured
     assert readout.bcc is BccStatus.ABSENT
     assert readout.readings["1.8.0"].value == 123.4
-    framed = Script(Session(SessionConfig(push_mode=True)), incoming=[(1.0, b"/EMH5eHZ\r\n" + DATA)])
+    assert readout.timings.baud == 2400 and readout.timings.total == pytest.approx(1.5)
+    framed = Script(ModeDSession(), incoming=[(1.0, b"/EMH5eHZ\r\n" + DATA)])
     assert framed.run().bcc is BccStatus.OK
 
 
 def test_mode_d_silence() -> None:
     with pytest.raises(NoAnswerError, match="mode D"):
-        Script(Session(SessionConfig(push_mode=True, push_timeout=10))).run()
+        Script(ModeDSession(ModeDConfig(timeout=10))).run()
+
+
+def test_mode_d_telegram_cut_short_or_damaged() -> None:
+    """A telegram that stops before its "!" is cut after ta; a framed one with a wrong BCC is refused."""
+    cut = Script(ModeDSession(), incoming=[(1.0, b"/EMH5eHZ\r\n1.8.0(000123.4*kWh)\r\n")])
+    with pytest.raises(ReadoutTimeoutError):
+        cut.run()
+    assert cut.now == pytest.approx(2.5)
+    damaged = DATA[:-1] + bytes([DATA[-1] ^ 1])
+    with pytest.raises(ChecksumError):
+        Script(ModeDSession(), incoming=[(1.0, b"/EMH5eHZ\r\n" + damaged)]).run()
 
 
 def test_retry_at_300_after_failed_switched_read() -> None:
@@ -287,8 +299,9 @@ def test_garbage_before_identification() -> None:
     assert script.run().identification is not None
 
 
-def test_no_answer_without_dlms_detection() -> None:
-    script = Script(Session(SessionConfig(detect_dlms=False)))
+def test_no_answer_ends_the_session() -> None:
+    """The session knows nothing of DLMS: no identification is "no IEC answer", and detection takes over."""
+    script = Script(Session())
     with pytest.raises(NoAnswerError) as caught:
         script.run()
     assert caught.value.received_bytes == 0
@@ -297,52 +310,18 @@ def test_no_answer_without_dlms_detection() -> None:
 
 def test_noise_only_is_no_answer_after_the_identification_window() -> None:
     noise = [(0.2 + 0.05 * i, b"\x7f") for i in range(200)]
-    script = Script(Session(SessionConfig(detect_dlms=False)), incoming=noise)
+    script = Script(Session(), incoming=noise)
     with pytest.raises(NoAnswerError) as caught:
         script.run()
     assert caught.value.received_bytes > 0
     assert script.now < 7
 
 
-@pytest.mark.parametrize(
-    ("apdu", "encrypted"),
-    [(b"\x0f\x00\x00\x00\x01\x00\x02\x00", False), (b"\xdb\x08LGZg1234\x05\x20\x00\x00\x00\x01", True)],
-)
-def test_dlms_push_detected(apdu: bytes, encrypted: bool) -> None:
-    frame = build_hdlc_frame(b"\xe6\xe7\x00" + apdu)
-    # no identification; the 9600 8N1 window runs from ~2.17 s, 2400 8E1 from ~5.17 s
-    script = Script(Session(), incoming=[(3.0, b"\x12\x34"), (6.0, b"junk" + frame[:10]), (6.1, frame[10:])])
-    with pytest.raises(DlmsPushDetectedError) as caught:
-        script.run()
-    assert (caught.value.baud, caught.value.parity, caught.value.encrypted) == (2400, "E", encrypted)
-    assert [(c.baud, c.byte_size, c.parity) for c in script.configured] == [(9600, 8, "N"), (2400, 8, "E")]
-    assert "DLMS" in str(caught.value)
-
-
-def test_dlms_listen_stops_on_a_silent_line() -> None:
-    """Not one byte in a whole push interval: nothing pushes, so the other line settings are not tried."""
-    script = Script(Session(SessionConfig(dlms_listen=1.0)))
-    with pytest.raises(NoAnswerError):
-        script.run()
-    assert [(c.baud, c.parity) for c in script.configured] == [(9600, "N")]
-
-
-def test_dlms_listen_tries_every_setting_while_garbage_arrives() -> None:
-    """Bursts that hold no valid frame move the listener on at once; bursts caught half-way do not."""
-    bursts = [(t, b"\xf0\x0f\xaa" * 20) for t in (2.5, 2.6, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0)]
-    script = Script(Session(SessionConfig(dlms_listen=6.0)), incoming=bursts)
-    with pytest.raises(NoAnswerError) as caught:
-        script.run()
-    settings = [(c.baud, c.parity) for c in script.configured if c.byte_size == 8]
-    assert settings == [(9600, "N"), (2400, "E"), (2400, "N"), (9600, "E")]
-    assert script.now < 20  # far less than four whole windows (24 s)
-    assert caught.value.received_bytes == 0  # nothing arrived before the listening began
-
-
 def test_done_is_repeated_and_drain_is_requested_before_switching() -> None:
     script = Script(Session(), respond=meter())  # type: ignore[arg-type]
     readout = script.run()
     assert isinstance(script.session.next_action(script.now), Done)
+    assert isinstance(script.session, Session) and script.session.state is State.DONE
     kinds = [type(a) for _, a in script.actions]
     ack_index = next(i for i, (_, a) in enumerate(script.actions) if isinstance(a, Send) and a.data[:1] == b"\x06")
     assert kinds[ack_index + 1] is Drain

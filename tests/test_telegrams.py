@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.e450.iec62056 import BccStatus, ProtocolMode, parse_transcript
-from custom_components.e450.iec62056.session import Session, SessionConfig
+from custom_components.e450.wire import BccStatus, ProtocolMode, parse_transcript
+from custom_components.e450.wire.iec62056.session import Session, SessionConfig
 
 from .scripted import run_script
 from .telegrams import FIXTURES, load, telegram_files
@@ -80,7 +80,7 @@ def test_session_reads_real_byte_exact_telegrams(stem: str) -> None:
     """The live state machine accepts the same real bytes, echo lines included, as the offline parser."""
     raw = load(FIXTURES / f"{stem}.txt")
     ident_end = raw.index(b"\n", raw.index(b"/", raw.index(b"/?!") + 1 if raw.startswith(b"/?!") else 0)) + 1
-    session = Session(SessionConfig(max_baud=300, detect_dlms=False))
+    session = Session(SessionConfig(max_baud=300))
     readout = run_script(session, [(0.3, raw[:ident_end]), (0.5, raw[ident_end:])])
     offline = parse_transcript(raw)
     assert readout.bcc is BccStatus.OK

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from custom_components.e450.anomalies import ERROR_MEANINGS
+from custom_components.e450.anomalies import ERROR_MEANINGS, AnomalyKind
+from custom_components.e450.messages import error_key
 from custom_components.e450.sensor import SENSORS, STATISTICS_SENSORS
+from custom_components.e450.wire import DlmsError, PushProblem
 
 ROOT = Path(__file__).parent.parent / "custom_components" / "e450"
 LANGUAGES = ("en", "fr", "de")
@@ -56,11 +58,13 @@ def test_every_key_the_code_uses_exists() -> None:
     errors = english["config"]["error"]
     for reason in ("not_found", "permission", "busy", "unsupported", "io"):
         assert f"port_{reason}" in errors and f"port_{reason}" in english["exceptions"]
-    for key in ("no_answer", "checksum", "framing", "readout_timeout", "dlms_push_plain", "dlms_push_encrypted"):
+    for key in ("no_answer", "checksum", "framing", "readout_timeout"):
         assert key in errors and key in english["exceptions"]
-    issues = english["issues"]
-    kinds = set(re.findall(r'Anomaly\(\s*"(\w+)"', source))
-    assert kinds and kinds <= set(issues)
+    assert {"dlms_push_plain", "dlms_push_encrypted"} <= set(errors)
+    for problem in PushProblem:  # what a push's failure shows, in the flows and as an update failure
+        key = error_key(DlmsError(problem))[0]
+        assert key in errors and key in english["exceptions"], key
+    assert {str(kind) for kind in AnomalyKind} <= set(english["issues"])
     assert ERROR_MEANINGS
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 
-from .coordinator import E450ConfigEntry, E450Coordinator, E450PushCoordinator, is_push, settings
+from .coordinator import E450ConfigEntry, E450Coordinator, E450PushCoordinator, E450ReadCoordinator
+from .settings import is_push, merged
 
-PLATFORMS: list[Platform] = [Platform.BUTTON, Platform.SENSOR]
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SENSOR]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: E450ConfigEntry) -> bool:
@@ -17,11 +18,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: E450ConfigEntry) -> bool
     A push meter's listener starts first; the first refresh waits for its first push.
     """
     coordinator: E450Coordinator
-    if is_push(settings(entry)):
+    if is_push(merged(entry)):
         coordinator = push = E450PushCoordinator(hass, entry)
         push.start()
     else:
-        coordinator = E450Coordinator(hass, entry)
+        coordinator = E450ReadCoordinator(hass, entry)
     try:
         await coordinator.async_config_entry_first_refresh()
     except Exception:
@@ -34,8 +35,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: E450ConfigEntry) -> bool
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: E450ConfigEntry) -> None:
-    """New options apply from the next read on; no reload, no restart."""
-    entry.runtime_data.apply_options()
+    """New options apply from the next read on, without a restart; a reload only when a limit set or cleared
+    adds or removes a problem sensor."""
+    coordinator = entry.runtime_data
+    before = coordinator.live_problems()
+    coordinator.apply_options()
+    if coordinator.live_problems() != before:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: E450ConfigEntry) -> bool:

@@ -1,7 +1,7 @@
 """Supply and meter anomalies from readouts and a short history. Pure: no Home Assistant import.
 
-Limits follow EN 50160 for low-voltage supply (PROTOCOL.md §4.1): the 10-minute mean voltage within nominal ±10 %,
-every value within +10 % / −15 %; frequency within ±1 % (sustained) and +4 % / −6 % (always).
+Limits follow EN 50160 for low-voltage supply (docs/iec62056-21.md §6.1): the 10-minute mean voltage within
+nominal ±10 %, every value within +10 % / −15 %; frequency within ±1 % (sustained) and +4 % / −6 % (always).
 """
 
 from __future__ import annotations
@@ -11,12 +11,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .iec62056 import Readout
+from .wire import Readout
+from .wire.obis import ERROR_REGISTER, FREQUENCY, PHASE_VOLTAGES
 
-PHASE_VOLTAGES = (("L1", "32.7.0"), ("L2", "52.7.0"), ("L3", "72.7.0"))
-FREQUENCY = "14.7.0"
-ERROR_REGISTER = "F.F"
 HISTORY_WINDOW = 600.0  # seconds: the EN 50160 10-minute mean
+
+
+class AnomalyKind(StrEnum):
+    """What is wrong; also the repair issue's translation key."""
+
+    PHASE_LOSS = "phase_loss"
+    VOLTAGE_OUT_OF_LIMITS = "voltage_out_of_limits"
+    VOLTAGE_MEAN_OUT_OF_RANGE = "voltage_mean_out_of_range"
+    FREQUENCY_OUT_OF_LIMITS = "frequency_out_of_limits"
+    FREQUENCY_DEVIATION = "frequency_deviation"
+    METER_ERROR = "meter_error"
+    LINK_LOST = "link_lost"
+    METER_CHANGED = "meter_changed"
+    REPEATED_OVERLOAD = "repeated_overload"
+    CLOCK_AHEAD = "clock_ahead"
+    CLOCK_BEHIND = "clock_behind"
+    TARIFFS_INCONSISTENT = "tariffs_inconsistent"
+    ENERGY_FROZEN = "energy_frozen"
 
 
 class Severity(StrEnum):
@@ -30,7 +46,7 @@ class Severity(StrEnum):
 class Anomaly:
     """One active condition. ``key`` identifies it (kind plus phase) across reads."""
 
-    kind: str
+    kind: AnomalyKind
     severity: Severity
     placeholders: dict[str, str] = field(default_factory=dict, compare=False)
     phase: str = ""
@@ -54,7 +70,7 @@ class Thresholds:
     phase_loss_voltage: float = 50.0
 
 
-# Landis+Gyr error register bits whose meaning the model manuals define (PROTOCOL.md §4.2). Keyed by a model
+# Landis+Gyr error register bits whose meaning the model manuals define (docs/iec62056-21.md §6.2). Keyed by a model
 # prefix; values are (mask, meaning) pairs checked against the register value.
 ERROR_MEANINGS: dict[str, tuple[tuple[int, str], ...]] = {
     "ZMD": (  # E650 (ZMD300/400) manual: grouped bytes
@@ -96,7 +112,7 @@ class AnomalyDetector:
             for phase, value in present.items():
                 if value < limits.phase_loss_voltage and len(healthy) >= 1:
                     yield Anomaly(
-                        "phase_loss",
+                        AnomalyKind.PHASE_LOSS,
                         Severity.ERROR,
                         {"phase": phase, "value": f"{value:g}"},
                         phase,
@@ -112,7 +128,7 @@ class AnomalyDetector:
             low = nominal * (1 - limits.voltage_low / 100)
             if value > high or value < low:
                 yield Anomaly(
-                    "voltage_out_of_limits",
+                    AnomalyKind.VOLTAGE_OUT_OF_LIMITS,
                     Severity.ERROR,
                     {"phase": phase, "value": f"{value:g}", "low": f"{low:g}", "high": f"{high:g}"},
                     phase,
@@ -124,7 +140,7 @@ class AnomalyDetector:
                 band = nominal * limits.voltage_tolerance / 100
                 if abs(mean - nominal) > band:
                     yield Anomaly(
-                        "voltage_mean_out_of_range",
+                        AnomalyKind.VOLTAGE_MEAN_OUT_OF_RANGE,
                         Severity.WARNING,
                         {
                             "phase": phase,
@@ -148,7 +164,7 @@ class AnomalyDetector:
         low_always, high_always = nominal * 0.94, nominal * 1.04
         if value < low_always or value > high_always:
             yield Anomaly(
-                "frequency_out_of_limits",
+                AnomalyKind.FREQUENCY_OUT_OF_LIMITS,
                 Severity.ERROR,
                 {"value": f"{value:g}", "low": f"{low_always:g}", "high": f"{high_always:g}"},
             )
@@ -158,7 +174,7 @@ class AnomalyDetector:
         covered = self._frequencies[0][0] <= now - window * 0.8
         if covered and len(recent) >= 2 and all(sample < low or sample > high for sample in recent):
             yield Anomaly(
-                "frequency_deviation",
+                AnomalyKind.FREQUENCY_DEVIATION,
                 Severity.WARNING,
                 {
                     "value": f"{value:g}",
@@ -193,7 +209,7 @@ def error_register_anomaly(readout: Readout, model: str = "") -> Anomaly | None:
         if code & mask
     ]
     return Anomaly(
-        "meter_error",
+        AnomalyKind.METER_ERROR,
         Severity.ERROR,
         {"code": text, "meaning": "; ".join(meanings) or "not documented for this model; contact the utility"},
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
@@ -36,6 +36,10 @@ class E450ReadNowButton(E450Entity, ButtonEntity):
     def available(self) -> bool:
         """Pressing it is how a user checks a link that just failed."""
         return True
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Nothing of the button changes with the data: no state write per read."""
 
     async def async_press(self) -> None:
         """Read, and tell the user why when it fails."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import logging
-import re
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -16,118 +15,39 @@ from homeassistant.config_entries import (
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
-    OptionsFlow,
 )
 from homeassistant.core import callback
-from homeassistant.data_entry_flow import section
-from homeassistant.helpers import selector
 
 from .compat import vol
 from .const import (
     AUTO_DETECT,
-    BAUD_CHOICES,
     CONF_ACCEPTED_SERIAL,
     CONF_ADVANCED,
-    CONF_AUTHENTICATION_KEY,
     CONF_DEVICE_ADDRESS,
     CONF_DLMS_BAUD,
     CONF_DLMS_PARITY,
-    CONF_DLMS_PROFILE,
-    CONF_ENCRYPTION_KEY,
-    CONF_LINK_LOST_MINUTES,
     CONF_MAX_BAUD,
-    CONF_NOMINAL_FREQUENCY,
-    CONF_NOMINAL_VOLTAGE,
     CONF_PORT,
-    CONF_SCAN_INTERVAL,
-    CONF_SWITCH_DELAY,
     CONF_TRANSPORT,
-    CONF_VOLTAGE_TOLERANCE,
     CONF_WAKE_UP,
-    DEFAULT_LINK_LOST_MINUTES,
-    DEFAULT_MAX_BAUD,
-    DEFAULT_NOMINAL_FREQUENCY,
-    DEFAULT_NOMINAL_VOLTAGE,
-    DEFAULT_SWITCH_DELAY_MS,
-    DEFAULT_VOLTAGE_TOLERANCE,
-    DLMS_PROFILE_AUTO,
     DOMAIN,
     FIRST_PUSH_WAIT,
-    MAX_SCAN_INTERVAL,
-    MIN_SCAN_INTERVAL,
-    SCAN_MARGIN_SECONDS,
     TRANSPORT_DLMS,
 )
-from .coordinator import (
-    KEY_ERRORS,
-    E450PushCoordinator,
-    error_key,
-    is_push,
-    push_decoder,
-    scan_interval,
-    session_config,
-    settings,
-)
-from .dlms import PROFILES, capture_push
-from .iec62056 import DlmsPushDetectedError, IEC62056Error, Readout, read_meter
+from .coordinator import E450PushCoordinator
+from .forms import address_error, clean_keys, clean_settings, form_placeholders, keys_schema, port_schema
+from .messages import error_key, push_meter_key
 from .meter_info import maker_and_model, manufacturer_name, meter_serial
+from .options_flow import E450OptionsFlow
 from .ports import SerialPort, list_ports, same_port
+from .settings import is_push, merged, push_decoder, session_config
+from .wire import KEY_PROBLEMS, DetectConfig, MeterError, PushMeter, Readout, capture_push, detect_meter
+from .wire.detect import PUSH_LISTEN_SECONDS
 
 _LOGGER = logging.getLogger(__name__)
 
 
-def _advanced_schema(defaults: dict[str, Any]) -> Any:
-    return vol.Schema(
-        {
-            vol.Required(CONF_MAX_BAUD, default=str(defaults.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD))): (
-                selector.SelectSelector(
-                    selector.SelectSelectorConfig(
-                        options=[str(baud) for baud in BAUD_CHOICES],
-                        mode=selector.SelectSelectorMode.DROPDOWN,
-                    )
-                )
-            ),
-            vol.Optional(
-                CONF_DEVICE_ADDRESS, description={"suggested_value": defaults.get(CONF_DEVICE_ADDRESS, "")}
-            ): selector.TextSelector(),
-            vol.Required(CONF_WAKE_UP, default=bool(defaults.get(CONF_WAKE_UP, False))): selector.BooleanSelector(),
-        }
-    )
-
-
-_HEX_KEY = re.compile(r"[0-9A-Fa-f]{32}")
 PUSH_DETECTED = "dlms_push"  # _async_try_read's marker: the port carries pushes, listen instead of reading
-
-
-def _key_text(value: Any) -> str:
-    """A key as typed (spaces, colons, ``0x`` allowed) as 32 uppercase hex digits, or ``""``."""
-    text = re.sub(r"[\s:]|0x", "", str(value or ""))
-    return text.upper() if _HEX_KEY.fullmatch(text) else ""
-
-
-def _keys_schema() -> Any:
-    secret = selector.TextSelector(selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD))
-    return vol.Schema({vol.Required(CONF_ENCRYPTION_KEY): secret, vol.Optional(CONF_AUTHENTICATION_KEY): secret})
-
-
-def _clean_keys(user_input: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
-    """``(keys, errors)`` from the key form; an empty authentication key means "none"."""
-    keys = {CONF_ENCRYPTION_KEY: _key_text(user_input.get(CONF_ENCRYPTION_KEY))}
-    errors = {} if keys[CONF_ENCRYPTION_KEY] else {CONF_ENCRYPTION_KEY: "invalid_key"}
-    authentication = str(user_input.get(CONF_AUTHENTICATION_KEY) or "").strip()
-    keys[CONF_AUTHENTICATION_KEY] = _key_text(authentication) if authentication else ""
-    if authentication and not keys[CONF_AUTHENTICATION_KEY]:
-        errors[CONF_AUTHENTICATION_KEY] = "invalid_key"
-    return keys, errors
-
-
-def _clean_settings(user_input: dict[str, Any]) -> dict[str, Any]:
-    advanced = user_input.get(CONF_ADVANCED, {})
-    return {
-        CONF_MAX_BAUD: int(advanced.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD)),
-        CONF_DEVICE_ADDRESS: str(advanced.get(CONF_DEVICE_ADDRESS) or "").strip(),
-        CONF_WAKE_UP: bool(advanced.get(CONF_WAKE_UP, False)),
-    }
 
 
 class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -142,17 +62,17 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
         self._port = ""
         self._readout: Readout | None = None
         self._candidates: list[SerialPort] = []
-        self._push: DlmsPushDetectedError | None = None  # what the sign-on found instead of an answer
+        self._push: PushMeter | None = None  # what the sign-on found instead of an answer
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose a port (listed, typed, or "detect automatically") and, if needed, advanced settings."""
         errors: dict[str, str] = {}
-        placeholders = _placeholders()
+        placeholders = form_placeholders()
         if user_input is not None:
-            self._settings = _clean_settings(user_input)
+            self._settings = clean_settings(user_input)
             port = str(user_input[CONF_PORT]).strip()
             address = self._settings[CONF_DEVICE_ADDRESS]
-            if address and (any(char in address for char in "/!?") or not address.isprintable() or len(address) > 32):
+            if address and address_error(address):
                 errors[CONF_ADVANCED] = "invalid_address"
             elif port == AUTO_DETECT:
                 return await self.async_step_detect()
@@ -191,30 +111,7 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self.hass.async_add_executor_job(owner)
 
     def _user_schema(self, user_input: dict[str, Any] | None, *, auto_detect: bool = True, current: str = "") -> Any:
-        options = [selector.SelectOptionDict(value=port.path, label=port.label) for port in self._ports]
-        if auto_detect:
-            options.append(selector.SelectOptionDict(value=AUTO_DETECT, label=AUTO_DETECT))
-        default = (
-            (user_input or {}).get(CONF_PORT)
-            or current
-            or (self._ports[0].path if self._ports else AUTO_DETECT if auto_detect else "")
-        )
-        # A select with custom values on every HA version: it carries "Detect automatically" and URLs typed by
-        # hand (socket://host:port, rfc2217://…), which HA 2026.5's serial port selector cannot offer.
-        port_selector = selector.SelectSelector(
-            selector.SelectSelectorConfig(
-                options=options,
-                custom_value=True,
-                mode=selector.SelectSelectorMode.DROPDOWN,
-                translation_key="port",
-            )
-        )
-        return vol.Schema(
-            {
-                vol.Required(CONF_PORT, default=default): port_selector,
-                vol.Required(CONF_ADVANCED): section(_advanced_schema(self._settings), {"collapsed": True}),
-            }
-        )
+        return port_schema(self._ports, self._settings, user_input, auto_detect=auto_detect, current=current)
 
     async def _async_try_read(self, port: str) -> tuple[str | None, dict[str, str]]:
         """A full read: the only proof that the head, the port and the settings work together.
@@ -223,22 +120,23 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
         """
         self._push = None
         try:
-            self._readout = await read_meter(port, session_config(self._settings, detect_dlms=True))
-        except DlmsPushDetectedError as err:
-            _LOGGER.debug("%s carries DLMS pushes: %s", port, err)
-            self._push = err
-            self._settings = {
-                CONF_TRANSPORT: TRANSPORT_DLMS,
-                CONF_DLMS_BAUD: err.baud,
-                CONF_DLMS_PARITY: err.parity,
-            }
-            return PUSH_DETECTED, {}
-        except IEC62056Error as err:
+            found = await detect_meter(port, DetectConfig(session_config(self._settings), listen=PUSH_LISTEN_SECONDS))
+        except MeterError as err:
             _LOGGER.debug("Reading %s failed: %s", port, err)
             return error_key(err)
         except Exception:
             _LOGGER.exception("Unexpected error reading %s", port)
             return "unknown", {}
+        if isinstance(found, PushMeter):
+            _LOGGER.debug("%s carries DLMS pushes: %s", port, found)
+            self._push = found
+            self._settings = {
+                CONF_TRANSPORT: TRANSPORT_DLMS,
+                CONF_DLMS_BAUD: found.baud,
+                CONF_DLMS_PARITY: found.parity,
+            }
+            return PUSH_DETECTED, {}
+        self._readout = found
         return None, {}
 
     async def async_step_detect(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -292,7 +190,7 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
             push = await capture_push(
                 port, int(values[CONF_DLMS_BAUD]), str(values[CONF_DLMS_PARITY]), push_decoder(values), FIRST_PUSH_WAIT
             )
-        except IEC62056Error as err:
+        except MeterError as err:
             _LOGGER.debug("No push from %s: %s", port, err)
             return error_key(err)
         if push.error is not None:
@@ -306,7 +204,7 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
         if self._needs_key():
             return await self.async_step_dlms_key(), None, {}
         error, details = await self._async_try_push(self._port, self._settings)
-        if error in KEY_ERRORS:  # the first frame looked clear, but the pushes are ciphered after all
+        if error in KEY_PROBLEMS:  # the first frame looked clear, but the pushes are ciphered after all
             return await self.async_step_dlms_key(), None, {}
         if error is None:
             return await self._async_found(self._port), None, {}
@@ -315,13 +213,13 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_dlms_key(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the utility's encryption key (and authentication key) and prove them on a live push."""
         errors: dict[str, str] = {}
-        placeholders = _placeholders(
+        placeholders = form_placeholders(
             baud=str(self._settings[CONF_DLMS_BAUD]),
             framing=f"8{self._settings[CONF_DLMS_PARITY]}1",
             system_title=self._push.system_title.hex().upper() if self._push and self._push.system_title else "?",
         )
         if user_input is not None:
-            keys, errors = _clean_keys(user_input)
+            keys, errors = clean_keys(user_input)
             if not errors:
                 error, details = await self._async_try_push(self._port, {**self._settings, **keys})
                 if error is None:
@@ -331,7 +229,7 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
                 placeholders.update(details)
         return self.async_show_form(
             step_id="dlms_key",
-            data_schema=self.add_suggested_values_to_schema(_keys_schema(), user_input or {}),
+            data_schema=self.add_suggested_values_to_schema(keys_schema(), user_input or {}),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -369,13 +267,13 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for the new keys; prove them on the push that failed (or on a live one when the entry is down)."""
         entry = self._get_reauth_entry()
         errors: dict[str, str] = {}
-        placeholders = _placeholders(meter=entry.title)
+        placeholders = form_placeholders(meter=entry.title)
         if user_input is not None:
-            keys, errors = _clean_keys(user_input)
+            keys, errors = clean_keys(user_input)
             if not errors:
-                values = {**settings(entry), **keys}
+                values = {**merged(entry), **keys}
                 coordinator = entry.runtime_data if entry.state is ConfigEntryState.LOADED else None
-                sample = coordinator.rejected_push if isinstance(coordinator, E450PushCoordinator) else None
+                sample = coordinator.listener.rejected_push if isinstance(coordinator, E450PushCoordinator) else None
                 if sample:
                     push = push_decoder(values).decode_apdu(sample)
                     error, details = error_key(push.error) if push.error else (None, {})
@@ -390,7 +288,7 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
                 placeholders.update(details)
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=_keys_schema(),
+            data_schema=keys_schema(),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -407,7 +305,7 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
         """Move an existing meter to another port or URL (or change its advanced settings); re-probe first."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
-        placeholders = _placeholders(meter=entry.title)
+        placeholders = form_placeholders(meter=entry.title)
         push_meter = is_push(entry.data)
         if user_input is None:
             self._settings = {key: entry.data.get(key) for key in (CONF_MAX_BAUD, CONF_DEVICE_ADDRESS, CONF_WAKE_UP)}
@@ -417,8 +315,10 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._settings = {}
                 error, details = await self._async_try_push(port, entry.data) if port else ("port_not_found", {})
             else:
-                self._settings = _clean_settings(user_input)
+                self._settings = clean_settings(user_input)
                 error, details = await self._async_try_read(port) if port else ("port_not_found", {})
+                if error == PUSH_DETECTED and self._push is not None:  # an IEC meter's port now carries pushes
+                    error, details = push_meter_key(self._push)
             if error is None:
                 if wrong := self._abort_if_wrong_meter(entry):
                     return wrong
@@ -469,110 +369,4 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
                 "values": str(len(readout.datasets)),
                 "port": self._port,
             },
-        )
-
-
-def _placeholders(**values: str) -> dict[str, str]:
-    """Every placeholder an error text of these forms may use, empty unless given."""
-    keys = ("port", "detail", "baud", "framing", "seconds", "system_title", "meter", "error")
-    return dict.fromkeys(keys, "") | values
-
-
-def _number(minimum: float | None, maximum: float | None, step: float, unit: str) -> selector.NumberSelector:
-    config = selector.NumberSelectorConfig(step=step, unit_of_measurement=unit, mode=selector.NumberSelectorMode.BOX)
-    if minimum is not None:
-        config["min"] = minimum
-    if maximum is not None:
-        config["max"] = maximum
-    return selector.NumberSelector(config)
-
-
-def _choice(values: tuple[int, ...]) -> selector.SelectSelector:
-    return selector.SelectSelector(
-        selector.SelectSelectorConfig(options=[str(v) for v in values], mode=selector.SelectSelectorMode.DROPDOWN)
-    )
-
-
-class E450OptionsFlow(OptionsFlow):
-    """Change how often and how the meter is read, and the limits of the supply checks. Applies at once."""
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form; the scan interval is checked against how long a read of this meter really takes."""
-        entry = self.config_entry
-        current = {**entry.data, **entry.options}
-        errors: dict[str, str] = {}
-        statistics = getattr(entry, "runtime_data", None)
-        duration = statistics.statistics.last_duration if statistics is not None else None
-        minimum = max(float(MIN_SCAN_INTERVAL), (duration or 0.0) + SCAN_MARGIN_SECONDS)
-        placeholders = {"minimum": f"{minimum:.0f}", "maximum": str(MAX_SCAN_INTERVAL)}
-        if user_input is not None:
-            interval = float(user_input[CONF_SCAN_INTERVAL])
-            if interval < minimum:
-                errors[CONF_SCAN_INTERVAL] = "scan_interval_too_short"
-            elif interval > MAX_SCAN_INTERVAL:
-                errors[CONF_SCAN_INTERVAL] = "scan_interval_too_long"
-            else:
-                push_meter = is_push(entry.data)
-                options = {
-                    **entry.options,
-                    CONF_SCAN_INTERVAL: int(interval),
-                    **(
-                        {CONF_DLMS_PROFILE: str(user_input[CONF_DLMS_PROFILE])}
-                        if push_meter
-                        else {
-                            CONF_MAX_BAUD: int(user_input[CONF_MAX_BAUD]),
-                            CONF_SWITCH_DELAY: int(user_input[CONF_SWITCH_DELAY]),
-                        }
-                    ),
-                    CONF_NOMINAL_VOLTAGE: int(user_input[CONF_NOMINAL_VOLTAGE]),
-                    CONF_VOLTAGE_TOLERANCE: float(user_input[CONF_VOLTAGE_TOLERANCE]),
-                    CONF_NOMINAL_FREQUENCY: int(user_input[CONF_NOMINAL_FREQUENCY]),
-                    CONF_LINK_LOST_MINUTES: int(user_input[CONF_LINK_LOST_MINUTES]),
-                }
-                return self.async_create_entry(data=options)
-            current = {**current, **user_input}
-        if is_push(entry.data):  # the meter decides its line settings; the layout profile can be forced
-            line: dict[Any, Any] = {
-                vol.Required(CONF_DLMS_PROFILE, default=current.get(CONF_DLMS_PROFILE, DLMS_PROFILE_AUTO)): (
-                    selector.SelectSelector(
-                        selector.SelectSelectorConfig(
-                            options=[DLMS_PROFILE_AUTO, *sorted(PROFILES)],
-                            mode=selector.SelectSelectorMode.DROPDOWN,
-                            translation_key="dlms_profile",
-                        )
-                    )
-                )
-            }
-        else:
-            line = {
-                vol.Required(CONF_MAX_BAUD, default=str(current.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD))): _choice(
-                    BAUD_CHOICES
-                ),
-                vol.Required(
-                    CONF_SWITCH_DELAY, default=current.get(CONF_SWITCH_DELAY, DEFAULT_SWITCH_DELAY_MS)
-                ): _number(0, 2000, 10, "ms"),
-            }
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_SCAN_INTERVAL, default=int(scan_interval(current).total_seconds())): _number(
-                    None, None, 1, "s"
-                ),
-                **line,
-                vol.Required(
-                    CONF_NOMINAL_VOLTAGE, default=str(current.get(CONF_NOMINAL_VOLTAGE, DEFAULT_NOMINAL_VOLTAGE))
-                ): _choice((220, 230, 240)),
-                vol.Required(
-                    CONF_VOLTAGE_TOLERANCE, default=current.get(CONF_VOLTAGE_TOLERANCE, DEFAULT_VOLTAGE_TOLERANCE)
-                ): _number(1, 20, 0.5, "%"),
-                vol.Required(
-                    CONF_NOMINAL_FREQUENCY,
-                    default=str(current.get(CONF_NOMINAL_FREQUENCY, DEFAULT_NOMINAL_FREQUENCY)),
-                ): _choice((50, 60)),
-                vol.Required(
-                    CONF_LINK_LOST_MINUTES, default=current.get(CONF_LINK_LOST_MINUTES, DEFAULT_LINK_LOST_MINUTES)
-                ): _number(1, 1440, 1, "min"),
-            }
-        )
-        return self.async_show_form(
-            step_id="init", data_schema=schema, errors=errors, description_placeholders=placeholders
         )

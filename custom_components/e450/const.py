@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Final
 
+from .wire.iec62056.frames import BAUD_CHAR_C
+from .wire.iec62056.session import DEFAULT_SWITCH_DELAY
+
 DOMAIN: Final = "e450"
 
 CONF_PORT: Final = "port"
@@ -15,14 +18,11 @@ CONF_ADVANCED: Final = "advanced"
 
 AUTO_DETECT: Final = "auto_detect"
 DEFAULT_MAX_BAUD: Final = 9600
-BAUD_CHOICES: Final = (300, 600, 1200, 2400, 4800, 9600, 19200)
+BAUD_CHOICES: Final = tuple(BAUD_CHAR_C)  # the mode C rates (IEC 62056-21:2002 §6.3.14)
 DEFAULT_SCAN_INTERVAL: Final = timedelta(seconds=60)
 
 # Consecutive good reads that must agree before a lower energy register counts as a real meter reset.
 RESET_CONFIRMATIONS: Final = 3
-
-# How long the config flow listens for DLMS pushes per line setting when no identification comes.
-FLOW_DLMS_LISTEN_SECONDS: Final = 6.0  # longer than the E450's 5 s push interval
 
 # Options (all changeable without restarting Home Assistant).
 CONF_SCAN_INTERVAL: Final = "scan_interval"
@@ -31,13 +31,17 @@ CONF_NOMINAL_VOLTAGE: Final = "nominal_voltage"
 CONF_VOLTAGE_TOLERANCE: Final = "voltage_tolerance"
 CONF_NOMINAL_FREQUENCY: Final = "nominal_frequency"
 CONF_LINK_LOST_MINUTES: Final = "link_lost_minutes"
+CONF_FUSE_CURRENT: Final = "fuse_current"  # A per phase; 0: no overload check on the currents
+CONF_CONTRACT_POWER: Final = "contract_power"  # kVA; 0: no overload check on the power
+CONF_CLOCK_DRIFT: Final = "clock_drift_minutes"  # the meter's clock may be this far off Home Assistant's
 CONF_ACCEPTED_SERIAL: Final = "accepted_serial"  # a replacement meter the user chose to keep under this entry
 
-DEFAULT_SWITCH_DELAY_MS: Final = 300
+DEFAULT_SWITCH_DELAY_MS: Final = round(DEFAULT_SWITCH_DELAY * 1000)
 DEFAULT_NOMINAL_VOLTAGE: Final = 230
 DEFAULT_VOLTAGE_TOLERANCE: Final = 10.0
 DEFAULT_NOMINAL_FREQUENCY: Final = 50
 DEFAULT_LINK_LOST_MINUTES: Final = 15
+DEFAULT_CLOCK_DRIFT_MINUTES: Final = 5
 MIN_SCAN_INTERVAL: Final = 5
 MAX_SCAN_INTERVAL: Final = 86400
 SCAN_MARGIN_SECONDS: Final = 2.0  # a scan interval must leave this much beyond the last read's duration
@@ -56,5 +60,3 @@ DEFAULT_PUBLISH_INTERVAL: Final = timedelta(seconds=10)  # a 5 s push published 
 DEFAULT_PUSH_INTERVAL: Final = 5.0  # seconds, until the meter's own rhythm has been measured
 MISSED_PUSHES: Final = 3  # entities go unavailable after this many push intervals without a push
 FIRST_PUSH_WAIT: Final = 20.0  # seconds: set-up and the config flow wait this long for a complete push
-RECONNECT_DELAY: Final = 5.0  # seconds between attempts to reopen a push port that failed
-KEY_FAILURES_BEFORE_REAUTH: Final = 3  # consecutive undecryptable pushes before asking for new keys

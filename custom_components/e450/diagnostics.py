@@ -15,8 +15,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntry
 
 from .const import CONF_ACCEPTED_SERIAL, CONF_DEVICE_ADDRESS
-from .coordinator import E450ConfigEntry, E450PushCoordinator
-from .meter_info import SERIAL_CODES
+from .coordinator import E450ConfigEntry, E450Coordinator, E450PushCoordinator
+from .wire.obis import SERIAL_CODES
 
 TO_REDACT = {
     CONF_DEVICE_ADDRESS,
@@ -50,6 +50,15 @@ def _scrub(text: str, secrets: list[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, REDACTED)
     return text
+
+
+def _session(coordinator: E450Coordinator) -> dict[str, Any]:
+    """How the meter is read: the push's line settings and layout, or the IEC 62056-21 session settings."""
+    if isinstance(coordinator, E450PushCoordinator):
+        listener = coordinator.listener
+        return {"baud": listener.baud, "parity": listener.parity, "profile": listener.decoder.profile}
+    session = coordinator.settings.session
+    return asdict(session) | {"address": REDACTED if session.address else ""}
 
 
 async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: E450ConfigEntry) -> dict[str, Any]:
@@ -92,23 +101,26 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: E450Con
     }
     statistics["last_error"] = _scrub(statistics["last_error"] or "", secrets) or None
     if isinstance(coordinator, E450PushCoordinator):
-        pushes = asdict(coordinator.push_statistics)
+        listener = coordinator.listener
+        pushes = asdict(listener.statistics)
         pushes["last_error"] = _scrub(pushes["last_error"] or "", secrets) or None
-        statistics["pushes"] = pushes | {"connected": coordinator.connected, "stale_after": coordinator.stale_after}
+        statistics["pushes"] = pushes | {"connected": listener.connected, "stale_after": coordinator.stale_after}
     return {
         "entry": {
             "title": _scrub(entry.title, secrets),
             "data": async_redact_data(dict(entry.data), TO_REDACT),
             "options": async_redact_data(dict(entry.options), TO_REDACT),
         },
-        "session": {"baud": coordinator.baud, "parity": coordinator.parity, "profile": coordinator.decoder.profile}
-        if isinstance(coordinator, E450PushCoordinator)
-        else asdict(coordinator.session_config) | {"address": REDACTED if coordinator.session_config.address else ""},
+        "session": _session(coordinator),
         "last_readout": last,
         "statistics": statistics,
+        "live_problems": {
+            str(problem): coordinator.monitor.live.get(problem, False)
+            for problem in sorted(coordinator.live_problems())
+        },
         "anomalies": [
             {
-                "kind": anomaly.kind,
+                "kind": str(anomaly.kind),
                 "severity": anomaly.severity.value,
                 "phase": anomaly.phase,
                 "placeholders": {key: _scrub(value, secrets) for key, value in anomaly.placeholders.items()},

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 import re
 
-from .iec62056 import Readout
+from .wire import Readout
+from .wire.obis import CLOCK_DATE, CLOCK_TIME, FIRMWARE_CODES, LOGICAL_DEVICE_NAME, SERIAL_CODES
 
-# Three-letter flag ids (IEC 62056-21 6.3.2, registered with the DLMS UA). Case-insensitive: the third letter's
-# case only announces the reaction time.
+# Three-letter flag ids (IEC 62056-21:2002 §6.3.2, registered with the DLMS UA; docs/iec62056-21.md §2.4).
+# Case-insensitive: the third letter's case only announces the reaction time.
 MANUFACTURERS: dict[str, str] = {
     "ABB": "ABB",
     "ACE": "Actaris",
@@ -38,10 +39,6 @@ MANUFACTURERS: dict[str, str] = {
     "ZPA": "ZPA Smart Energy",
 }
 
-# Where meters put their serial number, in order of preference (PROTOCOL.md §4.3; DLMS pushes use 96.1.x for
-# the meter number and 42.0.0 for the logical device name).
-SERIAL_CODES = ("C.1.0", "0.0.0", "0.0.1", "96.1.0", "96.1.1", "42.0.0")
-FIRMWARE_CODES = ("0.2.0",)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -60,7 +57,7 @@ def meter_serial(readout: Readout) -> str:
     if ident is not None:
         return _UNSAFE.sub("_", f"{ident.manufacturer}_{ident.model}").strip("_")
     if readout.push is not None and readout.push.system_title:
-        return readout.push.system_title.hex().upper()  # unique per meter (DLMS green book 9.2.4.8.2)
+        return readout.push.system_title.hex().upper()  # unique per meter (docs/dlms.md §4.1)
     raise ValueError("the readout identifies neither a serial number nor a meter model")
 
 
@@ -70,7 +67,7 @@ def maker_and_model(readout: Readout) -> tuple[str | None, str | None]:
     if ident is not None:
         return manufacturer_name(ident.manufacturer), ident.model
     flag = readout.push.manufacturer if readout.push is not None else None
-    device_name = (readout.text("42.0.0") or "").strip()  # COSEM logical device name: flag id + serial
+    device_name = (readout.text(LOGICAL_DEVICE_NAME) or "").strip()  # COSEM logical device name: flag id + serial
     if flag is None and len(device_name) > 3 and device_name[:3].isalpha():
         flag = device_name[:3]
     return (manufacturer_name(flag) if flag else None), None
@@ -91,8 +88,8 @@ _DATE = re.compile(r"^\d?(\d\d)-?(\d\d)-?(\d\d)$")  # yymmdd, yy-mm-dd, and a le
 
 def meter_clock(readout: Readout) -> datetime | None:
     """The meter's local date and time (0.9.2 date, 0.9.1 time), naive; ``None`` when absent or invalid."""
-    date_text = (readout.text("0.9.2") or "").strip()
-    time_text = (readout.text("0.9.1") or "").strip()
+    date_text = (readout.text(CLOCK_DATE) or "").strip()
+    time_text = (readout.text(CLOCK_TIME) or "").strip()
     date_match, time_match = _DATE.match(date_text), _TIME.match(time_text)
     if date_match is None or time_match is None:
         return None

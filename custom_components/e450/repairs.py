@@ -9,8 +9,10 @@ from homeassistant.components.repairs import RepairsFlow
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir, selector
 
+from .anomalies import AnomalyKind
 from .compat import vol
 from .const import CONF_ACCEPTED_SERIAL, CONF_PORT, DOMAIN
+from .issues import issue_id
 
 
 class MeterChangedRepairFlow(RepairsFlow):
@@ -39,7 +41,7 @@ class MeterChangedRepairFlow(RepairsFlow):
                 self.hass.config_entries.async_update_entry(
                     entry, options={**entry.options, CONF_ACCEPTED_SERIAL: self._new}
                 )
-            ir.async_delete_issue(self.hass, DOMAIN, f"{self._entry_id}_meter_changed")
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id(self._entry_id, AnomalyKind.METER_CHANGED))
             return self.async_create_entry(data={})
         return self.async_show_form(
             step_id="choose",

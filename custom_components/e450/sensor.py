@@ -16,16 +16,8 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import (
-    DEGREE,
     PERCENTAGE,
     EntityCategory,
-    UnitOfApparentPower,
-    UnitOfElectricCurrent,
-    UnitOfElectricPotential,
-    UnitOfEnergy,
-    UnitOfFrequency,
-    UnitOfPower,
-    UnitOfReactivePower,
     UnitOfTime,
 )
 from homeassistant.core import HomeAssistant, callback
@@ -37,66 +29,14 @@ from .const import RESET_CONFIRMATIONS
 from .coordinator import E450ConfigEntry, E450Coordinator, ReadStatistics
 from .entity import E450Entity
 from .guard import EnergyGuard, GuardVerdict
-from .iec62056 import DataSet, Readout
-from .iec62056.dataset import numeric_value
 from .meter_info import meter_clock
+from .units import UNITS, decimals, factor
+from .wire import DataSet, Readout
+from .wire.obis import CLOCK_TIME, OBIS, Kind, Quantity
 
 _LOGGER = logging.getLogger(__name__)
 
 PARALLEL_UPDATES = 0
-
-# Unit families: the unit a meter transmits, as Home Assistant spells it, and its factor to the family's base.
-_UNITS: dict[str, tuple[str, float, SensorDeviceClass | None]] = {
-    "wh": (UnitOfEnergy.WATT_HOUR, 1.0, SensorDeviceClass.ENERGY),
-    "kwh": (UnitOfEnergy.KILO_WATT_HOUR, 1e3, SensorDeviceClass.ENERGY),
-    "mwh": (UnitOfEnergy.MEGA_WATT_HOUR, 1e6, SensorDeviceClass.ENERGY),
-    "w": (UnitOfPower.WATT, 1.0, SensorDeviceClass.POWER),
-    "kw": (UnitOfPower.KILO_WATT, 1e3, SensorDeviceClass.POWER),
-    "mw": ("MW", 1e6, SensorDeviceClass.POWER),
-    "var": (UnitOfReactivePower.VOLT_AMPERE_REACTIVE, 1.0, SensorDeviceClass.REACTIVE_POWER),
-    "kvar": ("kvar", 1e3, None),
-    "varh": ("varh", 1.0, None),
-    "kvarh": ("kvarh", 1e3, None),
-    "va": (UnitOfApparentPower.VOLT_AMPERE, 1.0, SensorDeviceClass.APPARENT_POWER),
-    "kva": ("kVA", 1e3, None),
-    "vah": ("VAh", 1.0, None),
-    "kvah": ("kVAh", 1e3, None),
-    "v": (UnitOfElectricPotential.VOLT, 1.0, SensorDeviceClass.VOLTAGE),
-    "kv": (UnitOfElectricPotential.KILOVOLT, 1e3, SensorDeviceClass.VOLTAGE),
-    "a": (UnitOfElectricCurrent.AMPERE, 1.0, SensorDeviceClass.CURRENT),
-    "ma": (UnitOfElectricCurrent.MILLIAMPERE, 1e-3, SensorDeviceClass.CURRENT),
-    "hz": (UnitOfFrequency.HERTZ, 1.0, SensorDeviceClass.FREQUENCY),
-    "deg": (DEGREE, 1.0, None),
-    "°": (DEGREE, 1.0, None),
-}
-_FAMILY = {
-    key: family
-    for family, keys in {
-        "energy": ("wh", "kwh", "mwh"),
-        "power": ("w", "kw", "mw"),
-        "reactive_power": ("var", "kvar"),
-        "reactive_energy": ("varh", "kvarh"),
-        "apparent_power": ("va", "kva"),
-        "apparent_energy": ("vah", "kvah"),
-        "voltage": ("v", "kv"),
-        "current": ("a", "ma"),
-    }.items()
-    for key in keys
-}
-
-
-def _decimals(text: str) -> int:
-    return len(text.split(".", 1)[1].strip()) if "." in text else 0
-
-
-def convert(value: float, unit: str | None, target: str | None) -> float | None:
-    """``value`` in ``unit`` expressed in ``target`` (same family only); ``None`` when not convertible."""
-    source, wanted = (unit or "").lower(), (target or "").lower()
-    if source == wanted:
-        return value
-    if source in _FAMILY and _FAMILY.get(source) == _FAMILY.get(wanted):
-        return value * _UNITS[source][1] / _UNITS[wanted][1]
-    return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,98 +85,58 @@ def _power_factor(readout: Readout, code: str) -> float | None:
     return None if reading is None else reading.value
 
 
+def _description(code: str, quantity: Quantity) -> E450SensorEntityDescription | None:
+    """The sensor of a code the OBIS table names; ``None`` for codes without a sensor of their own."""
+    name = quantity.name
+    if name is None:
+        return None
+    per_phase = name[-3:] in ("_l1", "_l2", "_l3")
+    match quantity.kind:
+        case Kind.ENERGY:
+            return _energy(code, name)
+        case Kind.POWER_FACTOR:
+            return E450SensorEntityDescription(
+                key=code,
+                translation_key=name,
+                device_class=SensorDeviceClass.POWER_FACTOR,
+                state_class=SensorStateClass.MEASUREMENT,
+                entity_category=EntityCategory.DIAGNOSTIC if per_phase else None,
+                entity_registry_enabled_default=not per_phase,
+                value_fn=_power_factor,
+            )
+        case Kind.STATUS:
+            return E450SensorEntityDescription(
+                key=code, translation_key=name, entity_category=EntityCategory.DIAGNOSTIC, value_fn=_text
+            )
+        case Kind.COUNTER:
+            return E450SensorEntityDescription(
+                key=code,
+                translation_key=name,
+                state_class=SensorStateClass.TOTAL_INCREASING,
+                entity_category=EntityCategory.DIAGNOSTIC,
+                value_fn=_counter,
+            )
+        case Kind.CLOCK:
+            return E450SensorEntityDescription(
+                key="clock",
+                translation_key=name,
+                device_class=SensorDeviceClass.TIMESTAMP,
+                entity_category=EntityCategory.DIAGNOSTIC,
+                value_fn=_clock,
+            )
+    # per-phase powers and the phase angles are for diagnosis; voltages and currents per phase are everyday values
+    return _measurement(
+        code, name, diagnostic=quantity.kind is Kind.ANGLE or (per_phase and quantity.kind is Kind.POWER)
+    )
+
+
 SENSORS: dict[str, E450SensorEntityDescription] = {
-    "1.8.0": _energy("1.8.0", "energy_import"),
-    "2.8.0": _energy("2.8.0", "energy_export"),
-    "15.8.0": _energy("15.8.0", "energy_absolute"),
-    "3.8.0": _energy("3.8.0", "reactive_energy_import"),
-    "4.8.0": _energy("4.8.0", "reactive_energy_export"),
-    **{f"1.8.{t}": _energy(f"1.8.{t}", "energy_import_tariff") for t in range(1, 10)},
-    **{f"2.8.{t}": _energy(f"2.8.{t}", "energy_export_tariff") for t in range(1, 10)},
-    **{f"3.8.{t}": _energy(f"3.8.{t}", "reactive_energy_import_tariff") for t in range(1, 10)},
-    **{f"4.8.{t}": _energy(f"4.8.{t}", "reactive_energy_export_tariff") for t in range(1, 10)},
-    "1.7.0": _measurement("1.7.0", "power_import"),
-    "2.7.0": _measurement("2.7.0", "power_export"),
-    "16.7.0": _measurement("16.7.0", "power"),
-    "3.7.0": _measurement("3.7.0", "reactive_power_import"),
-    "4.7.0": _measurement("4.7.0", "reactive_power_export"),
-    "131.7.0": _measurement("131.7.0", "reactive_power"),
-    **{
-        f"{c}.7.0": _measurement(f"{c}.7.0", key, diagnostic=True)
-        for c, key in (
-            (21, "power_import_l1"),
-            (41, "power_import_l2"),
-            (61, "power_import_l3"),
-            (22, "power_export_l1"),
-            (42, "power_export_l2"),
-            (62, "power_export_l3"),
-            (36, "power_l1"),
-            (56, "power_l2"),
-            (76, "power_l3"),
-            (151, "reactive_power_l1"),
-            (171, "reactive_power_l2"),
-            (191, "reactive_power_l3"),
-        )
-    },
-    "32.7.0": _measurement("32.7.0", "voltage_l1"),
-    "52.7.0": _measurement("52.7.0", "voltage_l2"),
-    "72.7.0": _measurement("72.7.0", "voltage_l3"),
-    "31.7.0": _measurement("31.7.0", "current_l1"),
-    "51.7.0": _measurement("51.7.0", "current_l2"),
-    "71.7.0": _measurement("71.7.0", "current_l3"),
-    "14.7.0": _measurement("14.7.0", "frequency"),
-    "13.7.0": E450SensorEntityDescription(
-        key="13.7.0",
-        translation_key="power_factor",
-        device_class=SensorDeviceClass.POWER_FACTOR,
-        state_class=SensorStateClass.MEASUREMENT,
-        value_fn=_power_factor,
-    ),
-    **{
-        f"{c}.7.0": E450SensorEntityDescription(
-            key=f"{c}.7.0",
-            translation_key=key,
-            device_class=SensorDeviceClass.POWER_FACTOR,
-            state_class=SensorStateClass.MEASUREMENT,
-            entity_category=EntityCategory.DIAGNOSTIC,
-            entity_registry_enabled_default=False,
-            value_fn=_power_factor,
-        )
-        for c, key in ((33, "power_factor_l1"), (53, "power_factor_l2"), (73, "power_factor_l3"))
-    },
-    **{
-        f"81.7.{e}": _measurement(f"81.7.{e}", key, diagnostic=True)
-        for e, key in (
-            (1, "angle_u2_u1"),
-            (2, "angle_u3_u1"),
-            (4, "angle_i1_u1"),
-            (15, "angle_i2_u2"),
-            (26, "angle_i3_u3"),
-        )
-    },
-    "F.F": E450SensorEntityDescription(
-        key="F.F", translation_key="error_register", entity_category=EntityCategory.DIAGNOSTIC, value_fn=_text
-    ),
-    "C.7.0": E450SensorEntityDescription(
-        key="C.7.0",
-        translation_key="power_failures",
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=_counter,
-    ),
-    "0.9.1": E450SensorEntityDescription(
-        key="clock",
-        translation_key="meter_clock",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=_clock,
-    ),
+    code: description for code, quantity in OBIS.items() if (description := _description(code, quantity)) is not None
 }
 
 TARIFF_KEYS = frozenset(
     {"energy_import_tariff", "energy_export_tariff", "reactive_energy_import_tariff", "reactive_energy_export_tariff"}
 )
-PHASE_ANGLE_CODES = frozenset(code for code in SENSORS if code.startswith("81.7."))
 
 
 def _generic(code: str) -> E450SensorEntityDescription:
@@ -260,13 +160,13 @@ def descriptions_for(readout: Readout) -> list[tuple[str, E450SensorEntityDescri
             continue
         description = SENSORS.get(code)
         if description is None:
-            if dataset.first.unit and numeric_value(dataset.first.value) is not None:
+            if dataset.first.unit and dataset.number is not None:
                 description = _generic(code)
             else:
                 continue
-        elif description.value_fn is None and numeric_value(dataset.first.value) is None:
+        elif description.value_fn is None and dataset.number is None:
             continue
-        if code == "0.9.1" and meter_clock(readout) is None:
+        if code == CLOCK_TIME and meter_clock(readout) is None:
             continue
         seen.add(code)
         found.append((code, description, dataset))
@@ -299,18 +199,21 @@ class E450ObisSensor(E450Entity, RestoreSensor):
         self._code = code
         first = dataset.first
         assert first is not None
-        unit_info = _UNITS.get((first.unit or "").lower())
+        unit_info = UNITS.get((first.unit or "").lower())
         if description.value_fn is None and first.unit:
             # units exactly as the meter transmits them (kWh, Wh, MWh, kW, W …), never rescaled to a fixed unit
             self._attr_native_unit_of_measurement = unit_info[0] if unit_info else first.unit
             self._attr_device_class = unit_info[2] if unit_info else None
-            self._attr_suggested_display_precision = _decimals(first.value)
+            self._attr_suggested_display_precision = decimals(first.value)
         if description.translation_key in TARIFF_KEYS:
             self._attr_translation_placeholders = {"tariff": code.rsplit(".", 1)[1]}
         elif description.translation_key == "obis_value":
             self._attr_translation_placeholders = {"code": code}
         self._guard = EnergyGuard(RESET_CONFIRMATIONS) if description.energy_register else None
-        self._attr_native_value = self._value()
+        self._last: DataSet | None = None  # the data set the value was last computed from
+        self._factors: dict[str | None, float | None] = {}  # unit as sent -> factor to the sensor's unit
+        self._computed: StateType | datetime = None
+        self._attr_native_value = self._computed = self._value()
         self._shown: tuple[object, bool] | None = None  # what the state machine has
 
     async def async_added_to_hass(self) -> None:
@@ -329,18 +232,28 @@ class E450ObisSensor(E450Entity, RestoreSensor):
             self._guard = EnergyGuard(RESET_CONFIRMATIONS, published=float(last.native_value))
             if current is not None:
                 self._guard.check(current)
-            self._attr_native_value = self._guard.published
+            self._attr_native_value = self._computed = self._guard.published
+            self._last = None  # judged against the restored value from now on
 
     def _value(self) -> StateType | datetime:
         readout = self.coordinator.data
         description = self.entity_description
         if description.value_fn is not None:
             return description.value_fn(readout, self._code)
-        reading = readout.number(self._code)
-        if reading is None:
+        dataset = readout.current(self._code)
+        if dataset is not None and dataset == self._last and not (self._guard and self._guard.pending):
+            return self._computed  # the register reads as last time: nothing to decide
+        self._last = dataset
+        if dataset is None or dataset.number is None:
             return None
-        value = convert(reading.value, reading.unit, self.native_unit_of_measurement)
-        if value is None or self._guard is None:
+        unit = dataset.values[0].unit
+        if unit not in self._factors:  # a meter keeps its units: look each up once
+            self._factors[unit] = factor(unit, self.native_unit_of_measurement)
+        scale = self._factors[unit]
+        if scale is None:
+            return None
+        value = dataset.number * scale
+        if self._guard is None:
             return value
         previous = self._guard.published
         verdict = self._guard.check(value)
@@ -374,7 +287,7 @@ class E450ObisSensor(E450Entity, RestoreSensor):
     def _handle_coordinator_update(self) -> None:
         """Write the state only when something changed: an unchanged meter costs no state writes."""
         if self.coordinator.last_update_success:
-            self._attr_native_value = self._value()
+            self._attr_native_value = self._computed = self._value()
         shown = (self._attr_native_value, self.available)
         if shown != self._shown:
             self._shown = shown

@@ -7,7 +7,6 @@ starts a real Home Assistant: ``pytest -p no:homeassistant -m browser tests/brow
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections.abc import AsyncIterator
 import json
@@ -15,11 +14,11 @@ import os
 from pathlib import Path
 import shutil
 import socket
-import subprocess
-import sys
 from typing import Any
 
 import pytest
+
+from simulator import launcher
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 IMAGES = ROOT / "docs" / "images"
@@ -32,9 +31,6 @@ try:
 except ImportError:  # pragma: no cover - depends on the machine
     async_playwright = None
 
-sys.path.insert(0, str(ROOT / "scripts"))
-import develop_run  # noqa: E402
-
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -46,45 +42,11 @@ def _free_port() -> int:
 async def home_assistant(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     if async_playwright is None or not os.path.exists(CHROMIUM):
         pytest.skip("headless browser test: needs Debian's chromium (apt-get install chromium) and playwright")
-    import aiohttp
-
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     config = tmp_path / "config"
-    develop_run.prepare_config(True, config, port)
-    link = str(config / "ttyMETER")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    simulator = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--profile", "e450", "--pty", "--link", link],
-        stdout=subprocess.PIPE,
-        env=env,
-        cwd=ROOT,
-    )
-    hass = subprocess.Popen(
-        [sys.executable, "-m", "homeassistant", "--config", str(config), "--skip-pip"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert simulator.stdout is not None
-        await asyncio.to_thread(simulator.stdout.readline)
-        async with aiohttp.ClientSession() as session:
-            await develop_run.wait_for_http(session, hass, url)
-            await develop_run.onboard(session, url)
-            codes = [await develop_run.login(session, url) for _ in range(2)]
-        yield {"url": url, "link": link, "codes": codes, "config": config}
-    finally:
-        for process in (hass, simulator):
-            process.terminate()
-        for process in (hass, simulator):
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        if simulator.stdout:
-            simulator.stdout.close()
+    simulated = launcher.Simulated("e450")
+    async with launcher.launch(config, http_port=_free_port(), fresh=True, meter=simulated) as running:
+        codes = [await launcher.login(running.session, running.url) for _ in range(2)]
+        yield {"url": running.url, "link": running.port, "codes": codes, "config": config}
 
 
 def _auth_url(url: str, code: str, path: str) -> str:

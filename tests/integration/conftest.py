@@ -14,7 +14,14 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.e450.const import CONF_DEVICE_ADDRESS, CONF_MAX_BAUD, CONF_PORT, CONF_WAKE_UP, DOMAIN
+from custom_components.e450.const import (
+    CONF_CLOCK_DRIFT,
+    CONF_DEVICE_ADDRESS,
+    CONF_MAX_BAUD,
+    CONF_PORT,
+    CONF_WAKE_UP,
+    DOMAIN,
+)
 from custom_components.e450.ports import SerialPort
 from simulator import MeterSimulator
 
@@ -28,8 +35,8 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 @pytest.fixture(autouse=True)
 def short_dlms_listen() -> Generator[None]:
-    """Listening 3 s per line setting is right for a real port and slow for a test."""
-    with patch("custom_components.e450.coordinator.FLOW_DLMS_LISTEN_SECONDS", 0.4):
+    """Listening 6 s per line setting is right for a real port and slow for a test."""
+    with patch("custom_components.e450.config_flow.PUSH_LISTEN_SECONDS", 0.4):
         yield
 
 
@@ -54,12 +61,17 @@ def simulated(
     return factory
 
 
-def entry_for(port: str, unique_id: str = E450_SERIAL, **data: Any) -> MockConfigEntry:
+def entry_for(
+    port: str, unique_id: str = E450_SERIAL, options: dict[str, Any] | None = None, **data: Any
+) -> MockConfigEntry:
+    """An entry for the simulated E450. The simulator's clock stands still on a fixed date, so the clock check is
+    off unless a test turns it on."""
     return MockConfigEntry(
         domain=DOMAIN,
         title="Landis+Gyr ZMXi320AP.B22",
         unique_id=unique_id,
         data={CONF_PORT: port, CONF_MAX_BAUD: 9600, CONF_DEVICE_ADDRESS: "", CONF_WAKE_UP: False, **data},
+        options={CONF_CLOCK_DRIFT: 0} if options is None else options,
     )
 
 

@@ -14,8 +14,8 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
 from custom_components.e450.const import AUTO_DETECT, CONF_ADVANCED, CONF_PORT, DOMAIN
-from custom_components.e450.iec62056 import FramingError
-from custom_components.e450.iec62056.driver import close_port, open_port
+from custom_components.e450.wire import FramingError
+from custom_components.e450.wire.port import close_port, open_port
 from simulator import MeterSimulator
 
 from .conftest import E450_SERIAL, entry_for, fake_ports
@@ -132,10 +132,10 @@ async def test_invalid_address(hass: HomeAssistant, address: str) -> None:
 async def test_framing_and_unknown_errors(hass: HomeAssistant, caplog: pytest.LogCaptureFixture) -> None:
     """Cases the simulator cannot produce on purpose: a framing error and a bug."""
     result = await start(hass)
-    with patch("custom_components.e450.config_flow.read_meter", side_effect=FramingError("x")):
+    with patch("custom_components.e450.config_flow.detect_meter", side_effect=FramingError("x")):
         result = await submit(hass, result["flow_id"], "/dev/ttyUSB0")
     assert result["errors"] == {"base": "framing"}
-    with patch("custom_components.e450.config_flow.read_meter", side_effect=RuntimeError("boom")):
+    with patch("custom_components.e450.config_flow.detect_meter", side_effect=RuntimeError("boom")):
         result = await submit(hass, result["flow_id"], "/dev/ttyUSB0")
     assert result["errors"] == {"base": "unknown"}
     assert "Unexpected error reading /dev/ttyUSB0" in caplog.text

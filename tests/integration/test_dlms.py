@@ -34,7 +34,8 @@ from custom_components.e450.const import (
 )
 from custom_components.e450.coordinator import E450PushCoordinator
 from custom_components.e450.diagnostics import async_get_config_entry_diagnostics
-from custom_components.e450.iec62056.driver import close_port, open_port
+from custom_components.e450.wire import PushMeter
+from custom_components.e450.wire.port import close_port, open_port
 from simulator import MeterSimulator
 from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK, METER_NUMBER, SYSTEM_TITLE
 
@@ -50,7 +51,7 @@ ADVANCED = {CONF_ADVANCED: {"max_baud": "9600", "device_address": "", "wake_up":
 @pytest.fixture(autouse=True)
 def quick_reconnect() -> Generator[None]:
     """Reopen a vanished port after 0.2 s instead of 5 s."""
-    with patch("custom_components.e450.coordinator.RECONNECT_DELAY", 0.2):
+    with patch("custom_components.e450.listener.RECONNECT_DELAY", 0.2):
         yield
 
 
@@ -209,8 +210,8 @@ async def test_undecodable_push_meter_is_explained(hass: HomeAssistant) -> None:
     async with pushing("e450-dlms") as meter:
         with (
             patch("custom_components.e450.config_flow.FIRST_PUSH_WAIT", 1.0),
-            patch("custom_components.e450.dlms.layouts.PROFILES", {}),
-            patch("custom_components.e450.dlms.layouts._push_list", return_value=None),
+            patch("custom_components.e450.wire.dlms.bodies.PROFILES", {}),
+            patch("custom_components.e450.wire.dlms.bodies._push_list", return_value=None),
         ):
             result = await user_flow(hass, meter.port)
         assert result["errors"] == {"base": "unknown_layout"}
@@ -218,7 +219,7 @@ async def test_undecodable_push_meter_is_explained(hass: HomeAssistant) -> None:
         ports = fake_ports((meter.port, "FTDI IR head"))
         with (
             patch("custom_components.e450.config_flow.list_ports", return_value=ports),
-            patch("custom_components.e450.dlms.layouts._push_list", return_value=None),
+            patch("custom_components.e450.wire.dlms.bodies._push_list", return_value=None),
         ):
             result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
             result = await configure(hass, result["flow_id"], {CONF_PORT: AUTO_DETECT, **ADVANCED})
@@ -233,7 +234,7 @@ async def test_runtime_publishes_goes_unavailable_and_recovers_without_dips(hass
         assert coordinator.update_interval == timedelta(seconds=10)  # publish interval, not the push rhythm
         energy = energy_entity(hass, entry)
         first = float(hass.states.get(energy).state)
-        await settle(hass, lambda: coordinator.push_statistics.push_interval is not None)
+        await settle(hass, lambda: coordinator.listener.statistics.push_interval is not None)
         # the meter falls silent (the head is pulled off): unavailable after three push intervals
         meter.unplug()
         await asyncio.sleep(coordinator.stale_after + 0.2)
@@ -241,8 +242,8 @@ async def test_runtime_publishes_goes_unavailable_and_recovers_without_dips(hass
         await settle(hass, lambda: hass.states.get(energy).state == STATE_UNAVAILABLE)
         assert coordinator.statistics.last_error is not None and "No DLMS push" in coordinator.statistics.last_error
         meter.replug()
-        await settle(hass, lambda: coordinator.connected and coordinator.push_statistics.reconnects >= 1)
-        await settle(hass, lambda: coordinator.push_statistics.pushes >= 4)
+        await settle(hass, lambda: coordinator.listener.connected and coordinator.listener.statistics.reconnects >= 1)
+        await settle(hass, lambda: coordinator.listener.statistics.pushes >= 4)
         await publish(hass, 22)
         await settle(hass, lambda: hass.states.get(energy).state != STATE_UNAVAILABLE)
         assert float(hass.states.get(energy).state) >= first
@@ -262,7 +263,7 @@ async def test_damaged_pushes_are_skipped_not_published(hass: HomeAssistant) -> 
             await publish(hass)
             values.append(hass.states.get(energy).state)
         assert STATE_UNAVAILABLE not in values and "0" not in values
-        assert coordinator.push_statistics.pushes >= 3
+        assert coordinator.listener.statistics.pushes >= 3
         await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -292,12 +293,12 @@ async def test_key_rotation_while_running_starts_reauth_on_the_rejected_push(has
     async with pushing("e450-dlms-encrypted") as meter:
         entry, coordinator = await set_up(hass, meter)
         energy = energy_entity(hass, entry)
-        coordinator.decoder.ek = bytes.fromhex(WRONG)  # the utility changed the key in the meter
-        await settle(hass, lambda: coordinator.push_statistics.rejected >= 3)
+        coordinator.listener.decoder.ek = bytes.fromhex(WRONG)  # the utility changed the key in the meter
+        await settle(hass, lambda: coordinator.listener.statistics.rejected >= 3)
         await publish(hass)
         await settle(hass, lambda: bool(hass.config_entries.flow.async_progress_by_handler(DOMAIN)))
         assert hass.states.get(energy).state == STATE_UNAVAILABLE
-        assert coordinator.rejected_push
+        assert coordinator.listener.rejected_push
         (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
         result = await configure(hass, flow["flow_id"], {CONF_ENCRYPTION_KEY: WRONG})
         assert result["errors"]["base"] in ("wrong_key", "not_notification")  # checked on the rejected push
@@ -336,7 +337,7 @@ async def test_options_and_reconfigure_of_a_push_meter(hass: HomeAssistant) -> N
         )  # fmt: skip
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()
-        assert coordinator.decoder.profile == "netz-burgenland"
+        assert coordinator.listener.decoder.profile == "netz-burgenland"
         assert coordinator.update_interval == timedelta(seconds=30)
 
         result = await entry.start_reconfigure_flow(hass)
@@ -380,7 +381,7 @@ async def test_first_push_never_comes(hass: HomeAssistant, tmp_path: Any) -> Non
 async def test_repeated_and_broken_pushes_are_counted_not_published(hass: HomeAssistant) -> None:
     async with pushing("e450-dlms-encrypted") as meter:
         entry, coordinator = await set_up(hass, meter)
-        from custom_components.e450.dlms import PushDecoder
+        from custom_components.e450.wire import PushDecoder
         from simulator.dlms_push import framed, push_frame
         from simulator.profiles import MeterState
 
@@ -389,29 +390,25 @@ async def test_repeated_and_broken_pushes_are_counted_not_published(hass: HomeAs
         )
         decoder = PushDecoder(EXAMPLE_EK, EXAMPLE_AK)
         for push in decoder.feed(frame + frame):  # the same invocation counter twice: a replay
-            coordinator._on_push(push)
+            coordinator.listener.on_push(push)
         for push in decoder.feed(framed(b"\x0f" * 300, blocks=True)[:-40]):
-            coordinator._on_push(push)
+            coordinator.listener.on_push(push)
         for push in decoder.feed(framed(b"\x0f" * 20, blocks=False)):  # damaged: not a key problem
-            coordinator._on_push(push)
+            coordinator.listener.on_push(push)
         for push in decoder.feed(framed(bytes.fromhex("C0010000080000010000FF0200"), blocks=False)):
-            coordinator._on_push(push)  # another client's clear request on a shared bus: no key can help either
-        stats = coordinator.push_statistics
-        assert stats.duplicates == 1 and stats.rejected == 2 and coordinator._key_failures == 0
+            coordinator.listener.on_push(push)  # another client's clear request on a shared bus: no key can help either
+        stats = coordinator.listener.statistics
+        assert stats.duplicates == 1 and stats.rejected == 2 and coordinator.listener.key_failures == 0
         for push in decoder.feed(framed(b"\x0f" * 300, blocks=True)[:120] + framed(b"\x0f" * 300, blocks=True)):
-            coordinator._on_push(push)
+            coordinator.listener.on_push(push)
         assert stats.interrupted == 1
         await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_clear_looking_detection_of_a_ciphered_meter_asks_for_keys(hass: HomeAssistant) -> None:
     """A block-transfer push caught mid-way looks clear to the detection; the first whole push says otherwise."""
-    from custom_components.e450.iec62056 import DlmsPushDetectedError
-
     async with pushing("e450-dlms-encrypted") as meter:
-        with patch(
-            "custom_components.e450.config_flow.read_meter", side_effect=DlmsPushDetectedError(9600, "N", False)
-        ):
+        with patch("custom_components.e450.config_flow.detect_meter", return_value=PushMeter(9600, "N", False)):
             result = await user_flow(hass, meter.port)
         assert result["step_id"] == "dlms_key"
         assert result["description_placeholders"]["system_title"] == "?"

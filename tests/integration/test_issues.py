@@ -24,7 +24,7 @@ async def _setup(hass: HomeAssistant, meter: MeterSimulator, unique_id: str = E4
     entry = entry_for(meter.port, unique_id=unique_id)
     entry.add_to_hass(hass)
     if options:
-        hass.config_entries.async_update_entry(entry, options=options)
+        hass.config_entries.async_update_entry(entry, options={**entry.options, **options})
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry

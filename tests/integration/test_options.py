@@ -51,11 +51,11 @@ async def test_options_apply_without_restart(hass: HomeAssistant, meter: MeterSi
     assert entry.state is ConfigEntryState.LOADED
     assert coordinator is entry.runtime_data
     assert coordinator.update_interval is not None and coordinator.update_interval.total_seconds() == 30
-    assert coordinator.session_config.max_baud == 4800
-    assert coordinator.session_config.switch_delay == pytest.approx(0.4)
-    assert coordinator.detector.thresholds.nominal_voltage == 240
-    assert coordinator.detector.thresholds.nominal_frequency == 60
-    assert coordinator.link_lost_after.total_seconds() == 1800
+    assert coordinator.settings.session.max_baud == 4800
+    assert coordinator.settings.session.switch_delay == pytest.approx(0.4)
+    assert coordinator.monitor.supply.thresholds.nominal_voltage == 240
+    assert coordinator.monitor.supply.thresholds.nominal_frequency == 60
+    assert coordinator.settings.link_lost_after.total_seconds() == 1800
     await coordinator.async_refresh()
     assert coordinator.statistics.baud == 4800  # the next read used the new cap
     await hass.config_entries.async_unload(entry.entry_id)
@@ -70,7 +70,7 @@ async def test_scan_interval_limits(hass: HomeAssistant, meter: MeterSimulator, 
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"scan_interval": error}
-    assert entry.options == {}
+    assert entry.options == {"clock_drift_minutes": 0}  # unchanged
     await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -125,3 +125,17 @@ async def test_reconfigure_refuses_another_meter(hass: HomeAssistant, simulated:
         assert entry.data[CONF_PORT] == ours.port
         await hass.config_entries.async_unload(entry.entry_id)
         assert not [e for e in hass.config_entries.async_entries(DOMAIN) if e.entry_id != entry.entry_id]
+
+
+async def test_reconfigure_onto_a_push_port_says_so(hass: HomeAssistant, simulated: Simulated) -> None:
+    """An IEC 62056-21 meter cannot move to a port that carries DLMS pushes: the form says what is there."""
+    async with simulated("e450", frozen=True) as ours, simulated("e450-dlms") as pushing:
+        entry = await _loaded(hass, ours.port)
+        result = await _reconfigure(hass, entry, pushing.port)
+        assert result["errors"] == {"base": "dlms_push_plain"}
+        assert (result["description_placeholders"]["baud"], result["description_placeholders"]["framing"]) == (
+            "2400",
+            "8E1",
+        )
+        assert entry.data[CONF_PORT] == ours.port
+        await hass.config_entries.async_unload(entry.entry_id)

@@ -28,7 +28,8 @@ from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 
 from custom_components.e450.const import DOMAIN
-from custom_components.e450.iec62056.driver import close_port, open_port
+from custom_components.e450.wire import SessionConfig
+from custom_components.e450.wire.port import close_port, open_port
 from simulator import FAULTS as SIMULATOR_FAULTS, MeterSimulator
 from tests.conftest import FAST
 
@@ -37,7 +38,12 @@ from .conftest import E450_SERIAL, entry_for
 ENERGY_SUFFIXES = ("energy_import", "energy_export", "reactive_energy_import", "reactive_energy_export")
 # Shorter timings so that a failing cycle costs about two seconds, not ten; the identification timeout stays at the
 # standard's tr ≤ 1.5 s plus margin, and DLMS listening stays off as at run time.
-CYCLE = replace(FAST, identification_timeout=2.0, inter_character_timeout=0.3, detect_dlms=False)
+CYCLE = replace(FAST, identification_timeout=2.0, inter_character_timeout=0.3)
+
+
+def use_session(coordinator: Any, session: SessionConfig) -> None:
+    """Read with test timings: the settings as the entry's options would give them, with another session."""
+    coordinator.settings = replace(coordinator.settings, session=session)
 
 
 @dataclass
@@ -88,7 +94,7 @@ async def port_is_free(path: str) -> bool:
     except Exception:
         return False
     await close_port(serial)
-    await asyncio.sleep(0.05)  # let the simulator see the close and park its line (see simulator.meter.Pty.park)
+    await asyncio.sleep(0.05)  # let the simulator see the close and park its line (see simulator.transport.Pty.park)
     return True
 
 
@@ -98,7 +104,7 @@ async def loaded(hass: HomeAssistant, port: str, unique_id: str = E450_SERIAL) -
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    entry.runtime_data.session_config = replace(CYCLE, max_baud=9600)
+    use_session(entry.runtime_data, replace(CYCLE, max_baud=9600))
     try:
         yield entry
     finally:
@@ -220,7 +226,7 @@ async def test_unplug_replug_reload_and_unload(hass: HomeAssistant, tmp_path: Pa
         assert await hass.config_entries.async_reload(entry.entry_id)
         await hass.async_block_till_done()
         assert entry.state is ConfigEntryState.LOADED
-        entry.runtime_data.session_config = CYCLE
+        use_session(entry.runtime_data, CYCLE)
         # the adapter disappears in the middle of a read
         refresh = hass.async_create_task(entry.runtime_data.async_refresh())
         await asyncio.sleep(0.05)
@@ -273,7 +279,7 @@ async def test_soak_with_intermittent_faults(hass: HomeAssistant, tmp_path: Path
     async with MeterSimulator("mt174", seed=7) as meter, loaded(hass, meter.port, unique_id="44837564") as entry:
         meter.fault = "intermittent"
         coordinator = entry.runtime_data
-        coordinator.session_config = SOAK
+        use_session(coordinator, SOAK)
         energy = watch_energy(hass)
         for _ in range(30):
             await coordinator.async_refresh()

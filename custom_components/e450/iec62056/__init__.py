@@ -1,42 +1,4 @@
-"""IEC 62056-21 (modes A-D) for electricity meters: sans-IO session, parsers and a serialx driver.
+"""``python -m custom_components.e450.iec62056 {parse,read,probe}``: the IEC 62056-21 command line.
 
-Nothing in this package imports Home Assistant.
+The protocol itself lives in :mod:`..wire` (``wire.iec62056``); this package is only the stable entry point.
 """
-
-from .driver import read_meter
-from .errors import (
-    ChecksumError,
-    DlmsPushDetectedError,
-    FramingError,
-    IEC62056Error,
-    NoAnswerError,
-    PortUnavailableError,
-    ReadoutTimeoutError,
-)
-from .models import BccStatus, DataSet, DataValue, Identification, ProtocolMode, Reading, Readout, Timings
-from .obis import normalize_address
-from .session import Session, SessionConfig
-from .transcript import parse_transcript
-
-__all__ = [
-    "BccStatus",
-    "ChecksumError",
-    "DataSet",
-    "DataValue",
-    "DlmsPushDetectedError",
-    "FramingError",
-    "IEC62056Error",
-    "Identification",
-    "NoAnswerError",
-    "PortUnavailableError",
-    "ProtocolMode",
-    "Reading",
-    "Readout",
-    "ReadoutTimeoutError",
-    "Session",
-    "SessionConfig",
-    "Timings",
-    "normalize_address",
-    "parse_transcript",
-    "read_meter",
-]

@@ -9,13 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 import re
 
+from ..errors import FramingError
+from ..models import BccStatus, DataSet, Identification, Readout
 from .dataset import parse_data_block
-from .errors import FramingError
 from .frames import SOH, STX, parse_identification, split_data_message
-from .models import BccStatus, DataSet, Identification, Readout
 
 _REQUEST_ECHO = re.compile(rb"^/[?#][^!\r\n]*!\s*$")
 _REQUEST_ECHO_LINE = re.compile(rb"/[?#][^!\r\n]*!\r?\n?")
+_PARITY = bytes(byte & 0x7F for byte in range(256))  # bytes.translate table: drop bit 7
+_STX, _SOH = bytes([STX]), bytes([SOH])
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,7 @@ def find_identification(data: bytes, *, complete: bool = False) -> tuple[Identif
             return None, 0
         line_end = len(data) if end < 0 else end + 1
         line = data[slash:line_end].rstrip(b"\r\n")
-        stx = line.find(bytes([STX]))
+        stx = line.find(_STX)
         if stx >= 0:  # a data message starts on the same line: the identification cannot be after it
             line, line_end = line[:stx], slash + stx
         if _REQUEST_ECHO.match(line) is None:
@@ -57,13 +59,10 @@ def find_identification(data: bytes, *, complete: bool = False) -> tuple[Identif
 
 def parse_transcript(raw: bytes) -> Transcript:
     """Parse a capture. Raises :class:`FramingError` when it holds neither identification nor data sets."""
-    data = bytes(byte & 0x7F for byte in raw)  # the parity bit stays in bit 7 at 8-bit port settings
+    data = bytes(raw).translate(_PARITY)  # the parity bit stays in bit 7 at 8-bit port settings
     identification, after_ident = find_identification(data)
-    frame_start = -1
-    for index in range(after_ident, len(data)):
-        if data[index] in (STX, SOH):
-            frame_start = index
-            break
+    starts = [index for index in (data.find(_STX, after_ident), data.find(_SOH, after_ident)) if index >= 0]
+    frame_start = min(starts, default=-1)
     bcc = BccStatus.ABSENT
     if frame_start >= 0:
         blocks: list[bytes] = []
@@ -79,7 +78,7 @@ def parse_transcript(raw: bytes) -> Transcript:
                 bcc = message.bcc if bcc is not BccStatus.MISMATCH else bcc
             if not message.partial:
                 break
-            next_start = data.find(bytes([STX]), position)
+            next_start = data.find(_STX, position)
             if next_start < 0:
                 break
             position = next_start

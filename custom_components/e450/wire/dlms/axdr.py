@@ -7,7 +7,8 @@ from datetime import datetime
 import struct
 from typing import Final
 
-from .errors import MALFORMED, DlmsError
+from ..errors import DlmsError, PushProblem
+from ..frozen import fast_constructor
 
 NULL: Final = 0x00
 ARRAY: Final = 0x01
@@ -79,71 +80,97 @@ class Data:
 def decode_length(data: bytes, pos: int) -> tuple[int, int]:
     """A-XDR length: one byte below 0x80, else 0x8N followed by N big-endian bytes."""
     if pos >= len(data):
-        raise DlmsError(MALFORMED, "length beyond the end of the data")
+        raise DlmsError(PushProblem.MALFORMED, "length beyond the end of the data")
     first = data[pos]
     if first < 0x80:
         return first, pos + 1
     size = first & 0x7F
     if size == 0 or size > 4 or pos + 1 + size > len(data):
-        raise DlmsError(MALFORMED, f"bad length form 0x{first:02x}")
+        raise DlmsError(PushProblem.MALFORMED, f"bad length form 0x{first:02x}")
     return int.from_bytes(data[pos + 1 : pos + 1 + size], "big"), pos + 1 + size
+
+
+_data: Final = fast_constructor(Data)
+_COMPOUND: Final = frozenset({ARRAY, STRUCTURE})
+_STRINGS: Final = frozenset({OCTET_STRING, VISIBLE_STRING, UTF8_STRING})
 
 
 def _take(data: bytes, pos: int, size: int) -> tuple[bytes, int]:
     end = pos + size
     if end > len(data):
-        raise DlmsError(MALFORMED, f"{size} bytes wanted at offset {pos}, {len(data) - pos} left")
+        raise DlmsError(PushProblem.MALFORMED, f"{size} bytes wanted at offset {pos}, {len(data) - pos} left")
     return data[pos:end], end
 
 
 def decode(data: bytes, pos: int = 0, depth: int = 0) -> tuple[Data, int]:
     """Decode one value at ``pos``; return it and the position after it."""
     if depth > MAX_DEPTH:
-        raise DlmsError(MALFORMED, "nesting too deep")
-    if pos >= len(data):
-        raise DlmsError(MALFORMED, "value beyond the end of the data")
+        raise DlmsError(PushProblem.MALFORMED, "nesting too deep")
+    size = len(data)
+    if pos >= size:
+        raise DlmsError(PushProblem.MALFORMED, "value beyond the end of the data")
     tag = data[pos]
     pos += 1
-    if tag in (ARRAY, STRUCTURE):
-        count, pos = decode_length(data, pos)
-        if count > len(data) - pos:  # every element takes at least one byte
-            raise DlmsError(MALFORMED, f"{count} elements cannot fit in {len(data) - pos} bytes")
-        elements = []
-        for _ in range(count):
-            element, pos = decode(data, pos, depth + 1)
-            elements.append(element)
-        return Data(tag, tuple(elements)), pos
     fixed = _FIXED.get(tag)
-    if fixed is not None:
-        if pos + fixed.size > len(data):
-            raise DlmsError(MALFORMED, f"{fixed.size} bytes wanted at offset {pos}, {len(data) - pos} left")
-        return Data(tag, fixed.unpack_from(data, pos)[0]), pos + fixed.size
-    if tag in (OCTET_STRING, VISIBLE_STRING, UTF8_STRING):
-        size, pos = decode_length(data, pos)
-        raw, pos = _take(data, pos, size)
+    if fixed is not None:  # the numbers: most of a push
+        end = pos + fixed.size
+        if end > size:
+            raise DlmsError(PushProblem.MALFORMED, f"{fixed.size} bytes wanted at offset {pos}, {size - pos} left")
+        return _data(tag, fixed.unpack_from(data, pos)[0]), end
+    if tag in _COMPOUND:
+        first = data[pos] if pos < size else 0x80
+        count, pos = (first, pos + 1) if first < 0x80 else decode_length(data, pos)
+        if count > size - pos:  # every element takes at least one byte
+            raise DlmsError(PushProblem.MALFORMED, f"{count} elements cannot fit in {size - pos} bytes")
+        elements = []
+        leaves = depth < MAX_DEPTH  # the elements' depth is allowed: leaves may be read here, without recursion
+        for _ in range(count):
+            child = data[pos] if leaves and pos < size else NULL
+            if (fixed := _FIXED.get(child)) is not None and pos + 1 + fixed.size <= size:
+                elements.append(_data(child, fixed.unpack_from(data, pos + 1)[0]))
+                pos += 1 + fixed.size
+            elif (
+                child == OCTET_STRING
+                and pos + 1 < size
+                and (length := data[pos + 1]) < 0x80  # a one-byte length
+                and pos + 2 + length <= size
+            ):
+                elements.append(_data(child, data[pos + 2 : pos + 2 + length]))
+                pos += 2 + length
+            else:
+                element, pos = decode(data, pos, depth + 1)
+                elements.append(element)
+        return _data(tag, tuple(elements)), pos
+    if tag in _STRINGS:
+        first = data[pos] if pos < size else 0x80
+        length, pos = (first, pos + 1) if first < 0x80 else decode_length(data, pos)
+        end = pos + length
+        if end > size:
+            raise DlmsError(PushProblem.MALFORMED, f"{length} bytes wanted at offset {pos}, {size - pos} left")
+        raw = data[pos:end]
         if tag == OCTET_STRING:
-            return Data(tag, raw), pos
-        return Data(tag, raw.decode("latin-1" if tag == VISIBLE_STRING else "utf-8", errors="replace")), pos
+            return _data(tag, raw), end
+        return _data(tag, raw.decode("latin-1" if tag == VISIBLE_STRING else "utf-8", errors="replace")), end
     if tag == BOOLEAN:
         raw, pos = _take(data, pos, 1)
-        return Data(tag, raw[0] != 0), pos
+        return _data(tag, raw[0] != 0), pos
     if tag == BIT_STRING:
         bits, pos = decode_length(data, pos)
         raw, pos = _take(data, pos, (bits + 7) // 8)
-        return Data(tag, raw), pos
+        return _data(tag, raw), pos
     if tag in _RAW_SIZE:
         raw, pos = _take(data, pos, _RAW_SIZE[tag])
-        return Data(tag, raw), pos
+        return _data(tag, raw), pos
     if tag == NULL:
-        return Data(tag, None), pos
-    raise DlmsError(MALFORMED, f"unsupported A-XDR type 0x{tag:02x} at offset {pos - 1}")
+        return _data(tag, None), pos
+    raise DlmsError(PushProblem.MALFORMED, f"unsupported A-XDR type 0x{tag:02x} at offset {pos - 1}")
 
 
 def decode_all(data: bytes) -> Data:
     """Decode exactly one value that spans all of ``data``."""
     value, end = decode(data)
     if end != len(data):
-        raise DlmsError(MALFORMED, f"{len(data) - end} bytes left after the value")
+        raise DlmsError(PushProblem.MALFORMED, f"{len(data) - end} bytes left after the value")
     return value
 
 

@@ -1,4 +1,4 @@
-"""Asyncio side of the push decoder: open a port at the push's line settings and read pushes from it."""
+"""Listening to a push meter: open its port at the push's line settings and decode pushes as they come."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from typing import Any
 
 from serialx.common import SerialException
 
-from ..iec62056.driver import READ_CHUNK, classify_os_error, close_port, open_port
-from ..iec62056.errors import PortUnavailableError
-from .decoder import Push, PushDecoder
-from .errors import NoPushError
+from ..errors import NoPushError, PortProblem, PortUnavailableError, PushProblem
+from ..port import READ_CHUNK, classify_os_error, close_port, open_port
+from .push import Push, PushDecoder
+
+# A push that failed for one of these reasons is no verdict on the port or the keys: listening began mid-push,
+# or the meter repeated itself.
+NOT_A_VERDICT = frozenset({PushProblem.INTERRUPTED, PushProblem.DUPLICATE})
 
 
 async def open_push_port(port: str, baud: int, parity: str) -> Any:
@@ -25,7 +28,7 @@ async def read_pushes(serial: Any, decoder: PushDecoder, *, port: str = "") -> A
         while True:
             data = await serial.read(READ_CHUNK)
             if not data:
-                raise PortUnavailableError(port, "io", "the port closed")
+                raise PortUnavailableError(port, PortProblem.IO, "the port closed")
             for push in decoder.feed(data):
                 yield push
     except (OSError, SerialException) as err:
@@ -42,7 +45,7 @@ async def capture_push(port: str, baud: int, parity: str, decoder: PushDecoder, 
     try:
         async with asyncio.timeout(seconds):
             async for push in read_pushes(serial, decoder, port=port):
-                if push.error is not None and push.error.reason in ("interrupted", "duplicate"):
+                if push.error is not None and push.error.reason in NOT_A_VERDICT:
                     continue
                 return push
     except TimeoutError:

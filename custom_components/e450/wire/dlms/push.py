@@ -1,4 +1,9 @@
-"""The push decoder: bytes from the port in, decoded pushes out. Sans-IO: no port, no clock, no event loop."""
+"""The push decoder: bytes from the port in, decoded pushes out. Sans-IO: no port, no clock, no event loop.
+
+A push flows one way through the layers, each entered once (docs/dlms.md):
+framing (:mod:`..framing.hdlc`: frames, HDLC segments, LLC) → blocks (:mod:`.apdu`: general-block-transfer) →
+deciphering (:mod:`.cipher`) → notification (:mod:`.apdu`) → body (:mod:`.bodies`) → :class:`~..models.Readout`.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,13 @@ from datetime import datetime
 import logging
 from typing import Any
 
-from ..iec62056.hdlc import GENERAL_BLOCK_TRANSFER, GLO_CIPHERING, strip_llc
-from ..iec62056.models import BccStatus, PushInfo, Readout, Timings
-from .apdu import (
-    MAX_APDU,
-    BlockAssembler,
-    GloCiphered,
-    decrypt,
-    parse_block,
-    parse_glo_ciphered,
-    parse_notification,
-)
-from .errors import DUPLICATE, INTERRUPTED, MALFORMED, TAG_MISMATCH, DlmsError
-from .hdlc import HdlcFrame, HdlcReader
-from .layouts import decode_body
+from ..errors import DlmsError, PushProblem
+from ..framing.hdlc import HdlcFrame, HdlcReader, strip_llc
+from ..models import UNPROTECTED, BccStatus, PushInfo, Readout, TagStatus
+from .apdu import GENERAL_BLOCK_TRANSFER, GLO_CIPHERING, MAX_APDU, BlockAssembler, parse_block, parse_notification
+from .axdr import Data
+from .bodies import decode_body
+from .cipher import decrypt, parse_glo_ciphered
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,38 +34,14 @@ class Push:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape of the ``decode`` command-line contract."""
-        info = self.info
-        document: dict[str, Any] = {
-            "system_title": info.system_title.hex() if info.system_title else None,
-            "invocation_counter": info.invocation_counter,
-            "security": info.security,
-            "tag": info.tag,
-            "datetime": info.time.isoformat() if info.time else None,
-            "layout": info.layout,
-            "profile": info.profile,
-        }
+        document = self.info.as_dict()
         if self.readout is not None:
-            document["readings"] = readings_json(self.readout)
+            document["readings"] = self.readout.readings_json()
         return document
 
 
-def readings_json(readout: Readout) -> dict[str, dict[str, Any]]:
-    """Every current numeric value by normalised code (first one wins), ``int`` when it is whole."""
-    from ..iec62056.dataset import numeric_value
-
-    readings: dict[str, dict[str, Any]] = {}
-    for dataset in readout.datasets:
-        first = dataset.first
-        if first is None or dataset.history is not None or dataset.obis in readings:
-            continue
-        if dataset.obis in ("0.9.1", "0.9.2", "96.1.0", "96.1.1", "42.0.0"):
-            continue  # clock and identifiers are text, not readings
-        number = numeric_value(first.value)
-        if number is None:
-            continue
-        value: int | float = int(number) if "." not in first.value and number.is_integer() else number
-        readings[dataset.obis] = {"value": value, "unit": first.unit}
-    return readings
+def _failed(err: DlmsError, apdu: bytes = b"") -> Push:
+    return Push(UNPROTECTED, None, err, apdu)
 
 
 class PushDecoder:
@@ -106,24 +80,32 @@ class PushDecoder:
             pushes.extend(self._frame(frame))
         return pushes
 
+    # --- framing: HDLC segments and the LLC header ------------------------------------------------------------
+
     def _frame(self, frame: HdlcFrame) -> list[Push]:
         if frame.segmented or self._segments:  # HDLC segmentation: join the information fields
             self._segments.append(frame.information)
             if frame.segmented:
                 if sum(map(len, self._segments)) > MAX_APDU:  # a segment chain that never ends
                     self._segments = []
-                    return [_failed(DlmsError(MALFORMED, f"segmented APDU longer than {MAX_APDU} bytes"))]
+                    return [_failed(DlmsError(PushProblem.MALFORMED, f"segmented APDU longer than {MAX_APDU} bytes"))]
                 return []
             information = b"".join(self._segments)
             self._segments = []
         else:
             information = frame.information
         apdu = strip_llc(information)
-        if not apdu:
-            return []
+        return self._blocks_of(apdu) if apdu else []
+
+    # --- blocks: general-block-transfer -----------------------------------------------------------------------
+
+    def _blocks_of(self, apdu: bytes) -> list[Push]:
         if apdu[0] != GENERAL_BLOCK_TRANSFER:
             if self._blocks.reset():
-                return [_failed(DlmsError(INTERRUPTED, "a block transfer broke off")), self.decode_apdu(apdu)]
+                return [
+                    _failed(DlmsError(PushProblem.INTERRUPTED, "a block transfer broke off")),
+                    self.decode_apdu(apdu),
+                ]
             return [self.decode_apdu(apdu)]
         try:
             block = parse_block(apdu)
@@ -131,43 +113,35 @@ class PushDecoder:
             self._blocks.reset()
             return [_failed(err, apdu)]
         complete, dropped = self._blocks.add(block)
-        result = [_failed(DlmsError(INTERRUPTED, "a block transfer broke off"))] if dropped else []
+        result = [_failed(DlmsError(PushProblem.INTERRUPTED, "a block transfer broke off"))] if dropped else []
         if complete is not None:
             result.append(self.decode_apdu(complete))
         return result
 
+    # --- deciphering ------------------------------------------------------------------------------------------
+
     def decode_apdu(self, apdu: bytes) -> Push:
         """Decode one complete APDU (data-notification, possibly glo-ciphered). Never raises."""
-        if apdu[:1] == bytes([GLO_CIPHERING]):
-            try:
-                ciphered = parse_glo_ciphered(apdu)
-            except DlmsError as err:
-                return _failed(err, apdu)
-            return self._decrypted(ciphered, apdu)
-        info = PushInfo(None, None, "none", None)
+        if apdu[0] != GLO_CIPHERING:
+            return self._notification(UNPROTECTED, apdu, apdu, decrypted=False)
         try:
-            notification = parse_notification(apdu)
+            ciphered = parse_glo_ciphered(apdu)
         except DlmsError as err:
-            return Push(info, None, err, apdu)
-        return self._notification(info, notification.body, notification.datetime, apdu)
-
-    def _decrypted(self, ciphered: GloCiphered, apdu: bytes) -> Push:
-        title, counter = ciphered.system_title, ciphered.invocation_counter
-        info = PushInfo(title, counter, ciphered.security, "unchecked" if ciphered.authenticated else None)
+            return _failed(err, apdu)
+        title, counter, security = ciphered.system_title, ciphered.invocation_counter, ciphered.security
         last = self._counters.get(title)
         if last is not None and counter == last:
-            return Push(info, None, DlmsError(DUPLICATE, f"invocation counter {counter} repeated"), apdu)
+            info = PushInfo(title, counter, security, TagStatus.UNCHECKED if ciphered.authenticated else None)
+            return Push(info, None, DlmsError(PushProblem.DUPLICATE, f"invocation counter {counter} repeated"), apdu)
         try:
             plaintext, tag = decrypt(ciphered, self.ek, self.ak)
         except DlmsError as err:
-            failed = PushInfo(title, counter, ciphered.security, "failed" if err.reason == TAG_MISMATCH else None)
-            return Push(failed if err.reason == TAG_MISMATCH else info, None, err, apdu)
-        info = PushInfo(title, counter, ciphered.security, tag)
-        try:
-            notification = parse_notification(plaintext, decrypted=ciphered.encrypted)
-        except DlmsError as err:
-            return Push(info, None, err, apdu)
-        push = self._notification(info, notification.body, notification.datetime, apdu)
+            if err.reason is PushProblem.TAG_MISMATCH:
+                status: TagStatus | None = TagStatus.FAILED
+            else:
+                status = TagStatus.UNCHECKED if ciphered.authenticated else None
+            return Push(PushInfo(title, counter, security, status), None, err, apdu)
+        push = self._notification(PushInfo(title, counter, security, tag), plaintext, apdu, decrypted=True)
         if push.readout is not None:  # only a push that proved its key moves the counter
             if last is not None and counter < last:
                 _LOGGER.warning(
@@ -176,7 +150,16 @@ class PushDecoder:
             self._counters[title] = counter
         return push
 
-    def _notification(self, info: PushInfo, body: Any, stamp: datetime | None, apdu: bytes) -> Push:
+    # --- notification, body, readout --------------------------------------------------------------------------
+
+    def _notification(self, info: PushInfo, plaintext: bytes, apdu: bytes, *, decrypted: bool) -> Push:
+        try:
+            notification = parse_notification(plaintext, decrypted=decrypted)
+        except DlmsError as err:
+            return Push(info, None, err, apdu)
+        return self._body(info, notification.body, notification.datetime, apdu)
+
+    def _body(self, info: PushInfo, body: Data, stamp: datetime | None, apdu: bytes) -> Push:
         try:
             decoded = decode_body(body, self.profile)
         except DlmsError as err:
@@ -190,9 +173,4 @@ class PushDecoder:
             decoded.layout,
             decoded.profile,
         )
-        readout = Readout(None, decoded.datasets, BccStatus.ABSENT, raw=apdu, timings=Timings(), push=info)
-        return Push(info, readout, None, apdu)
-
-
-def _failed(err: DlmsError, apdu: bytes = b"") -> Push:
-    return Push(PushInfo(None, None, "none", None), None, err, apdu)
+        return Push(info, Readout(None, decoded.datasets, BccStatus.ABSENT, raw=apdu, push=info), None, apdu)

@@ -1,8 +1,15 @@
-"""DLMS/COSEM HDLC frames (IEC 62056-46): the checksum, the frame parser and a builder, shared by the push
-detection of the IEC 62056-21 session and the push decoder (``..dlms``)."""
+"""HDLC frames as DLMS/COSEM uses them (frame format type 3: IEC 62056-46 §6.4, Green Book §8.4; docs/dlms.md
+§2): the checksum, the frame parser, a builder and a streaming reader. Shared by detection and the push decoder;
+knows nothing of the APDUs inside.
+
+Frames are cut by the length in the format field, not by scanning for flags: E450 pushes carry 0x7E unescaped
+inside the information field (docs/dlms.md §2.2). Every candidate is checked (format type, closing flag, HCS, FCS)
+before it is believed; anything else is junk and skipped byte by byte (resynchronisation).
+"""
 
 from __future__ import annotations
 
+from binascii import crc_hqx
 from dataclasses import dataclass
 from typing import Final
 
@@ -10,31 +17,21 @@ FLAG: Final = 0x7E
 FORMAT_TYPE_3: Final = 0xA0
 SEGMENTED: Final = 0x08  # in the first format byte
 MIN_FRAME: Final = 7  # format (2) + 1-byte addresses (2) + control + FCS (2)
-GLO_CIPHERING: Final = 0xDB  # general-glo-ciphering APDU (DLMS green book 9.3)
-GENERAL_BLOCK_TRANSFER: Final = 0xE0
+MAX_FRAME: Final = 0x7FF  # 11-bit length
 LLC_HEADERS: Final = (b"\xe6\xe7\x00", b"\xe6\xe6\x00")  # response (pushes), command
 
 
-def _crc_table() -> tuple[int, ...]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-        table.append(crc)
-    return tuple(table)
-
-
-_CRC_TABLE: Final = _crc_table()
+_REVERSED: Final = bytes(int(f"{byte:08b}"[::-1], 2) for byte in range(256))  # each byte's bits in reverse order
 
 
 def crc16_x25(data: bytes) -> int:
-    """CRC-16/X.25 (reflected 0x1021, init and xorout 0xFFFF): the HDLC HCS and FCS. Table-driven."""
-    crc = 0xFFFF
-    table = _CRC_TABLE
-    for byte in data:
-        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
-    return crc ^ 0xFFFF
+    """CRC-16/X.25 (reflected 0x1021, init and xorout 0xFFFF): the HDLC HCS and FCS.
+
+    The reflected CRC is the plain CRC-16/CCITT (``binascii.crc_hqx``, in C) of the bit-reversed bytes, with its
+    result bit-reversed: fifteen times faster than a table-driven loop in Python.
+    """
+    crc = crc_hqx(bytes(data).translate(_REVERSED), 0xFFFF)
+    return ((_REVERSED[crc & 0xFF] << 8) | _REVERSED[crc >> 8]) ^ 0xFFFF
 
 
 def strip_llc(information: bytes) -> bytes:
@@ -54,27 +51,6 @@ class HdlcFrame:
     control: int
     segmented: bool
     information: bytes
-
-    @property
-    def apdu_start(self) -> bytes:
-        """The start of the APDU: without the LLC header and, in block transfer, without the block header."""
-        info = strip_llc(self.information)
-        if info[:1] == bytes([GENERAL_BLOCK_TRANSFER]) and len(info) > 7:
-            # E0 | block control | block number (2) | acknowledged (2) | A-XDR length | block data
-            size_byte = info[6]
-            return info[7 if size_byte < 0x80 else 7 + (size_byte & 0x7F) :]
-        return info
-
-    @property
-    def encrypted(self) -> bool:
-        """The APDU is general-glo-ciphering (0xDB), directly or inside block transfer."""
-        return self.apdu_start[:1] == bytes([GLO_CIPHERING])
-
-    @property
-    def system_title(self) -> bytes | None:
-        """The sender's 8-byte system title, which a ciphered push carries (``LGZg…`` on an E450)."""
-        apdu = self.apdu_start
-        return apdu[2:10] if self.encrypted and apdu[1:2] == b"\x08" and len(apdu) >= 10 else None
 
 
 def _address_end(body: bytes, start: int) -> int | None:
@@ -143,3 +119,55 @@ def build_hdlc_frame(information: bytes, *, destination: bytes = b"\xce\xff", so
     hcs = crc16_x25(header).to_bytes(2, "little")
     body = header + hcs + information
     return bytes([FLAG]) + body + crc16_x25(body).to_bytes(2, "little") + bytes([FLAG])
+
+
+class HdlcReader:
+    """Feed bytes as they arrive; get back the complete, valid frames. Keeps at most one frame of bytes."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self.junk_bytes = 0  # skipped because no valid frame starts there
+
+    def feed(self, data: bytes) -> list[HdlcFrame]:
+        """Frames completed by ``data``, in order."""
+        self._buffer += data
+        frames: list[HdlcFrame] = []
+        while True:
+            found = self._next()
+            if found is None:
+                break
+            frames.append(found)
+        return frames
+
+    def _next(self) -> HdlcFrame | None:
+        buffer = self._buffer
+        keep_from: int | None = None  # first flag whose frame may still be arriving
+        position = 0
+        while (start := buffer.find(FLAG, position)) >= 0:
+            position = start + 1
+            if start + 3 > len(buffer):
+                keep_from = start if keep_from is None else keep_from
+                break
+            length = frame_length(buffer, start)
+            if length is None:
+                continue
+            end = start + 1 + length  # index of the closing flag
+            if end >= len(buffer):
+                keep_from = start if keep_from is None else keep_from
+                continue  # a later flag may still start a complete frame (this one may be a stray 0x7E)
+            if buffer[end] != FLAG:
+                continue
+            frame = parse_frame(bytes(buffer[start + 1 : end]))
+            if frame is None:
+                continue
+            self.junk_bytes += start - buffer.count(FLAG, 0, start)
+            del buffer[:end]  # keep the closing flag: some meters let it open the next frame
+            return frame
+        cut = len(buffer) if keep_from is None else keep_from
+        if cut:
+            self.junk_bytes += cut - buffer.count(FLAG, 0, cut)
+            del buffer[:cut]
+        if len(buffer) > 2 * (MAX_FRAME + 2):  # cannot happen with a bounded length field; belt and braces
+            self.junk_bytes += len(buffer)
+            buffer.clear()
+        return None

@@ -1,18 +1,20 @@
 """How a notification body maps to OBIS codes: push object list, OBIS/value pairs, or a utility's positions.
 
-Scalers and units are not pushed (only attribute 2 of each register is), so they come from one table of what
-is known for these meters; codes the table does not know keep their raw value and no unit.
+Scalers and units are not pushed (only attribute 2 of each register is), so they come from the one OBIS table
+(:data:`..obis.OBIS`); codes the table does not know keep their raw value and no unit (docs/dlms.md §6).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from functools import lru_cache
 from typing import Final
 
-from ..iec62056.models import DataSet, DataValue
-from ..iec62056.obis import normalize_address
+from ..errors import DlmsError, PushProblem
+from ..frozen import fast_constructor
+from ..models import DataSet, DataValue, Layout, number
+from ..obis import CLOCK_DATE, CLOCK_TIME, OBIS, normalize_address
 from .axdr import (
     ARRAY,
     BOOLEAN,
@@ -27,11 +29,6 @@ from .axdr import (
     cosem_datetime,
     obis_text,
 )
-from .errors import UNKNOWN_LAYOUT, DlmsError
-
-PUSH_LIST: Final = "push-list"
-OBIS_PAIRS: Final = "obis-pairs"
-POSITIONAL: Final = "positional"
 
 CLASS_DATA: Final = 1
 CLASS_REGISTER: Final = 3
@@ -48,32 +45,10 @@ class Scaling:
     exponent: int = 0
 
 
-def _register_scaling() -> dict[str, Scaling]:
-    table: dict[str, Scaling] = {}
-    for c in (1, 2):  # active import / export: total and per tariff
-        table[f"{c}.7.0"] = Scaling("W")
-        for e in range(5):
-            table[f"{c}.8.{e}"] = Scaling("Wh")
-    for c in range(3, 9):  # reactive: import/export and quadrants I-IV
-        table[f"{c}.7.0"] = Scaling("var")
-        for e in range(5):
-            table[f"{c}.8.{e}"] = Scaling("varh")
-    for c in (9, 10):
-        table[f"{c}.7.0"] = Scaling("VA")
-        table[f"{c}.8.0"] = Scaling("VAh")
-    for c in (21, 22, 41, 42, 61, 62):
-        table[f"{c}.7.0"] = Scaling("W")
-    for c in (12, 32, 52, 72):
-        table[f"{c}.7.0"] = Scaling("V")
-    for c in (11, 31, 51, 71, 91):  # E450 CII lists: 0.01 A (VSE 2026 vector: 9 → 0.09 A)
-        table[f"{c}.7.0"] = Scaling("A", -2)
-    for c in (13, 33, 53, 73):  # power factor: 0.001 (E570 vector: 1000 → 1.000)
-        table[f"{c}.7.0"] = Scaling(None, -3)
-    return table
-
-
-# Keyed by normalised code (no A-B prefix). One table for every layout that carries OBIS codes.
-REGISTER_SCALING: Final[dict[str, Scaling]] = _register_scaling()
+def default_scaling(code: str) -> Scaling:
+    """The unit and scaler of a register by its normalised code, from the one OBIS table."""
+    quantity = OBIS.get(code)
+    return Scaling(None) if quantity is None else Scaling(quantity.unit, quantity.exponent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,16 +129,16 @@ PROFILES: Final[dict[str, Profile]] = {
 class Decoded:
     """A body turned into data sets, and how."""
 
-    layout: str
+    layout: Layout
     profile: str | None
     datasets: tuple[DataSet, ...]
     clock: datetime | None
 
 
-def _number_text(value: int | float, exponent: int) -> str:
-    if isinstance(value, float):
-        return repr(value * 10**exponent) if exponent else repr(value)
-    return str(Decimal(value).scaleb(exponent)) if exponent else str(value)
+def _scaled(value: int | float, exponent: int) -> int | float:
+    """A register value times 10^exponent; whole numbers stay ``int`` (and exact)."""
+    factor: int = 10 ** abs(exponent)
+    return value * factor if exponent >= 0 else value / factor
 
 
 def _text(raw: bytes) -> str:
@@ -173,30 +148,44 @@ def _text(raw: bytes) -> str:
     return raw.hex()
 
 
+_value = fast_constructor(DataValue)
+_dataset = fast_constructor(DataSet)
+
+
+@lru_cache(maxsize=1024)
+def _register(address: str, scaling: Scaling | None) -> tuple[str, str | None, str | None, int]:
+    """Normalised code, history suffix, unit and exponent of a register: from the layout's scaling, else from the
+    OBIS table. Once per address: a meter pushes the same registers every time."""
+    code, history = normalize_address(address)
+    if scaling is None:
+        scaling = default_scaling(code)
+    return code, history, scaling.unit, scaling.exponent
+
+
 class _Builder:
     def __init__(self) -> None:
         self.datasets: list[DataSet] = []
         self.clock: datetime | None = None
 
     def add(self, address: str, data: Data, scaling: Scaling | None = None) -> None:
-        code = normalize_address(address)[0]
-        if scaling is None:
-            scaling = REGISTER_SCALING.get(code, Scaling(None))
-        if data.tag == DATE_TIME or (data.is_octets(12) and code == "1.0.0"):
+        code, history, unit, exponent = _register(address, scaling)
+        tag, value = data.tag, data.value
+        if tag == DATE_TIME or (tag == OCTET_STRING and code == "1.0.0" and len(value) == 12):  # type: ignore[arg-type]
             self.add_clock(data)
             return
-        value = data.value
-        if data.tag == BOOLEAN:
+        if tag in NUMERIC and isinstance(value, int | float):
+            scaled = _scaled(value, exponent) if exponent else value  # times 10**0 is the value itself
+            self.datasets.append(_dataset(address, (_value(repr(scaled), unit),), code, history, scaled))
+            return
+        if tag == BOOLEAN:
             text = "1" if value else "0"
-        elif data.tag in NUMERIC and isinstance(value, int | float):
-            text = _number_text(value, scaling.exponent)
         elif isinstance(value, bytes):
             text = _text(value)
         elif isinstance(value, str):
             text = value.rstrip("\x00")
         else:
             return  # null-data, arrays and structures carry no register value
-        self.datasets.append(DataSet(address, (DataValue(text, scaling.unit if data.tag in NUMERIC else None),)))
+        self.datasets.append(_dataset(address, (_value(text, None),), code, history, number(text)))
 
     def add_clock(self, data: Data) -> None:
         stamp = cosem_datetime(data.value) if isinstance(data.value, bytes) else None
@@ -204,8 +193,14 @@ class _Builder:
             return
         self.clock = stamp
         # the same codes an IEC 62056-21 readout uses for the meter's local date and time
-        self.datasets.append(DataSet("0-0:0.9.1", (DataValue(stamp.strftime("%H:%M:%S"), None),)))
-        self.datasets.append(DataSet("0-0:0.9.2", (DataValue(stamp.strftime("%y-%m-%d"), None),)))
+        self.datasets.append(DataSet.of(f"0-0:{CLOCK_TIME}", (DataValue(stamp.strftime("%H:%M:%S"), None),)))
+        self.datasets.append(DataSet.of(f"0-0:{CLOCK_DATE}", (DataValue(stamp.strftime("%y-%m-%d"), None),)))
+
+
+@lru_cache(maxsize=1024)
+def _obis(raw: bytes) -> str:
+    """:func:`~.axdr.obis_text`, once per code: a meter pushes the same codes every time."""
+    return obis_text(raw)
 
 
 def _push_list(body: Data) -> tuple[tuple[int, str, int], ...] | None:
@@ -216,12 +211,14 @@ def _push_list(body: Data) -> tuple[tuple[int, str, int], ...] | None:
     entries = []
     for entry in items[0].items:
         parts = entry.items
-        if len(parts) != 4 or not parts[1].is_octets(6):
+        if len(parts) != 4:
             return None
-        class_id, attribute = parts[0].value, parts[2].value
+        code, class_id, attribute = parts[1], parts[0].value, parts[2].value
+        if code.tag != OCTET_STRING or len(code.value) != 6:  # type: ignore[arg-type]
+            return None
         if not isinstance(class_id, int) or not isinstance(attribute, int):
             return None
-        entries.append((class_id, obis_text(parts[1].value), attribute))  # type: ignore[arg-type]
+        entries.append((class_id, _obis(bytes(code.value)), attribute))  # type: ignore[call-overload]
     return tuple(entries)
 
 
@@ -248,18 +245,18 @@ def decode_body(body: Data, profile: str | None = None) -> Decoded:
                 builder.add_clock(data)
             else:
                 builder.add(address, data)
-        return Decoded(PUSH_LIST, None, tuple(builder.datasets), builder.clock)
+        return Decoded(Layout.PUSH_LIST, None, tuple(builder.datasets), builder.clock)
     if (start := _pairs_start(body)) is not None:
         items = body.items
         if start:
             builder.add_clock(items[0])
         for code, data in zip(items[start::2], items[start + 1 :: 2], strict=True):
-            builder.add(obis_text(code.value), data)  # type: ignore[arg-type]
-        return Decoded(OBIS_PAIRS, None, tuple(builder.datasets), builder.clock)
+            builder.add(_obis(bytes(code.value)), data)  # type: ignore[call-overload]
+        return Decoded(Layout.OBIS_PAIRS, None, tuple(builder.datasets), builder.clock)
     if profile is not None:
         chosen = PROFILES.get(profile)
         if chosen is None:
-            raise DlmsError(UNKNOWN_LAYOUT, f"no profile named {profile!r}")
+            raise DlmsError(PushProblem.UNKNOWN_LAYOUT, f"no profile named {profile!r}")
         candidates = [chosen]
     else:
         candidates = list(PROFILES.values())
@@ -270,6 +267,6 @@ def decode_body(body: Data, profile: str | None = None) -> Decoded:
                     builder.add_clock(data)
                 else:
                     builder.add(spec.address, data, spec.scaling)
-            return Decoded(POSITIONAL, candidate.name, tuple(builder.datasets), builder.clock)
+            return Decoded(Layout.POSITIONAL, candidate.name, tuple(builder.datasets), builder.clock)
     shape = ", ".join(f"0x{item.tag:02x}" for item in body.items) or f"0x{body.tag:02x}"
-    raise DlmsError(UNKNOWN_LAYOUT, f"no layout describes a body of types [{shape}]")
+    raise DlmsError(PushProblem.UNKNOWN_LAYOUT, f"no layout describes a body of types [{shape}]")

@@ -1,4 +1,8 @@
-"""Asyncio driver: runs a :class:`~.session.Session` over a serialx port. Always closes the port."""
+"""The serial port: open (exclusively), configure, close — always — and run a sans-IO machine over it.
+
+serialx is Home Assistant's serial library; a path (``/dev/ttyUSB0``) or a URL (``socket://host:port``) opens the
+same way. Both protocols use this module; nothing else in the wire package touches a port.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,13 @@ from typing import Any
 import serialx
 from serialx.common import SerialException, UnknownUriScheme
 
-from .errors import PortUnavailableError
-from .frames import INITIAL_BAUD
-from .models import Readout
-from .session import Configure, Done, Drain, Send, Session, SessionConfig, Wait
+from .actions import Configure, Done, Drain, Machine, Send, Wait
+from .errors import PortProblem, PortUnavailableError
+from .models import PushMeter, Readout
 
 _LOGGER = logging.getLogger(__name__)
 READ_CHUNK = 4096
+INITIAL_BAUD = 300  # IEC 62056-21 sign-on speed: where a port opens unless told otherwise
 CLOSE_TIMEOUT = 5.0
 
 
@@ -26,22 +30,22 @@ def classify_os_error(port: str, err: BaseException) -> PortUnavailableError:
     if isinstance(err, PortUnavailableError):
         return err
     if isinstance(err, UnknownUriScheme):
-        return PortUnavailableError(port, "unsupported", str(err))
+        return PortUnavailableError(port, PortProblem.UNSUPPORTED, str(err))
     code = getattr(err, "errno", None)
     cause = err.__cause__ or err.__context__
     if code is None and isinstance(cause, OSError):
         code = cause.errno
     if isinstance(err, FileNotFoundError) or code in (errno.ENOENT, errno.ENODEV, errno.ENXIO):
-        return PortUnavailableError(port, "not_found", str(err))
+        return PortUnavailableError(port, PortProblem.NOT_FOUND, str(err))
     if isinstance(err, PermissionError) or code in (errno.EACCES, errno.EPERM):
-        return PortUnavailableError(port, "permission", str(err))
+        return PortUnavailableError(port, PortProblem.PERMISSION, str(err))
     if code in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK) or "lock" in str(err).lower():
-        return PortUnavailableError(port, "busy", str(err))
+        return PortUnavailableError(port, PortProblem.BUSY, str(err))
     if code in (errno.ENOTTY, errno.EISDIR, errno.ENOTDIR):
-        return PortUnavailableError(port, "unsupported", str(err))
+        return PortUnavailableError(port, PortProblem.UNSUPPORTED, str(err))
     if isinstance(err, ConnectionRefusedError):
-        return PortUnavailableError(port, "not_found", str(err))
-    return PortUnavailableError(port, "io", str(err) or type(err).__name__)
+        return PortUnavailableError(port, PortProblem.NOT_FOUND, str(err))
+    return PortUnavailableError(port, PortProblem.IO, str(err) or type(err).__name__)
 
 
 async def open_port(port: str, baud: int = INITIAL_BAUD, byte_size: int = 7, parity: str = "E") -> Any:
@@ -66,14 +70,14 @@ async def close_port(serial: Any) -> None:
         _LOGGER.debug("Port did not close cleanly", exc_info=True)
 
 
-async def run_session(
-    serial: Any, session: Session, *, port: str = "", clock: Callable[[], float] | None = None
-) -> Readout:
-    """Do what the session asks until it is done. Port errors become :class:`PortUnavailableError`."""
+async def run(
+    serial: Any, machine: Machine, *, port: str = "", clock: Callable[[], float] | None = None
+) -> Readout | PushMeter:
+    """Do what the machine asks until it is done. Port errors become :class:`PortUnavailableError`."""
     now = clock or asyncio.get_running_loop().time
     try:
         while True:
-            action = session.next_action(now())
+            action = machine.next_action(now())
             if isinstance(action, Wait):
                 timeout = action.deadline - now()
                 if timeout <= 0:
@@ -84,8 +88,8 @@ async def run_session(
                 except TimeoutError:
                     continue
                 if not data:  # end of stream: the adapter or the socket went away
-                    raise PortUnavailableError(port, "io", "the port closed during the read")
-                session.receive_data(data, now())
+                    raise PortUnavailableError(port, PortProblem.IO, "the port closed during the read")
+                machine.receive_data(data, now())
             elif isinstance(action, Send):
                 await serial.write(action.data)
             elif isinstance(action, Drain):
@@ -94,17 +98,17 @@ async def run_session(
                 await serial.reconfigure_port(baudrate=action.baud, byte_size=action.byte_size, parity=action.parity)
             else:
                 assert isinstance(action, Done)
-                return action.readout
+                return action.result
     except (OSError, SerialException) as err:
         raise classify_os_error(port, err) from err
 
 
-async def read_meter(port: str, config: SessionConfig | None = None) -> Readout:
-    """One complete read of the meter on ``port`` (``/dev/…``, ``socket://host:port``, …)."""
-    session = Session(config)
-    start = session.baud
-    serial = await open_port(port, start)
+async def run_on_port(
+    port: str, machine: Machine, baud: int = INITIAL_BAUD, byte_size: int = 7, parity: str = "E"
+) -> Readout | PushMeter:
+    """Open ``port``, run ``machine`` over it, close it whatever happens."""
+    serial = await open_port(port, baud, byte_size, parity)
     try:
-        return await run_session(serial, session, port=port)
+        return await run(serial, machine, port=port)
     finally:
         await close_port(serial)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 import re
 from typing import Final
 
-from .errors import FramingError
-from .models import BccStatus, Identification, ProtocolMode
+from ..errors import FramingError
+from ..models import BccStatus, Identification, ProtocolMode
 
 SOH: Final = 0x01
 STX: Final = 0x02
@@ -45,10 +45,13 @@ _IDENT = re.compile(rb"/([A-Za-z]{2}[A-Za-z])(.)((?:\\.)*)([^\r\n]*)")
 
 
 def bcc(data: bytes) -> int:
-    """XOR of the bytes, 7-bit (IEC 62056-21 6.3.4: ISO 1155 over SOH/STX-exclusive … ETX/EOT-inclusive)."""
-    value = 0
-    for byte in data:
-        value ^= byte
+    """XOR of the bytes, 7-bit (IEC 62056-21:2002 §6.2, ISO 1155 over SOH/STX-exclusive … ETX/EOT-inclusive)."""
+    # fold the block as one integer: each step XORs its upper half onto its lower half, bytewise
+    value, size = int.from_bytes(data, "little"), len(data)
+    while size > 1:
+        half = (size + 1) >> 1
+        value = (value >> (half << 3)) ^ (value & ((1 << (half << 3)) - 1))
+        size = half
     return value & 0x7F
 
 
@@ -71,7 +74,7 @@ def build_command(command: str, data: bytes = b"", *, partial: bool = False) -> 
 
 
 def build_data_message(block: bytes, *, partial: bool = False) -> bytes:
-    """``STX data ETX BCC`` (6.3.6); the data block carries its own ``!CRLF`` terminator."""
+    """``STX data ETX BCC`` (§6.3.4); the data block carries its own ``!CRLF`` terminator."""
     body = block + bytes([EOT if partial else ETX])
     return bytes([STX]) + body + bytes([bcc(body)])
 

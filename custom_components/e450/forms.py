@@ -1,0 +1,122 @@
+"""The flows' forms: schemas, what a user typed turned into settings, and the placeholders every text may use."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import re
+from typing import Any
+
+from homeassistant.data_entry_flow import section
+from homeassistant.helpers import selector
+
+from .compat import vol
+from .const import (
+    AUTO_DETECT,
+    BAUD_CHOICES,
+    CONF_ADVANCED,
+    CONF_AUTHENTICATION_KEY,
+    CONF_DEVICE_ADDRESS,
+    CONF_ENCRYPTION_KEY,
+    CONF_MAX_BAUD,
+    CONF_PORT,
+    CONF_WAKE_UP,
+    DEFAULT_MAX_BAUD,
+)
+from .ports import SerialPort
+
+
+def form_placeholders(**values: str) -> dict[str, str]:
+    """Every placeholder an error text of the flows' forms may use, empty unless given."""
+    keys = ("port", "detail", "baud", "framing", "seconds", "system_title", "meter", "error")
+    return dict.fromkeys(keys, "") | values
+
+
+def address_error(address: str) -> bool:
+    """A device address the sign-on request cannot carry (IEC 62056-21:2002 §6.3.1)."""
+    return any(char in address for char in "/!?") or not address.isprintable() or len(address) > 32
+
+
+def _advanced_schema(defaults: dict[str, Any]) -> Any:
+    return vol.Schema(
+        {
+            vol.Required(CONF_MAX_BAUD, default=str(defaults.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD))): (
+                selector.SelectSelector(
+                    selector.SelectSelectorConfig(
+                        options=[str(baud) for baud in BAUD_CHOICES],
+                        mode=selector.SelectSelectorMode.DROPDOWN,
+                    )
+                )
+            ),
+            vol.Optional(
+                CONF_DEVICE_ADDRESS, description={"suggested_value": defaults.get(CONF_DEVICE_ADDRESS, "")}
+            ): selector.TextSelector(),
+            vol.Required(CONF_WAKE_UP, default=bool(defaults.get(CONF_WAKE_UP, False))): selector.BooleanSelector(),
+        }
+    )
+
+
+_HEX_KEY = re.compile(r"[0-9A-Fa-f]{32}")
+
+
+def key_text(value: Any) -> str:
+    """A key as typed (spaces, colons, ``0x`` allowed) as 32 uppercase hex digits, or ``""``."""
+    text = re.sub(r"[\s:]|0x", "", str(value or ""))
+    return text.upper() if _HEX_KEY.fullmatch(text) else ""
+
+
+def keys_schema() -> Any:
+    secret = selector.TextSelector(selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD))
+    return vol.Schema({vol.Required(CONF_ENCRYPTION_KEY): secret, vol.Optional(CONF_AUTHENTICATION_KEY): secret})
+
+
+def clean_keys(user_input: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """``(keys, errors)`` from the key form; an empty authentication key means "none"."""
+    keys = {CONF_ENCRYPTION_KEY: key_text(user_input.get(CONF_ENCRYPTION_KEY))}
+    errors = {} if keys[CONF_ENCRYPTION_KEY] else {CONF_ENCRYPTION_KEY: "invalid_key"}
+    authentication = str(user_input.get(CONF_AUTHENTICATION_KEY) or "").strip()
+    keys[CONF_AUTHENTICATION_KEY] = key_text(authentication) if authentication else ""
+    if authentication and not keys[CONF_AUTHENTICATION_KEY]:
+        errors[CONF_AUTHENTICATION_KEY] = "invalid_key"
+    return keys, errors
+
+
+def clean_settings(user_input: dict[str, Any]) -> dict[str, Any]:
+    advanced = user_input.get(CONF_ADVANCED, {})
+    return {
+        CONF_MAX_BAUD: int(advanced.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD)),
+        CONF_DEVICE_ADDRESS: str(advanced.get(CONF_DEVICE_ADDRESS) or "").strip(),
+        CONF_WAKE_UP: bool(advanced.get(CONF_WAKE_UP, False)),
+    }
+
+
+def port_schema(
+    ports: list[SerialPort],
+    settings: dict[str, Any],
+    user_input: dict[str, Any] | None,
+    *,
+    auto_detect: bool = True,
+    current: str = "",
+) -> Any:
+    """The port form: a port picker (with "detect automatically") and the collapsed advanced settings."""
+    options = [selector.SelectOptionDict(value=port.path, label=port.label) for port in ports]
+    if auto_detect:
+        options.append(selector.SelectOptionDict(value=AUTO_DETECT, label=AUTO_DETECT))
+    default = (
+        (user_input or {}).get(CONF_PORT) or current or (ports[0].path if ports else AUTO_DETECT if auto_detect else "")
+    )
+    # A select with custom values on every HA version: it carries "Detect automatically" and URLs typed by
+    # hand (socket://host:port, rfc2217://…), which HA 2026.5's serial port selector cannot offer.
+    port_selector = selector.SelectSelector(
+        selector.SelectSelectorConfig(
+            options=options,
+            custom_value=True,
+            mode=selector.SelectSelectorMode.DROPDOWN,
+            translation_key="port",
+        )
+    )
+    return vol.Schema(
+        {
+            vol.Required(CONF_PORT, default=default): port_selector,
+            vol.Required(CONF_ADVANCED): section(_advanced_schema(settings), {"collapsed": True}),
+        }
+    )

@@ -1,0 +1,43 @@
+"""Errors of the wire package as translation keys and placeholders, for the flows and the coordinator alike."""
+
+from __future__ import annotations
+
+from .wire import (
+    KEY_PROBLEMS,
+    ChecksumError,
+    DlmsError,
+    FramingError,
+    MeterError,
+    NoAnswerError,
+    NoPushError,
+    PortUnavailableError,
+    PushMeter,
+    PushProblem,
+    ReadoutTimeoutError,
+)
+
+
+def error_key(err: MeterError) -> tuple[str, dict[str, str]]:
+    """Translation key and placeholders for an error."""
+    if isinstance(err, PortUnavailableError):
+        return f"port_{err.reason}", {"port": err.port, "detail": err.detail}
+    if isinstance(err, ChecksumError):
+        return "checksum", {}
+    if isinstance(err, ReadoutTimeoutError):
+        return "readout_timeout", {}
+    if isinstance(err, FramingError):
+        return "framing", {}
+    if isinstance(err, NoAnswerError):
+        return "no_answer", {}
+    if isinstance(err, NoPushError):
+        return "no_push", {"seconds": f"{err.seconds:g}"}
+    if isinstance(err, DlmsError):
+        known = err.reason in KEY_PROBLEMS or err.reason is PushProblem.UNKNOWN_LAYOUT
+        return str(err.reason) if known else "dlms_malformed", {"detail": err.detail}
+    return "unknown", {}
+
+
+def push_meter_key(found: PushMeter) -> tuple[str, dict[str, str]]:
+    """The error shown when a port meant for an IEC 62056-21 meter carries pushes."""
+    kind = "encrypted" if found.encrypted else "plain"
+    return f"dlms_push_{kind}", {"baud": str(found.baud), "framing": f"8{found.parity}1"}

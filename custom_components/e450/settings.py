@@ -1,0 +1,148 @@
+"""A config entry's settings, typed: the one place that turns entry data and options into what the code uses.
+
+Keys and defaults are those of :mod:`.const`; entries made by every earlier version read the same way (an entry
+without a transport reads an IEC 62056-21 meter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+
+from .anomalies import Thresholds
+from .const import (
+    CONF_AUTHENTICATION_KEY,
+    CONF_CLOCK_DRIFT,
+    CONF_CONTRACT_POWER,
+    CONF_DEVICE_ADDRESS,
+    CONF_DLMS_BAUD,
+    CONF_DLMS_PARITY,
+    CONF_DLMS_PROFILE,
+    CONF_ENCRYPTION_KEY,
+    CONF_FUSE_CURRENT,
+    CONF_LINK_LOST_MINUTES,
+    CONF_MAX_BAUD,
+    CONF_NOMINAL_FREQUENCY,
+    CONF_NOMINAL_VOLTAGE,
+    CONF_PORT,
+    CONF_SCAN_INTERVAL,
+    CONF_SWITCH_DELAY,
+    CONF_TRANSPORT,
+    CONF_VOLTAGE_TOLERANCE,
+    CONF_WAKE_UP,
+    DEFAULT_CLOCK_DRIFT_MINUTES,
+    DEFAULT_LINK_LOST_MINUTES,
+    DEFAULT_MAX_BAUD,
+    DEFAULT_NOMINAL_FREQUENCY,
+    DEFAULT_NOMINAL_VOLTAGE,
+    DEFAULT_PUBLISH_INTERVAL,
+    DEFAULT_SCAN_INTERVAL,
+    DEFAULT_SWITCH_DELAY_MS,
+    DEFAULT_VOLTAGE_TOLERANCE,
+    DLMS_PROFILE_AUTO,
+    TRANSPORT_DLMS,
+)
+from .household import Limits
+from .wire import PushDecoder, SessionConfig
+
+
+def merged(entry: ConfigEntry) -> dict[str, Any]:
+    """The entry's effective values: options override the data the flow stored."""
+    return {**entry.data, **entry.options}
+
+
+def is_push(values: Mapping[str, Any]) -> bool:
+    """The values describe a meter that pushes DLMS/COSEM (rather than one that answers IEC 62056-21)."""
+    return values.get(CONF_TRANSPORT) == TRANSPORT_DLMS
+
+
+def scan_interval(values: Mapping[str, Any]) -> timedelta:
+    """Time between reads (or, for a push meter, between publications)."""
+    default = DEFAULT_PUBLISH_INTERVAL if is_push(values) else DEFAULT_SCAN_INTERVAL
+    return timedelta(seconds=int(values.get(CONF_SCAN_INTERVAL, default.seconds)))
+
+
+def session_config(values: Mapping[str, Any]) -> SessionConfig:
+    """IEC 62056-21 session settings from entry values (or a flow's settings)."""
+    return SessionConfig(
+        max_baud=int(values.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD)),
+        address=str(values.get(CONF_DEVICE_ADDRESS) or ""),
+        wake_up=bool(values.get(CONF_WAKE_UP, False)),
+        switch_delay=float(values.get(CONF_SWITCH_DELAY, DEFAULT_SWITCH_DELAY_MS)) / 1000,
+    )
+
+
+def push_profile(values: Mapping[str, Any]) -> str | None:
+    """The positional layout the options force, ``None`` for "chosen by the body's signature"."""
+    profile = values.get(CONF_DLMS_PROFILE) or DLMS_PROFILE_AUTO
+    return None if profile == DLMS_PROFILE_AUTO else str(profile)
+
+
+def push_decoder(values: Mapping[str, Any]) -> PushDecoder:
+    """A decoder with the entry's (or a flow's) keys and layout profile."""
+    ek, ak = values.get(CONF_ENCRYPTION_KEY), values.get(CONF_AUTHENTICATION_KEY)
+    return PushDecoder(bytes.fromhex(ek) if ek else None, bytes.fromhex(ak) if ak else None, push_profile(values))
+
+
+def thresholds(values: Mapping[str, Any]) -> Thresholds:
+    """Anomaly limits from the options."""
+    return Thresholds(
+        nominal_voltage=float(values.get(CONF_NOMINAL_VOLTAGE, DEFAULT_NOMINAL_VOLTAGE)),
+        voltage_tolerance=float(values.get(CONF_VOLTAGE_TOLERANCE, DEFAULT_VOLTAGE_TOLERANCE)),
+        nominal_frequency=float(values.get(CONF_NOMINAL_FREQUENCY, DEFAULT_NOMINAL_FREQUENCY)),
+    )
+
+
+def limits(values: Mapping[str, Any]) -> Limits:
+    """The household's own limits; 0 (or nothing) means not set."""
+    fuse = float(values.get(CONF_FUSE_CURRENT) or 0)
+    contract = float(values.get(CONF_CONTRACT_POWER) or 0)
+    return Limits(
+        fuse_current=fuse or None,
+        contract_power=contract or None,
+        nominal_voltage=float(values.get(CONF_NOMINAL_VOLTAGE, DEFAULT_NOMINAL_VOLTAGE)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PushLine:
+    """Where a push meter's pushes arrive: 8 data bits, this parity, one stop bit."""
+
+    baud: int
+    parity: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything an entry's coordinator needs, read once per change of options."""
+
+    port: str
+    scan_interval: timedelta
+    thresholds: Thresholds
+    limits: Limits
+    clock_drift_minutes: float
+    link_lost_after: timedelta
+    session: SessionConfig  # IEC 62056-21 meters
+    push: PushLine | None  # push meters
+    profile: str | None  # push meters: the layout the options force
+
+    @classmethod
+    def of(cls, entry: ConfigEntry) -> Settings:
+        """The entry's settings, options applied."""
+        values = merged(entry)
+        push = PushLine(int(values[CONF_DLMS_BAUD]), str(values[CONF_DLMS_PARITY])) if is_push(values) else None
+        return cls(
+            port=str(entry.data[CONF_PORT]),
+            scan_interval=scan_interval(values),
+            thresholds=thresholds(values),
+            limits=limits(values),
+            clock_drift_minutes=float(values.get(CONF_CLOCK_DRIFT, DEFAULT_CLOCK_DRIFT_MINUTES)),
+            link_lost_after=timedelta(minutes=float(values.get(CONF_LINK_LOST_MINUTES, DEFAULT_LINK_LOST_MINUTES))),
+            session=session_config(values),
+            push=push,
+            profile=push_profile(values),
+        )

@@ -1,0 +1,127 @@
+"""Command line: ``python -m custom_components.e450.dlms {decode,listen}``.
+
+``decode FILE|-``  decode the bytes a port delivered (raw, or as a hex dump) and print JSON:
+                   ``[--ek HEX] [--ak HEX] [--profile NAME]``; exit 0 when at least one push decoded
+``listen PORT``    print pushes live, one JSON document per line: ``[--baud 9600] [--parity N|E] [--ek] [--ak]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Sequence
+import contextlib
+import json
+import re
+import sys
+from typing import Any
+
+from ..dlms.bodies import PROFILES
+from ..dlms.listen import open_push_port, read_pushes
+from ..dlms.push import Push, PushDecoder
+from ..errors import MeterError, PushProblem
+from ..port import close_port
+
+_HEX_LINE = re.compile(rb"^[0-9A-Fa-f\s]*$")
+
+
+def as_bytes(raw: bytes) -> bytes:
+    """The stream itself, or the bytes of a hex dump (``#`` comment lines allowed, as in the test vectors)."""
+    lines = [line for line in raw.splitlines() if not line.lstrip().startswith(b"#")]
+    if raw.strip() and all(_HEX_LINE.match(line) for line in lines):
+        digits = re.sub(rb"\s+", b"", b"".join(lines))
+        if digits and len(digits) % 2 == 0:
+            return bytes.fromhex(digits.decode("ascii"))
+    return raw
+
+
+def key(text: str) -> bytes:
+    """A 16-byte key from 32 hex digits (spaces and colons allowed)."""
+    digits = re.sub(r"[\s:]", "", text)
+    if not re.fullmatch(r"[0-9A-Fa-f]{32}", digits):
+        raise argparse.ArgumentTypeError("a key is 32 hexadecimal digits")
+    return bytes.fromhex(digits)
+
+
+def describe_error(index: int, push: Push) -> str:
+    """One line of the ``errors`` list."""
+    assert push.error is not None
+    counter = push.info.invocation_counter
+    where = f"push {index}" + (f" (invocation counter {counter})" if counter is not None else "")
+    return f"{where}: {push.error}"
+
+
+def decode_document(data: bytes, decoder: PushDecoder) -> dict[str, Any]:
+    """The JSON document of the ``decode`` contract."""
+    pushes: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for index, push in enumerate(decoder.feed(data), start=1):
+        if push.error is not None:
+            errors.append(describe_error(index, push))
+            if push.info.system_title is None and push.error.reason in (PushProblem.INTERRUPTED, PushProblem.MALFORMED):
+                continue  # a broken-off block transfer or a garbled APDU is not a push anyone sent whole
+        pushes.append(push.as_dict())
+    if decoder.frames == 0:
+        errors.append(f"no valid HDLC frame in {len(data)} bytes")
+    return {"pushes": pushes, "errors": errors}
+
+
+def _cmd_decode(args: argparse.Namespace) -> int:
+    raw = sys.stdin.buffer.read() if args.file == "-" else open(args.file, "rb").read()  # noqa: SIM115
+    decoder = PushDecoder(args.ek, args.ak, args.profile)
+    document = decode_document(as_bytes(raw), decoder)
+    print(json.dumps(document, indent=2))
+    return 0 if any("readings" in push for push in document["pushes"]) else 1
+
+
+async def _listen(args: argparse.Namespace) -> int:
+    decoder = PushDecoder(args.ek, args.ak, args.profile)
+    serial = await open_push_port(args.port, args.baud, args.parity)
+    try:
+        index = 0
+        async for push in read_pushes(serial, decoder, port=args.port):
+            index += 1
+            document = push.as_dict()
+            if push.error is not None:
+                document["error"] = describe_error(index, push)
+            print(json.dumps(document), flush=True)
+    finally:
+        await close_port(serial)
+    return 0  # pragma: no cover - read_pushes only ends by raising
+
+
+def _cmd_listen(args: argparse.Namespace) -> int:
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            return asyncio.run(_listen(args))
+    except MeterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m custom_components.e450.dlms",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    decode = commands.add_parser("decode", help="decode pushes from a file or stdin")
+    decode.add_argument("file")
+    listen = commands.add_parser("listen", help="print pushes live from a serial port or URL")
+    listen.add_argument("port")
+    listen.add_argument("--baud", type=int, default=9600)
+    listen.add_argument("--parity", choices=("N", "E"), default="N")
+    for command in (decode, listen):
+        command.add_argument("--ek", type=key, help="encryption key (GUEK), 32 hex digits")
+        command.add_argument("--ak", type=key, help="authentication key (GAK), 32 hex digits")
+        command.add_argument("--profile", choices=sorted(PROFILES), help="force a positional layout")
+    decode.set_defaults(func=_cmd_decode)
+    listen.set_defaults(func=_cmd_listen)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""DLMS APDUs of a push in the clear: general-block-transfer and data-notification (DLMS UA 1000-2 Green
+Book; docs/dlms.md §3 and §5). Ciphered APDUs are :mod:`.cipher`'s."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from ..errors import DlmsError, PushProblem
+from .axdr import Data, cosem_datetime, decode, decode_length
+
+# APDU tags of the xDLMS APDUs (docs/dlms.md §3-§5)
+DATA_NOTIFICATION: Final = 0x0F
+GLO_CIPHERING: Final = 0xDB  # general-glo-ciphering
+GENERAL_BLOCK_TRANSFER: Final = 0xE0
+MAX_APDU: Final = 65536  # far above any push (the largest E450 push seen is 0x1FF bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One general-block-transfer block."""
+
+    last: bool
+    number: int
+    data: bytes
+
+
+def parse_block(apdu: bytes) -> Block:
+    """``E0 | control | number (2) | acknowledged (2) | A-XDR length | data``."""
+    if len(apdu) < 7 or apdu[0] != GENERAL_BLOCK_TRANSFER:
+        raise DlmsError(PushProblem.MALFORMED, "not a general-block-transfer APDU")
+    size, start = decode_length(apdu, 6)
+    data = apdu[start : start + size]
+    if len(data) != size:
+        raise DlmsError(PushProblem.MALFORMED, f"block {int.from_bytes(apdu[2:4], 'big')} is shorter than its length")
+    return Block(last=bool(apdu[1] & 0x80), number=int.from_bytes(apdu[2:4], "big"), data=data)
+
+
+class BlockAssembler:
+    """Joins general-block-transfer blocks into one APDU: restarts on block 1, drops broken sequences."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self._next = 1
+
+    @property
+    def pending(self) -> bool:
+        """Blocks are waiting for the rest of their sequence."""
+        return bool(self._parts)
+
+    def add(self, block: Block) -> tuple[bytes | None, bool]:
+        """``(apdu or None, whether an unfinished sequence was dropped)``."""
+        dropped = False
+        if block.number == 1:
+            dropped = bool(self._parts)
+            self._parts = []
+        elif block.number != self._next:
+            dropped = bool(self._parts)  # a later block with nothing before it: listening began mid-push
+            self._parts, self._next = [], 1
+            return None, dropped
+        self._parts.append(block.data)
+        self._next = block.number + 1
+        if sum(map(len, self._parts)) > MAX_APDU:  # a sequence that never ends: give it up
+            self._parts, self._next = [], 1
+            return None, True
+        if not block.last:
+            return None, dropped
+        apdu = b"".join(self._parts)
+        self._parts, self._next = [], 1
+        return apdu, dropped
+
+    def reset(self) -> bool:
+        """Forget an unfinished sequence; ``True`` when there was one."""
+        dropped = bool(self._parts)
+        self._parts, self._next = [], 1
+        return dropped
+
+
+@dataclass(frozen=True, slots=True)
+class DataNotification:
+    """``0F | long-invoke-id-and-priority (4) | date-time (00, or 0C + 12 bytes) | body``."""
+
+    invoke_id: int
+    datetime: datetime | None
+    body: Data
+
+
+def parse_notification(apdu: bytes, *, decrypted: bool = False) -> DataNotification:
+    """Parse a data-notification that must span all of ``apdu``.
+
+    For a decrypted APDU, a first byte other than 0x0F means the key was wrong (``wrong_key``); any other
+    failure is ``not_notification`` (for clear APDUs: ``unsupported``, or ``malformed``).
+    """
+    if not apdu or apdu[0] != DATA_NOTIFICATION:
+        first = f"0x{apdu[0]:02x}" if apdu else "nothing"
+        if decrypted:
+            raise DlmsError(PushProblem.WRONG_KEY, f"decrypted APDU starts with {first}: the encryption key is wrong")
+        # clear traffic that is not a push (another client's requests on a shared bus): no key can help
+        raise DlmsError(PushProblem.UNSUPPORTED, f"APDU {first} is not a data-notification")
+    try:
+        if len(apdu) < 6:
+            raise DlmsError(PushProblem.MALFORMED, "data-notification too short")
+        invoke_id = int.from_bytes(apdu[1:5], "big") & 0x00FFFFFF
+        pos = 5
+        stamp: datetime | None = None
+        if apdu[pos] == 0x00:
+            pos += 1
+        elif apdu[pos] == 0x0C:
+            stamp = cosem_datetime(apdu[pos + 1 : pos + 13])
+            pos += 13
+        elif apdu[pos : pos + 2] == b"\x09\x0c":  # some firmware sends the date-time as an octet-string
+            stamp = cosem_datetime(apdu[pos + 2 : pos + 14])
+            pos += 14
+        else:
+            raise DlmsError(PushProblem.MALFORMED, f"date-time field starts with 0x{apdu[pos]:02x}")
+        body, end = decode(apdu, pos)
+        if end != len(apdu):
+            raise DlmsError(PushProblem.MALFORMED, f"{len(apdu) - end} bytes after the notification body")
+    except DlmsError as err:
+        raise DlmsError(PushProblem.NOT_NOTIFICATION if decrypted else PushProblem.MALFORMED, err.detail) from err
+    return DataNotification(invoke_id, stamp, body)

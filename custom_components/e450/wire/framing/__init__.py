@@ -1,0 +1,1 @@
+"""Framing that several protocols share: HDLC (IEC 62056-46)."""

@@ -1,0 +1,268 @@
+"""Immutable result models, parsed once at the boundary: typed, comparable by value, shared by every protocol.
+
+A :class:`DataSet` knows its normalised OBIS code, its history suffix and its number from the moment it is made;
+a :class:`Readout` indexes its current values once. Nothing downstream parses text again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+import re
+from typing import Any
+
+from .obis import NOT_READINGS, normalize_address
+
+
+class ProtocolMode(StrEnum):
+    """IEC 62056-21 protocol modes (IEC 62056-21:2002 §6)."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+
+
+class BccStatus(StrEnum):
+    """Outcome of the block check of a data message."""
+
+    OK = "ok"
+    MISMATCH = "mismatch"
+    ABSENT = "absent"
+
+
+class Security(StrEnum):
+    """How a DLMS/COSEM push was protected."""
+
+    NONE = "none"
+    ENCRYPTED = "encrypted"  # ciphered, no authentication tag
+    AUTHENTICATED = "authenticated"  # carries a GCM tag (ciphered or not)
+
+
+class TagStatus(StrEnum):
+    """What became of a push's authentication tag."""
+
+    OK = "ok"
+    FAILED = "failed"
+    UNCHECKED = "unchecked"  # no authentication key given: the tag was not verified
+
+
+class Layout(StrEnum):
+    """How a push body maps to OBIS codes (docs/dlms.md §6)."""
+
+    PUSH_LIST = "push-list"
+    OBIS_PAIRS = "obis-pairs"
+    POSITIONAL = "positional"
+
+
+@dataclass(frozen=True, slots=True)
+class Identification:
+    """The meter's identification message ``/XXXZ[\\W]*ident``."""
+
+    manufacturer: str
+    baud_char: str
+    mode: ProtocolMode
+    max_baud: int
+    capabilities: tuple[str, ...]
+    model: str
+
+    @property
+    def fast_reaction(self) -> bool:
+        """A lowercase third flag letter allows a 20 ms reaction time (IEC 62056-21:2002 §6.3.14)."""
+        return len(self.manufacturer) == 3 and self.manufacturer[2].islower()
+
+    @property
+    def hdlc_capable(self) -> bool:
+        """``\\2`` announces binary HDLC (mode E) capability."""
+        return "2" in self.capabilities
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON shape of the command line contract."""
+        return {
+            "manufacturer": self.manufacturer,
+            "baud_char": self.baud_char,
+            "mode": self.mode.value,
+            "max_baud": self.max_baud,
+            "capabilities": list(self.capabilities),
+            "model": self.model,
+            "fast_reaction": self.fast_reaction,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DataValue:
+    """One bracket of a data set, value and unit trimmed as transmitted."""
+
+    value: str
+    unit: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A current numeric register value with its unit exactly as transmitted (``None``: none was)."""
+
+    value: int | float
+    unit: str | None
+
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+
+
+def number(text: str) -> int | float | None:
+    """The number in a value field (``000219.252``, ``( 001.67``, ``-000.82``), or ``None`` if not a number.
+
+    Whole numbers written without a point stay ``int``: a counter is not a measurement.
+    """
+    compact = text.replace(" ", "") if " " in text else text
+    if _NUMBER.fullmatch(compact) is None:
+        return None
+    return float(compact) if "." in compact else int(compact)
+
+
+@dataclass(frozen=True, slots=True)
+class DataSet:
+    """``address(value*unit)(...)``: one data set of a readout, with what its address and first value mean.
+
+    Make one with :meth:`of`; ``obis``, ``history`` and ``number`` are computed there, once.
+    """
+
+    address: str
+    values: tuple[DataValue, ...]
+    obis: str  # normalised: no ``A-B:`` prefix, no ``*255``, padded to three groups
+    history: str | None  # stored-value suffix (``*12``, ``&03``), ``None`` for the current value
+    number: int | float | None  # the first value as a number, ``None`` when it is not one
+
+    @classmethod
+    def of(cls, address: str, values: tuple[DataValue, ...], value: int | float | None = None) -> DataSet:
+        """A data set; ``value``: the number when the caller already has it (a DLMS register), else parsed."""
+        obis, history = normalize_address(address)
+        if value is None and values:
+            value = number(values[0].value)
+        return cls(address, values, obis, history, value)
+
+    @property
+    def first(self) -> DataValue | None:
+        """The first bracket, or ``None`` for an address without brackets."""
+        return self.values[0] if self.values else None
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """Seconds spent in each phase of one read, and the bytes exchanged."""
+
+    total: float = 0.0
+    sign_on: float = 0.0
+    identification: float = 0.0
+    readout: float = 0.0
+    baud: int = 300
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    retried: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON shape of the command line contract."""
+        return {
+            "total": round(self.total, 4),
+            "sign_on": round(self.sign_on, 4),
+            "identification": round(self.identification, 4),
+            "readout": round(self.readout, 4),
+            "baud": self.baud,
+            "bytes_sent": self.bytes_sent,
+            "bytes_received": self.bytes_received,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PushInfo:
+    """A DLMS/COSEM push beside its values: who sent it, how it was protected, how its body was laid out."""
+
+    system_title: bytes | None
+    invocation_counter: int | None
+    security: Security
+    tag: TagStatus | None  # ``None``: the push has no tag
+    time: datetime | None = None  # the meter's local time of the push
+    layout: Layout | None = None
+    profile: str | None = None
+
+    @property
+    def manufacturer(self) -> str | None:
+        """The three-letter flag id that opens an E450's system title (``LGZ``)."""
+        flag = (self.system_title or b"")[:3]
+        return flag.decode("ascii") if len(flag) == 3 and flag.isalpha() else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape of the ``decode`` command-line contract (without the readings)."""
+        return {
+            "system_title": self.system_title.hex() if self.system_title else None,
+            "invocation_counter": self.invocation_counter,
+            "security": self.security.value,
+            "tag": self.tag.value if self.tag else None,
+            "datetime": self.time.isoformat() if self.time else None,
+            "layout": self.layout.value if self.layout else None,
+            "profile": self.profile,
+        }
+
+
+UNPROTECTED = PushInfo(None, None, Security.NONE, None)
+
+
+@dataclass(frozen=True, slots=True)
+class PushMeter:
+    """What detection found instead of an IEC 62056-21 answer: a meter pushing DLMS/COSEM HDLC frames."""
+
+    baud: int
+    parity: str  # "N" or "E", 8 data bits, one stop bit
+    encrypted: bool
+    system_title: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Readout:
+    """Everything one read (or one push) produced."""
+
+    identification: Identification | None
+    datasets: tuple[DataSet, ...]
+    bcc: BccStatus
+    # what was read, not how long it took: two readouts with the same content compare equal
+    raw: bytes = field(default=b"", compare=False)
+    timings: Timings = field(default_factory=Timings, compare=False)
+    push: PushInfo | None = field(default=None, compare=False)  # set when the values came from a DLMS push
+    # current (non-history) data sets by normalised code, first one wins: built once
+    _current: dict[str, DataSet] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        current: dict[str, DataSet] = {}
+        for dataset in self.datasets:
+            if dataset.history is None and dataset.obis not in current:
+                current[dataset.obis] = dataset
+        object.__setattr__(self, "_current", current)
+
+    @property
+    def readings(self) -> dict[str, Reading]:
+        """Current numeric values (not clocks, identifiers or status flags) by normalised code."""
+        return {
+            code: Reading(dataset.number, dataset.values[0].unit)
+            for code, dataset in self._current.items()
+            if dataset.number is not None and code not in NOT_READINGS
+        }
+
+    def readings_json(self) -> dict[str, dict[str, Any]]:
+        """The readings as every command line prints them: ``{code: {"value": …, "unit": …}}``."""
+        return {code: {"value": reading.value, "unit": reading.unit} for code, reading in self.readings.items()}
+
+    def current(self, obis: str) -> DataSet | None:
+        """The current (non-history) data set for a normalised code."""
+        return self._current.get(obis)
+
+    def text(self, obis: str) -> str | None:
+        """The first value of the current data set for a code, as transmitted."""
+        dataset = self._current.get(obis)
+        return None if dataset is None or not dataset.values else dataset.values[0].value
+
+    def number(self, obis: str) -> Reading | None:
+        """The current value of a code as a number, with its unit if it has one (``13.7.0(0.98)`` has none)."""
+        dataset = self._current.get(obis)
+        if dataset is None or dataset.number is None:
+            return None
+        return Reading(dataset.number, dataset.values[0].unit)

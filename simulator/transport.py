@@ -1,0 +1,313 @@
+"""The simulated meter's line: a pty (or a TCP port) that carries bytes at the meter's baud rate.
+
+On a pty the simulator sees the speed the client set (the master shares the slave's termios) and garbles its
+output when that speed differs from its own, as a real optical link would. Over TCP nothing shows the client's
+speed, so every byte arrives intact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+import logging
+import os
+import select
+import termios
+import tty
+
+from .faults import FaultPlan
+
+_LOGGER = logging.getLogger(__name__)
+
+# Fast mode waits this long for the client's baud switch; generous, so that a busy event loop in a test (a cold
+# Home Assistant start) cannot turn into a spurious garbled readout.
+FAST_MODE_SWITCH_WAIT = 5.0
+TCP_SWITCH_WAIT = 0.4
+FAST_MODE_SETTLE = 0.02
+WATCH_INTERVAL = 0.005  # how often the pty is checked for a client opening or closing it
+PARK_SPEED = termios.B38400  # see Pty.park()
+SPEEDS: dict[int, int] = {baud: getattr(termios, f"B{baud}") for baud in (300, 600, 1200, 2400, 4800, 9600, 19200)}
+_GARBLE = bytes((0x80, 0xF8, 0xFE, 0x00, 0xE0, 0x78))
+
+
+@dataclass
+class Received:
+    data: bytes
+    speed_ok: bool
+    at: float
+
+
+class Pty:
+    """A pty whose slave is the simulated serial port. Tracks whether a client has it open."""
+
+    def __init__(self, link: str | None) -> None:
+        self.link = link
+        self.master = -1
+        self.slave_name = ""
+        self.create()
+
+    def create(self) -> None:
+        master, slave = os.openpty()
+        tty.setraw(slave)  # no echo, no line discipline while nobody has configured the port yet
+        self.slave_name = os.ttyname(slave)
+        os.close(slave)
+        os.set_blocking(master, False)
+        self.master = master
+        if self.link:
+            tmp = f"{self.link}.tmp{os.getpid()}"
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            os.symlink(self.slave_name, tmp)
+            os.replace(tmp, self.link)
+
+    def destroy(self) -> None:
+        if self.master >= 0:
+            os.close(self.master)
+            self.master = -1
+        if self.link:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.link)
+
+    @property
+    def path(self) -> str:
+        return self.link or self.slave_name
+
+    def client_open(self) -> bool:
+        poller = select.poll()
+        poller.register(self.master, select.POLLIN)
+        return not any(event & select.POLLHUP for _, event in poller.poll(0))
+
+    def speed(self) -> int:
+        speed: int = termios.tcgetattr(self.master)[5]
+        return speed
+
+    def park(self) -> None:
+        """Move the line to a speed no client uses. On a pty, a tcsetattr that changes nothing (a reopen at the
+        settings the last client left, 7E1 or 8E1) fails with EINVAL, so the next open must find something to
+        change. Parked while a client is connected too (the simulator remembers the client's speed): a client
+        that closes and reopens faster than the simulator can notice the close still finds the line parked."""
+        attrs = termios.tcgetattr(self.master)
+        attrs[4] = attrs[5] = PARK_SPEED
+        termios.tcsetattr(self.master, termios.TCSANOW, attrs)
+
+
+class Line:
+    """One client at a time, on a pty or a TCP port. ``baud`` is the meter's current rate; a session ends at 300."""
+
+    def __init__(self, faults: FaultPlan, *, realtime: bool, link: str | None, tcp_port: int | None) -> None:
+        self.faults = faults
+        self.realtime = realtime
+        self.baud = 300
+        self.connected = asyncio.Event()
+        self.port = ""  # the path or URL for the client, once open
+        self._link = link
+        self._tcp_port = tcp_port
+        self._pty: Pty | None = None
+        self._server: asyncio.Server | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._queue: asyncio.Queue[Received] = asyncio.Queue()
+        self._reading = False
+        self._client_speed: int | None = None  # what the client set, while the line is parked (Pty.park)
+
+    @property
+    def on_pty(self) -> bool:
+        return self._pty is not None
+
+    async def open(self) -> None:
+        if self._tcp_port is not None:
+            self._server = await asyncio.start_server(self._on_tcp_client, "127.0.0.1", self._tcp_port)
+            port = self._server.sockets[0].getsockname()[1]
+            self.port = f"socket://127.0.0.1:{port}"
+        else:
+            self._pty = Pty(self._link)
+            self.port = self._pty.path
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(OSError, ConnectionError):
+                await self._writer.wait_closed()
+            self._writer = None
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        if self._pty is not None:
+            self._remove_reader()
+            self._pty.destroy()
+
+    # --- the pty ----------------------------------------------------------------------------------------------
+
+    async def watch(self) -> None:
+        """Follow the client opening and closing the pty; read while it is open. Runs until cancelled."""
+        assert self._pty is not None
+        while True:
+            is_open = self._pty.master >= 0 and self._pty.client_open()
+            if is_open and not self._reading:
+                asyncio.get_running_loop().add_reader(self._pty.master, self._on_pty_readable)
+                self._reading = True
+                self.connected.set()
+            elif self._reading and not is_open:
+                self._on_client_closed()
+            if is_open:
+                self._note_client_speed()
+            await asyncio.sleep(WATCH_INTERVAL)
+
+    def unplug(self) -> None:
+        """The adapter disappears: the pty closes (the client's fd hangs up) and the link path vanishes."""
+        assert self._pty is not None
+        _LOGGER.info("simulator: unplugging %s", self._pty.path)
+        self._remove_reader()
+        self.connected.clear()
+        self._pty.destroy()
+
+    def replug(self) -> None:
+        """The adapter comes back, at the same link path (a new pty behind it)."""
+        assert self._pty is not None
+        self._pty.create()
+        self.baud = 300
+        self._client_speed = None
+        _LOGGER.info("simulator: replugged at %s", self._pty.path)
+
+    def _note_client_speed(self) -> None:
+        """Remember the speed the client set, and park the line again (see Pty.park)."""
+        assert self._pty is not None
+        with contextlib.suppress(termios.error, OSError):
+            speed = self._pty.speed()
+            if speed != PARK_SPEED:
+                self._client_speed = speed
+                self._pty.park()
+
+    def _on_client_closed(self) -> None:
+        """Park the line at once: a client may reopen right away (see Pty.park)."""
+        self._remove_reader()
+        self.connected.clear()
+        self.baud = 300
+        self._client_speed = None
+        if self._pty is not None and self._pty.master >= 0:
+            self._pty.park()
+
+    def _remove_reader(self) -> None:
+        if self._reading and self._pty is not None and self._pty.master >= 0:
+            asyncio.get_running_loop().remove_reader(self._pty.master)
+        self._reading = False
+
+    def _on_pty_readable(self) -> None:
+        assert self._pty is not None
+        try:
+            data = os.read(self._pty.master, 4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:  # EIO: the client closed the port
+            self._on_client_closed()
+            return
+        if data:
+            self._deliver(data)
+
+    # --- TCP --------------------------------------------------------------------------------------------------
+
+    async def _on_tcp_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._writer is not None:  # one client at a time, like a serial port
+            writer.close()
+            return
+        self._writer = writer
+        self.connected.set()
+        try:
+            while data := await reader.read(4096):
+                self._deliver(data)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self.connected.clear()
+            self._writer = None
+            self.baud = 300
+            writer.close()
+
+    # --- speed matching ---------------------------------------------------------------------------------------
+
+    def _speed_matches(self) -> bool:
+        return self._client_speed_is(self.baud)
+
+    def _client_speed_is(self, baud: int) -> bool:
+        if self._pty is None or self._pty.master < 0:
+            return True
+        try:
+            speed = self._pty.speed()
+        except termios.error:
+            return False
+        # a parked line carries the speed the client set last; anything else is a speed the client just set
+        return (self._client_speed if speed == PARK_SPEED else speed) == SPEEDS.get(baud)
+
+    async def wait_for_client_speed(self, baud: int) -> None:
+        """Fast mode only: hold the data until the client has switched, so fast runs stay deterministic. In
+        realtime mode the meter keeps real timing and a late switch garbles the start of the readout."""
+        if self.realtime:
+            return
+        if self._pty is None:
+            # over TCP nothing shows the client's speed: keep a real meter's timing (ACK on the wire, then tr)
+            await asyncio.sleep(TCP_SWITCH_WAIT)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + FAST_MODE_SWITCH_WAIT
+        while not self._client_speed_is(baud) and loop.time() < deadline:
+            await asyncio.sleep(0.002)
+        # the client flushes its buffers right after setting the speed (serialx does tcflush after tcsetattr):
+        # data sent in between would be discarded, so give the switch a moment to complete, as tr would
+        await asyncio.sleep(FAST_MODE_SETTLE)
+
+    # --- receiving and sending --------------------------------------------------------------------------------
+
+    def _deliver(self, data: bytes) -> None:
+        if self.faults.echoes():
+            self._write_now(data)  # the optical head reflects what the client sends
+        self._queue.put_nowait(Received(data, self._speed_matches(), asyncio.get_running_loop().time()))
+
+    async def read_line(self, timeout: float | None) -> bytes | None:
+        """A line received at the right speed, ending in LF; ``None`` on timeout."""
+        line = bytearray()
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                return None
+            try:
+                received = await asyncio.wait_for(self._queue.get(), remaining)
+            except TimeoutError:
+                return None
+            if not received.speed_ok:
+                line.clear()  # the client talks at another speed: the meter sees noise
+                continue
+            for byte in received.data:
+                line.append(byte & 0x7F)
+                if byte & 0x7F == 0x0A:
+                    if self.realtime:  # the line only reached the meter after its wire time
+                        await asyncio.sleep(max(0.0, received.at + len(line) * 10 / self.baud - loop.time()))
+                    return bytes(line)
+
+    def _write_now(self, data: bytes) -> None:
+        if self._pty is not None:
+            if self._pty.master < 0:
+                return
+            with contextlib.suppress(OSError):
+                os.write(self._pty.master, data)
+        elif self._writer is not None:
+            self._writer.write(data)
+
+    async def transmit(self, data: bytes, *, stop_after: int | None = None) -> None:
+        """Send at the meter's baud: paced at wire speed in realtime mode, garbled if the client's speed differs."""
+        if stop_after is not None:
+            data = data[:stop_after]
+        loop = asyncio.get_running_loop()
+        char_time = 10 / self.baud
+        chunk = max(1, int(0.02 / char_time)) if self.realtime else 256
+        start = loop.time()
+        for offset in range(0, len(data), chunk):
+            piece = data[offset : offset + chunk]
+            if self.realtime:  # a character is complete at the receiver when its stop bit has arrived
+                await asyncio.sleep(max(0.0, start + (offset + len(piece)) * char_time - loop.time()))
+            else:
+                await asyncio.sleep(0)
+            if not self._speed_matches():
+                piece = bytes(_GARBLE[(offset + i) % len(_GARBLE)] for i in range(len(piece)))
+            self._write_now(piece)

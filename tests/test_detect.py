@@ -1,0 +1,79 @@
+"""Detection on scripted byte streams with a fake clock: sign-on first, then listening for DLMS/COSEM pushes."""
+
+from __future__ import annotations
+
+import pytest
+
+from custom_components.e450.wire import DetectConfig, NoAnswerError, PushMeter, Readout, SessionConfig
+from custom_components.e450.wire.detect import Detector, peek_security
+from custom_components.e450.wire.framing.hdlc import build_hdlc_frame, parse_frame
+from custom_components.e450.wire.iec62056.frames import build_data_message
+
+from .scripted import Script
+
+CLEAR = b"\x0f\x00\x00\x00\x01\x00\x02\x00"
+CIPHERED = b"\xdb\x08LGZg1234\x05\x20\x00\x00\x00\x01"
+
+
+@pytest.mark.parametrize(("apdu", "encrypted"), [(CLEAR, False), (CIPHERED, True)])
+def test_push_meter_found(apdu: bytes, encrypted: bool) -> None:
+    frame = build_hdlc_frame(b"\xe6\xe7\x00" + apdu)
+    # no identification; the 9600 8N1 window runs from ~2.17 s, 2400 8E1 from ~5.17 s
+    script = Script(Detector(), incoming=[(3.0, b"\x12\x34"), (6.0, b"junk" + frame[:10]), (6.1, frame[10:])])
+    found = script.result()
+    assert found == PushMeter(2400, "E", encrypted, b"LGZg1234" if encrypted else None)
+    assert [(c.baud, c.byte_size, c.parity) for c in script.configured] == [(9600, 8, "N"), (2400, 8, "E")]
+
+
+def test_an_answering_meter_is_read_without_listening() -> None:
+    data = build_data_message(b"1.8.0(000123.4*kWh)\r\n!\r\n")
+
+    def respond(sent: bytes, now: float, baud: int) -> list[tuple[float, bytes]]:
+        if sent.startswith(b"/?"):
+            return [(0.4, b"/ABC0meter\r\n")]  # mode A: the data follows the identification at 300 Bd
+        return []
+
+    script = Script(Detector(), respond=respond)
+    script.incoming.append((0.8, data))
+    found = script.result()
+    assert isinstance(found, Readout) and found.readings["1.8.0"].value == 123.4
+    assert all(c.byte_size == 7 for c in script.configured)
+
+
+def test_listening_stops_on_a_silent_line() -> None:
+    """Not one byte in a whole push interval: nothing pushes, so the other line settings are not tried."""
+    script = Script(Detector(DetectConfig(listen=1.0)))
+    with pytest.raises(NoAnswerError):
+        script.result()
+    assert [(c.baud, c.parity) for c in script.configured] == [(9600, "N")]
+
+
+def test_listening_tries_every_setting_while_garbage_arrives() -> None:
+    """Bursts that hold no valid frame move the listener on at once; bursts caught half-way do not."""
+    bursts = [(t, b"\xf0\x0f\xaa" * 20) for t in (2.5, 2.6, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0)]
+    script = Script(Detector(DetectConfig(listen=6.0)), incoming=bursts)
+    with pytest.raises(NoAnswerError) as caught:
+        script.result()
+    settings = [(c.baud, c.parity) for c in script.configured if c.byte_size == 8]
+    assert settings == [(9600, "N"), (2400, "E"), (2400, "N"), (9600, "E")]
+    assert script.now < 20  # far less than four whole windows (24 s)
+    assert caught.value.received_bytes == 0  # nothing arrived before the listening began
+
+
+def test_sign_on_settings_are_the_sessions() -> None:
+    """The sign-on uses the caller's session settings (here a device address) before any listening."""
+    script = Script(Detector(DetectConfig(SessionConfig(address="12345678"), listen=0.5)))
+    with pytest.raises(NoAnswerError):
+        script.result()
+    assert script.sent == [b"/?12345678!\r\n"]
+
+
+def test_peek_security_looks_inside_a_block_transfer() -> None:
+    block = b"\xe0\x00\x00\x01\x00\x00" + bytes([len(CIPHERED)]) + CIPHERED
+    frame = parse_frame(build_hdlc_frame(b"\xe6\xe7\x00" + block)[1:-1])
+    assert frame is not None and peek_security(frame) == (True, b"LGZg1234")
+    long_block = b"\xe0\x00\x00\x01\x00\x00\x81" + bytes([len(CIPHERED)]) + CIPHERED
+    frame = parse_frame(build_hdlc_frame(b"\xe6\xe7\x00" + long_block)[1:-1])
+    assert frame is not None and peek_security(frame) == (True, b"LGZg1234")
+    clear = parse_frame(build_hdlc_frame(b"\xe6\xe7\x00" + CLEAR)[1:-1])
+    assert clear is not None and peek_security(clear) == (False, None)
