@@ -23,6 +23,9 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 USER, PASSWORD, NAME = "dev", "dev-e450", "Developer"
 HTTP_PORT = 8123
+# A meter keeps the local time of where it hangs: the simulated one runs in Home Assistant's time zone, or its clock
+# would be an hour or two off and the clock check would rightly say so.
+TIME_ZONE = "Europe/Vienna"
 START_POLLS = 600  # every 0.5 s: 5 minutes for a cold start (frontend, recorder) on a slow machine
 STOP_TIMEOUT = 30.0
 CONFIGURATION = """\
@@ -33,7 +36,7 @@ homeassistant:
   longitude: 16.37
   elevation: 170
   unit_system: metric
-  time_zone: Europe/Vienna
+  time_zone: {time_zone}
   country: AT
   currency: EUR
 http:
@@ -80,7 +83,9 @@ def prepare_config(config: Path, port: int = HTTP_PORT, *, fresh: bool = False) 
     if fresh and config.exists():
         shutil.rmtree(config)
     config.mkdir(exist_ok=True)
-    (config / "configuration.yaml").write_text(CONFIGURATION.replace("{port}", str(port)))
+    (config / "configuration.yaml").write_text(
+        CONFIGURATION.replace("{port}", str(port)).replace("{time_zone}", TIME_ZONE)
+    )
     links = config / "custom_components"
     links.mkdir(exist_ok=True)
     target = links / "e450"
@@ -88,9 +93,9 @@ def prepare_config(config: Path, port: int = HTTP_PORT, *, fresh: bool = False) 
         target.symlink_to(ROOT / "custom_components" / "e450")
 
 
-def _process(command: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+def _process(command: list[str], env_updates: dict[str, str] | None = None, **kwargs: Any) -> subprocess.Popen[bytes]:
     """Run from the repository root with it on the path: both processes import this checkout's packages."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_updates or {})}
     return subprocess.Popen([sys.executable, *command], env=env, cwd=ROOT, **kwargs)
 
 
@@ -101,7 +106,7 @@ def start_simulator(simulated: Simulated, link: Path) -> subprocess.Popen[bytes]
     command += ["--link", str(link)]
     if simulated.fault:
         command += ["--fault", simulated.fault]
-    return _process(command, stdout=subprocess.PIPE)
+    return _process(command, stdout=subprocess.PIPE, env_updates={"TZ": TIME_ZONE})
 
 
 def start_home_assistant(config: Path) -> subprocess.Popen[bytes]:
