@@ -1,4 +1,4 @@
-"""Data-set grammar (IEC 62056-21 6.5) as real meters send it.
+"""Data-set grammar (IEC 62056-21:2002 §6.6) as real meters send it.
 
 ``address(value*unit)(value)…`` with every deviation seen in the field (docs/iec62056-21.md §5.2): several brackets
 and several data sets per line, address-less continuation lines (P.01 rows), missing ``*`` before the unit
@@ -71,7 +71,7 @@ _TOKEN = re.compile(
     r"[\x00-\x20\x7f)/\x80-\xa0\xa9\xaf\xff]*+"  # breaks: what came before was noise
     r"([^\x00-\x20\x7f()/!\x80-\xa1\xa8\xa9\xaf\xff]*+)"  # 1: the address
     r"(?:[(\xa8](?:([^)\n]*+\))|[^)\n]*+)"  # 2: "value)"; an unterminated bracket leaves it empty
-    r"|([!\xa1]))?"  # 3: "!" outside brackets ends the data block (6.3.6)
+    r"|([!\xa1]))?"  # 3: "!" outside brackets ends the data block (§6.3.4)
 )
 _PARITY = {byte: byte & 0x7F for byte in range(0x80, 0x100)}  # str.translate table: drop bit 7
 

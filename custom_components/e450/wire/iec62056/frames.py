@@ -1,4 +1,4 @@
-"""IEC 62056-21 messages: build and recognise the bytes on the wire (clause 6.3)."""
+"""IEC 62056-21 messages: build and recognise the bytes on the wire (IEC 62056-21:2002 §6.3; docs/iec62056-21.md §2)."""
 
 from __future__ import annotations
 
