@@ -326,3 +326,32 @@ def test_done_is_repeated_and_drain_is_requested_before_switching() -> None:
     ack_index = next(i for i, (_, a) in enumerate(script.actions) if isinstance(a, Send) and a.data[:1] == b"\x06")
     assert kinds[ack_index + 1] is Drain
     assert readout.timings.as_dict()["baud"] == 9600
+
+
+def test_a_readout_that_ends_at_its_bang_line_is_accepted_unchecked() -> None:
+    """E350 firmware captured by vzlogger: the data block ends at "!" CR LF, then silence — no ETX, no BCC."""
+    unterminated = b"\x02" + BLOCK  # BLOCK ends with "!\r\n"
+
+    def respond(sent: bytes, now: float, baud: int) -> list[tuple[float, bytes]]:
+        if sent.startswith(b"/?"):
+            return [(0.4, IDENT)]
+        return [(0.5, unterminated)] if sent.startswith(b"\x06") else []
+
+    script = Script(Session(SessionConfig(max_baud=300)), respond=respond)
+    readout = script.run()
+    assert readout.bcc is BccStatus.ABSENT
+    assert readout.readings["1.8.0"].value == 12345.678 and readout.readings["32.7.0"].value == 230.1
+    ack_at = next(t for t, a in script.actions if isinstance(a, Send) and a.data.startswith(b"\x06"))
+    arrived = ack_at + 0.5
+    assert script.now == pytest.approx(arrived + SessionConfig().inter_character_timeout)  # quiet for ta, not before
+
+
+@pytest.mark.parametrize("cut", [b"1.8.0(012345.678*kWh)\r\n", b"1.8.0(012345.678*kWh)\r\n!", b"x!\r\n"])
+def test_a_readout_cut_before_its_bang_line_is_never_accepted(cut: bytes) -> None:
+    def respond(sent: bytes, now: float, baud: int) -> list[tuple[float, bytes]]:
+        if sent.startswith(b"/?"):
+            return [(0.4, IDENT)]
+        return [(0.5, b"\x02" + cut)] if sent.startswith(b"\x06") else []
+
+    with pytest.raises(ReadoutTimeoutError, match="truncated"):
+        Script(Session(SessionConfig(max_baud=300)), respond=respond).run()

@@ -319,6 +319,8 @@ class Session:
         deadline = self._deadline if self._last_rx is None else self._last_rx + self.config.inter_character_timeout
         if (waiting := self._wait(now, min(deadline, self._phase_deadline))) is not None:
             return waiting
+        if (block := self._ended_at_bang()) is not None:
+            return self._finish(now, block, BccStatus.ABSENT)
         error: MeterError
         if not self._frame_seen and self._frame_start() < 0 and self._last_rx is None:
             error = ReadoutTimeoutError(
@@ -329,6 +331,21 @@ class Session:
         else:
             error = ReadoutTimeoutError(f"The data message stopped arriving at {self._baud} Bd (truncated)")
         return self._fail_readout(now, error)
+
+    def _ended_at_bang(self) -> bytes | None:
+        """The data block of a message that ends at its ``!`` line and then falls silent, with no ETX and BCC
+        (some E350 firmware; docs/iec62056-21.md §4.1): complete, but unchecked. ``None`` for a message cut before
+        its ``!``: that one is truncated, never accepted."""
+        start = self._frame_start()
+        if start < 0 or self._last_rx is None:
+            return None
+        text = bytes(self._buffer[start + 1 :])
+        if self._buffer[start] == SOH and STX in text:
+            text = text[text.index(STX) + 1 :]
+        for end in (b"\n!\r\n", b"\n!\n"):  # the "!" line, complete: alone on its line, its line end arrived
+            if (bang := (b"\n" + text).find(end)) >= 0:
+                return b"".join(self._blocks) + text[: bang - 1 + len(end)]
+        return None
 
     def _frame_start(self) -> int:
         starts = [index for index in (self._buffer.find(STX), self._buffer.find(SOH)) if index >= 0]
@@ -354,11 +371,11 @@ class Session:
     def _on_recover(self, now: float) -> Action:
         return self._wait(now, self._deadline) or self._enter(State.REQUEST, now)
 
-    def _finish(self, now: float, block: bytes) -> Action:
+    def _finish(self, now: float, block: bytes, bcc: BccStatus = BccStatus.OK) -> Action:
         self._result = Readout(
             identification=self._identification,
             datasets=parse_data_block(block),
-            bcc=BccStatus.OK,
+            bcc=bcc,
             raw=bytes(self._raw),
             timings=Timings(
                 total=now - self._t_start,
