@@ -53,6 +53,7 @@ class Layout(StrEnum):
 
     PUSH_LIST = "push-list"
     OBIS_PAIRS = "obis-pairs"
+    DESCRIBED = "described"  # registers found by the OBIS codes (and scaler_units) the body carries
     POSITIONAL = "positional"
 
 

@@ -13,7 +13,7 @@ from typing import Final
 
 from ..errors import DlmsError, PushProblem
 from ..frozen import fast_constructor
-from ..models import DataSet, DataValue, Layout, number
+from ..models import DataSet, DataValue, Layout
 from ..obis import CLOCK_DATE, CLOCK_TIME, OBIS, normalize_address
 from .axdr import (
     ARRAY,
@@ -29,20 +29,14 @@ from .axdr import (
     cosem_datetime,
     obis_text,
 )
+from .described import find_registers
+from .units import Scaling
 
 CLASS_DATA: Final = 1
 CLASS_REGISTER: Final = 3
 CLASS_EXTENDED_REGISTER: Final = 4
 CLASS_CLOCK: Final = 8
 CLASS_PUSH_SETUP: Final = 40
-
-
-@dataclass(frozen=True, slots=True)
-class Scaling:
-    """Unit and power-of-ten scaler of a register whose scaler_unit the push does not carry."""
-
-    unit: str | None
-    exponent: int = 0
 
 
 def default_scaling(code: str) -> Scaling:
@@ -57,7 +51,7 @@ class Field:
 
     address: str
     types: frozenset[int]
-    scaling: Scaling = Scaling(None)
+    scaling: Scaling = Scaling(None)  # noqa: RUF009 - frozen: one shared instance is safe
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,14 +172,18 @@ class _Builder:
             self.datasets.append(_dataset(address, (_value(repr(scaled), unit),), code, history, scaled))
             return
         if tag == BOOLEAN:
-            text = "1" if value else "0"
-        elif isinstance(value, bytes):
+            self.datasets.append(
+                _dataset(address, (_value("1" if value else "0", None),), code, history, int(bool(value)))
+            )
+            return
+        if isinstance(value, bytes):
             text = _text(value)
         elif isinstance(value, str):
             text = value.rstrip("\x00")
         else:
             return  # null-data, arrays and structures carry no register value
-        self.datasets.append(_dataset(address, (_value(text, None),), code, history, number(text)))
+        # a string is a name (a meter number, a list id), never a number, however many digits it has
+        self.datasets.append(_dataset(address, (_value(text, None),), code, history, None))
 
     def add_clock(self, data: Data) -> None:
         stamp = cosem_datetime(data.value) if isinstance(data.value, bytes) else None
@@ -253,6 +251,10 @@ def decode_body(body: Data, profile: str | None = None) -> Decoded:
         for code, data in zip(items[start::2], items[start + 1 :: 2], strict=True):
             builder.add(_obis(bytes(code.value)), data)  # type: ignore[call-overload]
         return Decoded(Layout.OBIS_PAIRS, None, tuple(builder.datasets), builder.clock)
+    if (registers := find_registers(body)) is not None:
+        for entry in registers:
+            builder.add(_obis(entry.code), entry.value, entry.scaling)
+        return Decoded(Layout.DESCRIBED, None, tuple(builder.datasets), builder.clock)
     if profile is not None:
         chosen = PROFILES.get(profile)
         if chosen is None:

@@ -1,0 +1,86 @@
+"""Bodies that describe themselves: registers found by the OBIS codes the push carries beside their values, with no
+per-meter profile (docs/dlms.md §6).
+
+Shapes recognised, flat or nested in arrays and structures (a few levels deep):
+
+- ``{OBIS, value}`` and ``{OBIS, value, scaler_unit}`` structures (Aidon, Kaifa, Iskra AM550/MT371 lists);
+- ``{class_id, OBIS, attribute, value}`` structures (IDIS style);
+- flat lists in which an OBIS code is followed by its value and, optionally, its scaler_unit, mixed with strings
+  and date-times that belong to no code (Kamstrup Omnipower's list: list version id, OBIS, value, …).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from .axdr import ARRAY, NUMERIC, OCTET_STRING, STRUCTURE, UINT16, Data
+from .units import Scaling, scaler_unit
+
+MAX_DEPTH: Final = 4
+MIN_REGISTERS: Final = 2  # one stray 6-byte string is no list of registers
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A register the body describes: its OBIS code (6 bytes), its value and, when the body says, its scaling."""
+
+    code: bytes
+    value: Data
+    scaling: Scaling | None
+
+
+def looks_like_obis(data: Data) -> bool:
+    """A 6-byte octet-string with plausible value groups: A (medium) below 16, F 255 or a billing period."""
+    raw = data.value
+    if data.tag != OCTET_STRING or not isinstance(raw, bytes) or len(raw) != 6:
+        return False
+    return raw[0] < 16 and (raw[5] == 0xFF or raw[5] < 100)
+
+
+def _octets(data: Data) -> bytes:
+    assert isinstance(data.value, bytes)
+    return data.value
+
+
+def _structure_entry(data: Data) -> Entry | None:
+    items = data.items
+    if data.tag != STRUCTURE:
+        return None
+    if len(items) == 4 and items[0].tag == UINT16 and looks_like_obis(items[1]) and items[2].tag in NUMERIC:
+        return Entry(_octets(items[1]), items[3], None)  # IDIS {class, OBIS, attribute, value}
+    if len(items) in (2, 3) and looks_like_obis(items[0]) and items[1].tag not in (ARRAY, STRUCTURE):
+        scaling = scaler_unit(items[2]) if len(items) == 3 else None
+        if len(items) == 3 and scaling is None:
+            return None
+        return Entry(_octets(items[0]), items[1], scaling)
+    return None
+
+
+def _walk(data: Data, depth: int, found: list[Entry]) -> None:
+    if depth > MAX_DEPTH or data.tag not in (ARRAY, STRUCTURE):
+        return
+    if (entry := _structure_entry(data)) is not None:
+        found.append(entry)
+        return
+    items = data.items
+    index = 0
+    while index < len(items):
+        item = items[index]
+        following = items[index + 1] if index + 1 < len(items) else None
+        if looks_like_obis(item) and following is not None and following.tag not in (ARRAY, STRUCTURE):
+            # flat: OBIS, value (, scaler_unit)
+            after = items[index + 2] if index + 2 < len(items) else None
+            scaling = scaler_unit(after) if after is not None else None
+            found.append(Entry(_octets(item), following, scaling))
+            index += 3 if scaling is not None else 2
+            continue
+        _walk(item, depth + 1, found)
+        index += 1
+
+
+def find_registers(body: Data) -> list[Entry] | None:
+    """The registers a body describes, in order; ``None`` when it describes too few to be such a body."""
+    found: list[Entry] = []
+    _walk(body, 0, found)
+    return found if len(found) >= MIN_REGISTERS else None

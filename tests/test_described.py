@@ -1,0 +1,106 @@
+"""Bodies that describe themselves: registers found by their OBIS codes and scaler_units, no per-meter profile."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from custom_components.e450.wire import DlmsError, Layout
+from custom_components.e450.wire.dlms.axdr import decode_all
+from custom_components.e450.wire.dlms.bodies import decode_body
+
+
+def obis(text: str) -> bytes:
+    """``1.0.1.7.0.255`` as an A-XDR octet-string."""
+    return b"\x09\x06" + bytes(int(part) for part in text.split("."))
+
+
+def u32(value: int) -> bytes:
+    return b"\x06" + struct.pack(">I", value)
+
+
+def u16(value: int) -> bytes:
+    return b"\x12" + struct.pack(">H", value)
+
+
+def i32(value: int) -> bytes:
+    return b"\x05" + struct.pack(">i", value)
+
+
+def scaler_unit(scaler: int, unit: int) -> bytes:
+    return b"\x02\x02\x0f" + struct.pack(">b", scaler) + b"\x16" + bytes([unit])
+
+
+def structure(*items: bytes) -> bytes:
+    return b"\x02" + bytes([len(items)]) + b"".join(items)
+
+
+def array(*items: bytes) -> bytes:
+    return b"\x01" + bytes([len(items)]) + b"".join(items)
+
+
+def text(value: str) -> bytes:
+    return b"\x0a" + bytes([len(value)]) + value.encode()
+
+
+def readings(body: bytes) -> dict[str, tuple[float, str | None]]:
+    decoded = decode_body(decode_all(body))
+    assert decoded.layout is Layout.DESCRIBED
+    current = {ds.obis: ds for ds in decoded.datasets}
+    return {code: (ds.number, ds.values[0].unit) for code, ds in current.items() if ds.number is not None}
+
+
+def test_obis_value_scaler_unit_structures_in_an_array() -> None:
+    """Aidon/Kaifa/Iskra style: the body's own scaler and unit win over the table's defaults."""
+    body = array(
+        structure(obis("1.0.1.7.0.255"), u32(1234), scaler_unit(0, 27)),
+        structure(obis("1.0.32.7.0.255"), u16(2301), scaler_unit(-1, 35)),
+        structure(obis("1.0.31.7.0.255"), i32(-52), scaler_unit(-1, 33)),
+        structure(obis("1.0.1.8.0.255"), u32(7654321), scaler_unit(1, 30)),
+        structure(obis("0.0.96.1.0.255"), b"\x09\x04" + b"7359"),
+    )
+    assert readings(body) == {
+        "1.7.0": (1234, "W"),
+        "32.7.0": (230.1, "V"),
+        "31.7.0": (-5.2, "A"),
+        "1.8.0": (76543210, "Wh"),
+    }  # the meter number is a name, not a reading
+
+
+def test_obis_value_pairs_without_scaler_take_the_table() -> None:
+    body = structure(structure(obis("1.0.1.8.0.255"), u32(1000)), structure(obis("1.0.31.7.0.255"), u16(123)))
+    assert readings(body) == {"1.8.0": (1000, "Wh"), "31.7.0": (1.23, "A")}
+
+
+def test_flat_list_mixed_with_strings_kamstrup_style() -> None:
+    body = structure(
+        text("Kamstrup_V0001"),
+        obis("1.1.0.0.5.255"),
+        text("5706567000000000"),
+        obis("1.1.1.7.0.255"),
+        u32(532),
+        obis("1.1.32.7.0.255"),
+        u16(229),
+        obis("1.1.1.8.0.255"),
+        u32(12345),
+        scaler_unit(1, 30),
+    )
+    assert readings(body) == {"1.7.0": (532, "W"), "32.7.0": (229, "V"), "1.8.0": (123450, "Wh")}
+    decoded = decode_body(decode_all(body))
+    assert decoded.datasets[0].address == "1-1:0.0.5"  # the A-B fields are kept in the address
+
+
+def test_idis_class_obis_attribute_value() -> None:
+    body = array(
+        structure(u16(3), obis("1.0.1.7.0.255"), b"\x0f\x02", u32(88)),
+        structure(u16(3), obis("1.0.2.7.0.255"), b"\x0f\x02", u32(0)),
+    )
+    assert readings(body) == {"1.7.0": (88, "W"), "2.7.0": (0, "W")}
+
+
+def test_a_body_that_describes_nothing_is_an_unknown_layout_naming_its_shape() -> None:
+    with pytest.raises(DlmsError) as caught:
+        decode_body(decode_all(structure(u32(1), u32(2), u16(3))))
+    assert caught.value.reason == "unknown_layout"
+    assert "0x06" in caught.value.detail
