@@ -421,7 +421,7 @@ def test_cli_decode_nothing_and_bad_keys(tmp_path: Path, capsys: pytest.CaptureF
     junk = tmp_path / "junk.bin"
     junk.write_bytes(b"\x00\x01\x02 hello")
     assert main(["decode", str(junk)]) == 1
-    assert "no valid HDLC frame" in json.loads(capsys.readouterr().out)["errors"][0]
+    assert "no valid HDLC or M-Bus frame" in json.loads(capsys.readouterr().out)["errors"][0]
     with pytest.raises(SystemExit):
         main(["decode", str(junk), "--ek", "1234"])
     nokey = str(ROOT / "tests/fixtures/dlms/e450_at_wienernetze_ir_encrypted_nokey.txt")

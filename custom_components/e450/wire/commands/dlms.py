@@ -1,7 +1,8 @@
 """Command line: ``python -m custom_components.e450.dlms {decode,listen}``.
 
-``decode FILE|-``  decode the bytes a port delivered (raw, or as a hex dump) and print JSON:
-                   ``[--ek HEX] [--ak HEX] [--profile NAME]``; exit 0 when at least one push decoded
+``decode FILE|-``  decode the bytes a port delivered (raw, or as a hex dump in any common form) and print JSON:
+                   ``[--ek HEX] [--ak HEX] [--profile NAME] [--framing auto|hdlc|mbus|raw]``; exit 0 when at
+                   least one push decoded
 ``listen PORT``    print pushes live, one JSON document per line: ``[--baud 9600] [--parity N|E] [--ek] [--ak]``
 """
 
@@ -20,18 +21,28 @@ from ..dlms.bodies import PROFILES
 from ..dlms.listen import open_push_port, read_pushes
 from ..dlms.push import Push, PushDecoder
 from ..errors import MeterError, PushProblem
+from ..framing import Framing
 from ..port import close_port
 
-_HEX_LINE = re.compile(rb"^[0-9A-Fa-f\s]*$")
+_COMMENT = (b"#", b"//")
+_C_ARRAY = re.compile(rb"\{([^{}]*)\}")
+_C_BYTE = re.compile(rb"0[xX]([0-9A-Fa-f]{1,2})\b")
+_SEPARATORS = re.compile(rb"0[xX]|[\s:,;]")
+_HEX = re.compile(rb"(?:[0-9A-Fa-f]{2})+")
 
 
 def as_bytes(raw: bytes) -> bytes:
-    """The stream itself, or the bytes of a hex dump (``#`` comment lines allowed, as in the test vectors)."""
-    lines = [line for line in raw.splitlines() if not line.lstrip().startswith(b"#")]
-    if raw.strip() and all(_HEX_LINE.match(line) for line in lines):
-        digits = re.sub(rb"\s+", b"", b"".join(lines))
-        if digits and len(digits) % 2 == 0:
-            return bytes.fromhex(digits.decode("ascii"))
+    """The stream itself, or the bytes of a hex dump in any common form: spaces, colons (``7E:A0:8B``, as ESPHome
+    logs print it), ``0x`` prefixes, commas, line breaks, a C array literal (``{0x7E, 0xA0, …}``); ``#`` and ``//``
+    comment lines allowed, as in the test vectors."""
+    text = b"\n".join(line for line in raw.splitlines() if not line.lstrip().startswith(_COMMENT))
+    array = _C_ARRAY.search(text)
+    values = _C_BYTE.findall(array.group(1)) if array is not None else []
+    if array is not None and values and not _C_BYTE.sub(b"", array.group(1)).strip(b" \t\r\n,"):
+        return bytes(int(value, 16) for value in values)
+    digits = _SEPARATORS.sub(b"", text)
+    if digits and _HEX.fullmatch(digits):
+        return bytes.fromhex(digits.decode("ascii"))
     return raw
 
 
@@ -62,20 +73,27 @@ def decode_document(data: bytes, decoder: PushDecoder) -> dict[str, Any]:
                 continue  # a broken-off block transfer or a garbled APDU is not a push anyone sent whole
         pushes.append(push.as_dict())
     if decoder.frames == 0:
-        errors.append(f"no valid HDLC frame in {len(data)} bytes")
+        what = (
+            "APDU"
+            if decoder.framing is Framing.RAW
+            else "HDLC or M-Bus frame"
+            if decoder.framing is Framing.AUTO
+            else f"{decoder.framing.upper()} frame"
+        )
+        errors.append(f"no valid {what} in {len(data)} bytes")
     return {"pushes": pushes, "errors": errors}
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
     raw = sys.stdin.buffer.read() if args.file == "-" else open(args.file, "rb").read()  # noqa: SIM115
-    decoder = PushDecoder(args.ek, args.ak, args.profile)
+    decoder = PushDecoder(args.ek, args.ak, args.profile, Framing(args.framing))
     document = decode_document(as_bytes(raw), decoder)
     print(json.dumps(document, indent=2))
     return 0 if any("readings" in push for push in document["pushes"]) else 1
 
 
 async def _listen(args: argparse.Namespace) -> int:
-    decoder = PushDecoder(args.ek, args.ak, args.profile)
+    decoder = PushDecoder(args.ek, args.ak, args.profile, Framing(args.framing))
     serial = await open_push_port(args.port, args.baud, args.parity)
     try:
         index = 0
@@ -117,6 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         command.add_argument("--ek", type=key, help="encryption key (GUEK), 32 hex digits")
         command.add_argument("--ak", type=key, help="authentication key (GAK), 32 hex digits")
         command.add_argument("--profile", choices=sorted(PROFILES), help="force a positional layout")
+        command.add_argument(
+            "--framing",
+            choices=[str(framing) for framing in Framing],
+            default=str(Framing.AUTO),
+            help="how APDUs travel: auto (HDLC or M-Bus), hdlc, mbus, raw (APDUs with no framing)",
+        )
     decode.set_defaults(func=_cmd_decode)
     listen.set_defaults(func=_cmd_listen)
     args = parser.parse_args(argv)

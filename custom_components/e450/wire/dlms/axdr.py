@@ -77,6 +77,16 @@ class Data:
         return self.tag == OCTET_STRING and (size is None or len(self.value) == size)  # type: ignore[arg-type]
 
 
+def fixed_size(tag: int) -> int | None:
+    """The size of a fixed-length value of type ``tag`` (numbers, dates), ``None`` for other types."""
+    fixed = _FIXED.get(tag)
+    if fixed is not None:
+        return fixed.size
+    if tag == BOOLEAN:
+        return 1
+    return _RAW_SIZE.get(tag)
+
+
 def decode_length(data: bytes, pos: int) -> tuple[int, int]:
     """A-XDR length: one byte below 0x80, else 0x8N followed by N big-endian bytes."""
     if pos >= len(data):

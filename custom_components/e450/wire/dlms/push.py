@@ -1,7 +1,8 @@
 """The push decoder: bytes from the port in, decoded pushes out. Sans-IO: no port, no clock, no event loop.
 
 A push flows one way through the layers, each entered once (docs/dlms.md):
-framing (:mod:`..framing.hdlc`: frames, HDLC segments, LLC) → blocks (:mod:`.apdu`: general-block-transfer) →
+framing (:mod:`..framing.hdlc` frames, segments and LLC, or :mod:`..framing.mbus` frames and segments, or
+:mod:`.raw` APDUs) → blocks (:mod:`.apdu`: general-block-transfer) →
 deciphering (:mod:`.cipher`) → notification (:mod:`.apdu`) → body (:mod:`.bodies`) → :class:`~..models.Readout`.
 """
 
@@ -13,12 +14,15 @@ import logging
 from typing import Any
 
 from ..errors import DlmsError, PushProblem
+from ..framing import Framing
 from ..framing.hdlc import HdlcFrame, HdlcReader, strip_llc
+from ..framing.mbus import MbusFrame, MbusReader
 from ..models import UNPROTECTED, BccStatus, PushInfo, Readout, TagStatus
 from .apdu import GENERAL_BLOCK_TRANSFER, GLO_CIPHERING, MAX_APDU, BlockAssembler, parse_block, parse_notification
 from .axdr import Data
 from .bodies import decode_body
 from .cipher import decrypt, parse_glo_ciphered
+from .raw import RawReader
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,33 +56,88 @@ class PushDecoder:
     per system title and drops a push that repeats it.
     """
 
-    def __init__(self, ek: bytes | None = None, ak: bytes | None = None, profile: str | None = None) -> None:
+    def __init__(
+        self,
+        ek: bytes | None = None,
+        ak: bytes | None = None,
+        profile: str | None = None,
+        framing: Framing = Framing.AUTO,
+    ) -> None:
         for name, key in (("encryption", ek), ("authentication", ak)):
             if key is not None and len(key) != 16:
                 raise ValueError(f"the {name} key must be 16 bytes (32 hex digits), not {len(key)}")
         self.ek = ek
         self.ak = ak
         self.profile = profile
-        self._reader = HdlcReader()
+        self.framing = framing
+        self._hdlc = HdlcReader() if framing in (Framing.AUTO, Framing.HDLC) else None
+        self._mbus = MbusReader() if framing in (Framing.AUTO, Framing.MBUS) else None
+        self._raw = RawReader() if framing is Framing.RAW else None
         self._blocks = BlockAssembler()
         self._segments: list[bytes] = []
+        self._mbus_segments: list[bytes] = []
         self._counters: dict[bytes, int] = {}
         self.frames = 0
         self.bytes_received = 0
 
     @property
     def junk_bytes(self) -> int:
-        """Bytes skipped because no valid HDLC frame started there."""
-        return self._reader.junk_bytes
+        """Bytes skipped because no valid frame (or, raw, no APDU) started there."""
+        reader = self._hdlc or self._mbus or self._raw
+        return reader.junk_bytes if reader is not None else 0
 
     def feed(self, data: bytes) -> list[Push]:
         """Pushes completed by ``data`` (decoded ones and failed ones alike)."""
         self.bytes_received += len(data)
         pushes: list[Push] = []
-        for frame in self._reader.feed(data):
-            self.frames += 1
-            pushes.extend(self._frame(frame))
+        if self._hdlc is not None:
+            for frame in self._hdlc.feed(data):
+                self._settle(Framing.HDLC)
+                self.frames += 1
+                pushes.extend(self._frame(frame))
+        if self._mbus is not None:
+            for mbus in self._mbus.feed(data):
+                self._settle(Framing.MBUS)
+                self.frames += 1
+                pushes.extend(self._mbus_frame(mbus))
+        if self._raw is not None:
+            for apdu in self._raw.feed(data):
+                self.frames += 1
+                pushes.extend(self._blocks_of(apdu))
         return pushes
+
+    def _settle(self, framing: Framing) -> None:
+        """In auto mode, the first valid frame decides the framing for good: the other reader goes."""
+        if self.framing is Framing.AUTO:
+            self.framing = framing
+            if framing is Framing.HDLC:
+                self._mbus = None
+            else:
+                self._hdlc = None
+
+    # --- framing: M-Bus segments (CI field: sequence number, last-segment bit) ---------------------------------
+
+    def _mbus_frame(self, frame: MbusFrame) -> list[Push]:
+        if not frame.carries_dlms or len(frame.data) < 2:
+            return []  # another application on the bus (or an M-Bus status frame)
+        if frame.ci & 0x0F == 0:
+            dropped = bool(self._mbus_segments)
+            self._mbus_segments = []
+        elif not self._mbus_segments:
+            return []  # listening began in the middle of a push: its tail means nothing alone
+        else:
+            dropped = False
+        self._mbus_segments.append(frame.data[2:])  # after the source and destination TSAP
+        result = [_failed(DlmsError(PushProblem.INTERRUPTED, "an M-Bus segment chain broke off"))] if dropped else []
+        if frame.last_segment:
+            apdu = b"".join(self._mbus_segments)
+            self._mbus_segments = []
+            if apdu:
+                result.extend(self._blocks_of(apdu))
+        elif sum(map(len, self._mbus_segments)) > MAX_APDU:
+            self._mbus_segments = []
+            result.append(_failed(DlmsError(PushProblem.MALFORMED, f"segmented APDU longer than {MAX_APDU} bytes")))
+        return result
 
     # --- framing: HDLC segments and the LLC header ------------------------------------------------------------
 
