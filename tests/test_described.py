@@ -103,4 +103,16 @@ def test_a_body_that_describes_nothing_is_an_unknown_layout_naming_its_shape() -
     with pytest.raises(DlmsError) as caught:
         decode_body(decode_all(structure(u32(1), u32(2), u16(3))))
     assert caught.value.reason == "unknown_layout"
-    assert "0x06" in caught.value.detail
+    assert caught.value.detail.endswith("shaped structure(3)[uint32, uint32, uint16]")
+
+
+def test_an_unknown_shape_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    from custom_components.e450.wire import PushDecoder
+    from custom_components.e450.wire.framing import Framing
+
+    notification = b"\x0f\x00\x00\x00\x01\x00" + structure(u32(1), text("x" * 40), array(*[u16(n) for n in range(10)]))
+    decoder = PushDecoder(framing=Framing.RAW)
+    pushes = decoder.feed(notification) + decoder.feed(notification)
+    assert [push.error.reason for push in pushes if push.error] == ["unknown_layout"] * 2
+    assert caplog.text.count("please report it") == 1
+    assert "visible-string(40)" in caplog.text and "array(10)[uint16" in caplog.text and "… 2 more" in caplog.text

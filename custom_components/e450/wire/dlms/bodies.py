@@ -29,7 +29,7 @@ from .axdr import (
     cosem_datetime,
     obis_text,
 )
-from .described import find_registers
+from .described import find_registers, shape
 from .units import Scaling
 
 CLASS_DATA: Final = 1
@@ -270,5 +270,4 @@ def decode_body(body: Data, profile: str | None = None) -> Decoded:
                 else:
                     builder.add(spec.address, data, spec.scaling)
             return Decoded(Layout.POSITIONAL, candidate.name, tuple(builder.datasets), builder.clock)
-    shape = ", ".join(f"0x{item.tag:02x}" for item in body.items) or f"0x{body.tag:02x}"
-    raise DlmsError(PushProblem.UNKNOWN_LAYOUT, f"no layout describes a body of types [{shape}]")
+    raise DlmsError(PushProblem.UNKNOWN_LAYOUT, f"no layout describes a body shaped {shape(body)}")

@@ -79,6 +79,50 @@ def _walk(data: Data, depth: int, found: list[Entry]) -> None:
         index += 1
 
 
+_NAMES: Final = {
+    0x00: "null",
+    0x01: "array",
+    0x02: "structure",
+    0x03: "boolean",
+    0x04: "bit-string",
+    0x05: "int32",
+    0x06: "uint32",
+    0x09: "octet-string",
+    0x0A: "visible-string",
+    0x0C: "utf8-string",
+    0x0D: "bcd",
+    0x0F: "int8",
+    0x10: "int16",
+    0x11: "uint8",
+    0x12: "uint16",
+    0x14: "int64",
+    0x15: "uint64",
+    0x16: "enum",
+    0x17: "float32",
+    0x18: "float64",
+    0x19: "date-time",
+    0x1A: "date",
+    0x1B: "time",
+}
+SHAPE_ITEMS: Final = 8  # elements shown per level; the rest is counted
+
+
+def shape(data: Data, depth: int = 2) -> str:
+    """The types and lengths of a value, for telling a user (and us) what a push the decoder did not know looked
+    like, without its content: ``structure(3)[uint32, octet-string(6), array(2)[…]]``."""
+    name = _NAMES.get(data.tag, f"0x{data.tag:02x}")
+    if data.tag in (ARRAY, STRUCTURE):
+        items = data.items
+        if depth <= 0 or not items:
+            return f"{name}({len(items)})"
+        inner = ", ".join(shape(item, depth - 1) for item in items[:SHAPE_ITEMS])
+        more = f", … {len(items) - SHAPE_ITEMS} more" if len(items) > SHAPE_ITEMS else ""
+        return f"{name}({len(items)})[{inner}{more}]"
+    if isinstance(data.value, bytes | str):
+        return f"{name}({len(data.value)})"
+    return name
+
+
 def find_registers(body: Data) -> list[Entry] | None:
     """The registers a body describes, in order; ``None`` when it describes too few to be such a body."""
     found: list[Entry] = []

@@ -77,6 +77,7 @@ class PushDecoder:
         self._segments: list[bytes] = []
         self._mbus_segments: list[bytes] = []
         self._counters: dict[bytes, int] = {}
+        self._shapes_seen: set[str] = set()
         self.frames = 0
         self.bytes_received = 0
 
@@ -222,6 +223,9 @@ class PushDecoder:
         try:
             decoded = decode_body(body, self.profile)
         except DlmsError as err:
+            if err.reason is PushProblem.UNKNOWN_LAYOUT and err.detail not in self._shapes_seen:
+                self._shapes_seen.add(err.detail)  # once per distinct shape, not on every push
+                _LOGGER.warning("A push body of a layout this version does not know; please report it: %s", err.detail)
             return Push(info, None, err, apdu)
         info = PushInfo(
             info.system_title,
