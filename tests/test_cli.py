@@ -179,7 +179,7 @@ def test_probe_names_a_push_meter_and_how_to_decode_it(
     out = capsys.readouterr().out
     assert "/dev/ttyUSB7: the meter pushes encrypted DLMS/COSEM (HDLC frames at 9600 Bd 8N1" in out
     assert "system title 4C475A6772A9A111" in out
-    assert "python -m custom_components.e450.dlms listen PORT --baud 9600 --parity N --ek KEY" in out
+    assert "python -m custom_components.e450.dlms listen PORT --baud 9600 --parity N --framing hdlc --ek KEY" in out
 
 
 def test_wire_package_never_imports_home_assistant() -> None:

@@ -6,7 +6,9 @@ import pytest
 
 from custom_components.e450.wire import DetectConfig, NoAnswerError, PushMeter, Readout, SessionConfig
 from custom_components.e450.wire.detect import Detector, peek_security
-from custom_components.e450.wire.framing.hdlc import build_hdlc_frame, parse_frame
+from custom_components.e450.wire.framing import Framing
+from custom_components.e450.wire.framing.hdlc import build_hdlc_frame
+from custom_components.e450.wire.framing.mbus import build_mbus_frame
 from custom_components.e450.wire.iec62056.frames import build_data_message
 
 from .scripted import Script
@@ -55,8 +57,8 @@ def test_listening_tries_every_setting_while_garbage_arrives() -> None:
     with pytest.raises(NoAnswerError) as caught:
         script.result()
     settings = [(c.baud, c.parity) for c in script.configured if c.byte_size == 8]
-    assert settings == [(9600, "N"), (2400, "E"), (2400, "N"), (9600, "E")]
-    assert script.now < 20  # far less than four whole windows (24 s)
+    assert settings == [(9600, "N"), (2400, "E"), (2400, "N"), (9600, "E"), (115200, "N"), (2400, "O")]
+    assert script.now < 24  # far less than six whole windows (36 s)
     assert caught.value.received_bytes == 0  # nothing arrived before the listening began
 
 
@@ -70,10 +72,22 @@ def test_sign_on_settings_are_the_sessions() -> None:
 
 def test_peek_security_looks_inside_a_block_transfer() -> None:
     block = b"\xe0\x00\x00\x01\x00\x00" + bytes([len(CIPHERED)]) + CIPHERED
-    frame = parse_frame(build_hdlc_frame(b"\xe6\xe7\x00" + block)[1:-1])
-    assert frame is not None and peek_security(frame) == (True, b"LGZg1234")
+    assert peek_security(block) == (True, b"LGZg1234")
     long_block = b"\xe0\x00\x00\x01\x00\x00\x81" + bytes([len(CIPHERED)]) + CIPHERED
-    frame = parse_frame(build_hdlc_frame(b"\xe6\xe7\x00" + long_block)[1:-1])
-    assert frame is not None and peek_security(frame) == (True, b"LGZg1234")
-    clear = parse_frame(build_hdlc_frame(b"\xe6\xe7\x00" + CLEAR)[1:-1])
-    assert clear is not None and peek_security(clear) == (False, None)
+    assert peek_security(long_block) == (True, b"LGZg1234")
+    assert peek_security(CLEAR) == (False, None)
+
+
+def test_a_push_in_m_bus_frames_is_found_and_named() -> None:
+    """Kaifa/Sagemcom meters in Austria push M-Bus long frames."""
+    frame = build_mbus_frame(0x00, b"\x01\x67" + CIPHERED)  # the first of several segments
+    script = Script(Detector(), incoming=[(6.0, b"\x10\x40\xff\x3f\x16" + frame)])
+    found = script.result()
+    assert found == PushMeter(9600, "N", True, b"LGZg1234", Framing.MBUS)  # heard in the first window
+    clear = Script(Detector(), incoming=[(6.0, build_mbus_frame(0x10, b"\x01\x67" + CLEAR))]).result()
+    assert isinstance(clear, PushMeter) and not clear.encrypted and clear.framing == "mbus"
+
+
+def test_every_line_setting_meters_push_at_is_tried() -> None:
+    settings = [(baud, parity) for baud, parity in DetectConfig().line_settings]
+    assert {(9600, "N"), (2400, "E"), (2400, "N"), (9600, "E"), (115200, "N"), (2400, "O")} == set(settings)

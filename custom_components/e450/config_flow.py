@@ -25,6 +25,7 @@ from .const import (
     CONF_ADVANCED,
     CONF_DEVICE_ADDRESS,
     CONF_DLMS_BAUD,
+    CONF_DLMS_FRAMING,
     CONF_DLMS_PARITY,
     CONF_MAX_BAUD,
     CONF_PORT,
@@ -134,6 +135,7 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_TRANSPORT: TRANSPORT_DLMS,
                 CONF_DLMS_BAUD: found.baud,
                 CONF_DLMS_PARITY: found.parity,
+                CONF_DLMS_FRAMING: str(found.framing),
             }
             return PUSH_DETECTED, {}
         self._readout = found
@@ -254,7 +256,8 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
                 "baud": str(self._settings[CONF_DLMS_BAUD]),
                 "framing": f"8{self._settings[CONF_DLMS_PARITY]}1",
                 "security": info.security + (f" (tag {info.tag})" if info.tag else ""),
-                "layout": info.layout + (f" ({info.profile})" if info.profile else "") if info.layout else "?",
+                "layout": (info.layout + (f" ({info.profile})" if info.profile else "") if info.layout else "?")
+                + f", {str(self._settings.get(CONF_DLMS_FRAMING, 'hdlc')).upper()}",
                 "values": str(len(readout.readings)),
             },
         )

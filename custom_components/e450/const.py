@@ -52,6 +52,7 @@ TRANSPORT_IEC: Final = "iec62056_21"  # the default: entries made before pushes 
 TRANSPORT_DLMS: Final = "dlms_push"
 CONF_DLMS_BAUD: Final = "dlms_baud"
 CONF_DLMS_PARITY: Final = "dlms_parity"
+CONF_DLMS_FRAMING: Final = "dlms_framing"  # hdlc, mbus or raw; entries made before it existed: auto
 CONF_ENCRYPTION_KEY: Final = "encryption_key"  # GUEK, 32 hex digits
 CONF_AUTHENTICATION_KEY: Final = "authentication_key"  # GAK, 32 hex digits, optional
 CONF_DLMS_PROFILE: Final = "dlms_profile"  # option: positional layout, "auto" = chosen by the body's signature

@@ -20,6 +20,7 @@ from .const import (
     CONF_CONTRACT_POWER,
     CONF_DEVICE_ADDRESS,
     CONF_DLMS_BAUD,
+    CONF_DLMS_FRAMING,
     CONF_DLMS_PARITY,
     CONF_DLMS_PROFILE,
     CONF_ENCRYPTION_KEY,
@@ -48,6 +49,7 @@ from .const import (
 )
 from .household import Limits
 from .wire import PushDecoder, SessionConfig
+from .wire.framing import Framing
 
 
 def merged(entry: ConfigEntry) -> dict[str, Any]:
@@ -85,7 +87,10 @@ def push_profile(values: Mapping[str, Any]) -> str | None:
 def push_decoder(values: Mapping[str, Any]) -> PushDecoder:
     """A decoder with the entry's (or a flow's) keys and layout profile."""
     ek, ak = values.get(CONF_ENCRYPTION_KEY), values.get(CONF_AUTHENTICATION_KEY)
-    return PushDecoder(bytes.fromhex(ek) if ek else None, bytes.fromhex(ak) if ak else None, push_profile(values))
+    framing = Framing(values.get(CONF_DLMS_FRAMING) or Framing.AUTO)
+    return PushDecoder(
+        bytes.fromhex(ek) if ek else None, bytes.fromhex(ak) if ak else None, push_profile(values), framing
+    )
 
 
 def thresholds(values: Mapping[str, Any]) -> Thresholds:

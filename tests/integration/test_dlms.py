@@ -122,12 +122,13 @@ async def test_swiss_push_list_is_found_without_keys(hass: HomeAssistant) -> Non
         assert placeholders["manufacturer"] == "Landis+Gyr"  # from the logical device name LGZ…
         assert placeholders["serial"] == METER_NUMBER
         assert (placeholders["baud"], placeholders["framing"]) == ("2400", "8E1")
-        assert placeholders["security"] == "none" and placeholders["layout"] == "push-list"
+        assert placeholders["security"] == "none" and placeholders["layout"] == "push-list, HDLC"
         result = await configure(hass, result["flow_id"], {})
         assert result["type"] is FlowResultType.CREATE_ENTRY
         assert result["title"] == f"Landis+Gyr {METER_NUMBER}"
         assert result["data"] == {
             CONF_PORT: meter.port, CONF_TRANSPORT: TRANSPORT_DLMS, CONF_DLMS_BAUD: 2400, CONF_DLMS_PARITY: "E",
+            "dlms_framing": "hdlc",
         }  # fmt: skip
         await hass.async_block_till_done()
         entry = hass.config_entries.async_entries(DOMAIN)[0]
@@ -158,7 +159,7 @@ async def test_encrypted_meter_asks_for_keys_and_tells_the_errors_apart(hass: Ho
         result = await configure(hass, flow, {CONF_ENCRYPTION_KEY: spaced, CONF_AUTHENTICATION_KEY: AK})
         assert result["step_id"] == "confirm_push"
         assert result["description_placeholders"]["security"] == "authenticated (tag ok)"
-        assert result["description_placeholders"]["layout"] == "positional (netz-burgenland)"
+        assert result["description_placeholders"]["layout"] == "positional (netz-burgenland), HDLC"
         result = await configure(hass, flow, {})
         assert result["type"] is FlowResultType.CREATE_ENTRY
         assert result["data"][CONF_ENCRYPTION_KEY] == EK and result["data"][CONF_AUTHENTICATION_KEY] == AK
@@ -212,6 +213,7 @@ async def test_undecodable_push_meter_is_explained(hass: HomeAssistant) -> None:
             patch("custom_components.e450.config_flow.FIRST_PUSH_WAIT", 1.0),
             patch("custom_components.e450.wire.dlms.bodies.PROFILES", {}),
             patch("custom_components.e450.wire.dlms.bodies._push_list", return_value=None),
+            patch("custom_components.e450.wire.dlms.bodies.find_registers", return_value=None),
         ):
             result = await user_flow(hass, meter.port)
         assert result["errors"] == {"base": "unknown_layout"}
@@ -220,6 +222,7 @@ async def test_undecodable_push_meter_is_explained(hass: HomeAssistant) -> None:
         with (
             patch("custom_components.e450.config_flow.list_ports", return_value=ports),
             patch("custom_components.e450.wire.dlms.bodies._push_list", return_value=None),
+            patch("custom_components.e450.wire.dlms.bodies.find_registers", return_value=None),
         ):
             result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
             result = await configure(hass, result["flow_id"], {CONF_PORT: AUTO_DETECT, **ADVANCED})

@@ -3,7 +3,8 @@
 A sans-IO machine like the session it wraps: the IEC session runs until it reads the meter (``Done(Readout)``) or
 ends with :class:`~.errors.NoAnswerError`; then the line is set, in turn, to each setting E450-family meters push
 at, for longer than one push interval, until a checksum-valid HDLC frame arrives (``Done(PushMeter)``) or every
-setting stayed silent or unintelligible (:class:`~.errors.NoAnswerError` again). Used where the user agreed to
+setting stayed silent or unintelligible (:class:`~.errors.NoAnswerError` again). HDLC and M-Bus frames are
+recognised (both carry checksums); raw APDUs are not guessed from noise. Used where the user agreed to
 probe a port (docs/dlms.md §1.2): the config flow and the ``probe`` command.
 """
 
@@ -15,23 +16,32 @@ from typing import Final
 from .actions import Action, Configure, Done, Wait
 from .dlms.apdu import GENERAL_BLOCK_TRANSFER, GLO_CIPHERING
 from .errors import NoAnswerError
-from .framing.hdlc import HdlcFrame, find_hdlc_frame, strip_llc
+from .framing import Framing
+from .framing.hdlc import find_hdlc_frame, strip_llc
+from .framing.mbus import START as MBUS_START, parse_long_frame
 from .iec62056.frames import INITIAL_BAUD
 from .iec62056.session import Session, SessionConfig
 from .models import PushMeter, Readout
 from .port import run_on_port
 
-# Where E450-family meters push DLMS/COSEM: optical 9600 8N1 (Wiener Netze, Burgenland), wired CII 2400 8E1
-# (Swiss utilities), 2400 8N1 (HAN readers), 9600 8E1 (docs/dlms.md §1.1).
-PUSH_LINE_SETTINGS: Final[tuple[tuple[int, str], ...]] = ((9600, "N"), (2400, "E"), (2400, "N"), (9600, "E"))
+# Where meters push DLMS/COSEM: optical 9600 8N1 (Wiener Netze, Burgenland), wired CII and M-Bus 2400 8E1 (Swiss
+# utilities; Kaifa/Sagemcom at EVN/Netz NÖ, TINETZ, Salzburg), 2400 8N1 (HAN readers), 9600 8E1, 115200 8N1 (P1
+# ports of Austrian and Czech meters), 2400 8O1 (Romande Energie's E450 with an AD-FU module); docs/dlms.md §1.1.
+PUSH_LINE_SETTINGS: Final[tuple[tuple[int, str], ...]] = (
+    (9600, "N"),
+    (2400, "E"),
+    (2400, "N"),
+    (9600, "E"),
+    (115200, "N"),
+    (2400, "O"),
+)
 PUSH_LISTEN_SECONDS: Final = 6.0  # per line setting: longer than the E450's 5 s push interval
 # Silence that ends a burst of bytes: pushes come seconds apart, the frames of one push back to back.
 PUSH_GAP: Final = 0.3
 
 
-def peek_security(frame: HdlcFrame) -> tuple[bool, bytes | None]:
+def peek_security(apdu: bytes) -> tuple[bool, bytes | None]:
     """``(encrypted, system title)`` of the APDU a frame starts, looking inside a general-block-transfer block."""
-    apdu = strip_llc(frame.information)
     if apdu[:1] == bytes([GENERAL_BLOCK_TRANSFER]) and len(apdu) > 7:
         # E0 | block control | block number (2) | acknowledged (2) | A-XDR length | block data
         size_byte = apdu[6]
@@ -40,6 +50,20 @@ def peek_security(frame: HdlcFrame) -> tuple[bool, bytes | None]:
         return False, None
     title = apdu[2:10] if apdu[1:2] == b"\x08" and len(apdu) >= 10 else None
     return True, title
+
+
+def find_push_frame(data: bytes) -> tuple[Framing, bytes] | None:
+    """The first valid HDLC frame, or M-Bus long frame carrying DLMS, in ``data``: its framing and the start of
+    the APDU it carries."""
+    if (frame := find_hdlc_frame(data)) is not None:
+        return Framing.HDLC, strip_llc(frame.information)
+    position = 0
+    while (start := data.find(MBUS_START, position)) >= 0:
+        mbus, _ = parse_long_frame(data, start)
+        if mbus is not None and mbus.carries_dlms and len(mbus.data) > 2:
+            return Framing.MBUS, mbus.data[2:]  # after the source and destination TSAP
+        position = start + 1
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +118,12 @@ class Detector:
         return self._listen(now)
 
     def _listen(self, now: float) -> Action:
-        frame = find_hdlc_frame(bytes(self._buffer))
-        if frame is not None and self._index >= 0:
+        found = find_push_frame(bytes(self._buffer))
+        if found is not None and self._index >= 0:
             baud, parity = self.config.line_settings[self._index]
-            encrypted, title = peek_security(frame)
-            return Done(PushMeter(baud, parity, encrypted, title))
+            framing, apdu = found
+            encrypted, title = peek_security(apdu)
+            return Done(PushMeter(baud, parity, encrypted, title, framing))
         if self._index >= 0:
             if self._last_rx is None and now >= self._deadline:
                 # not one byte in a whole push interval: nothing pushes (a wrong speed still delivers garbage)

@@ -213,9 +213,10 @@ class PushMeter:
     """What detection found instead of an IEC 62056-21 answer: a meter pushing DLMS/COSEM HDLC frames."""
 
     baud: int
-    parity: str  # "N" or "E", 8 data bits, one stop bit
+    parity: str  # "N", "E" or "O"; 8 data bits, one stop bit
     encrypted: bool
     system_title: bytes | None = None
+    framing: str = "hdlc"  # how the APDUs travel (:class:`~.framing.Framing`)
 
 
 @dataclass(frozen=True, slots=True)

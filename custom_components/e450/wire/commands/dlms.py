@@ -3,7 +3,8 @@
 ``decode FILE|-``  decode the bytes a port delivered (raw, or as a hex dump in any common form) and print JSON:
                    ``[--ek HEX] [--ak HEX] [--profile NAME] [--framing auto|hdlc|mbus|raw]``; exit 0 when at
                    least one push decoded
-``listen PORT``    print pushes live, one JSON document per line: ``[--baud 9600] [--parity N|E] [--ek] [--ak]``
+``listen PORT``    print pushes live, one JSON document per line:
+                   ``[--baud 9600] [--parity N|E|O] [--framing …] [--ek] [--ak]``
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     listen = commands.add_parser("listen", help="print pushes live from a serial port or URL")
     listen.add_argument("port")
     listen.add_argument("--baud", type=int, default=9600)
-    listen.add_argument("--parity", choices=("N", "E"), default="N")
+    listen.add_argument("--parity", choices=("N", "E", "O"), default="N")
     for command in (decode, listen):
         command.add_argument("--ek", type=key, help="encryption key (GUEK), 32 hex digits")
         command.add_argument("--ak", type=key, help="authentication key (GAK), 32 hex digits")

@@ -87,7 +87,8 @@ def push_meter_text(found: PushMeter) -> str:
     return (
         f"the meter pushes {kind}DLMS/COSEM (HDLC frames at {found.baud} Bd 8{found.parity}1{sender}); "
         "it does not answer an IEC 62056-21 sign-on. Decode it with: python -m custom_components.e450.dlms "
-        f"listen PORT --baud {found.baud} --parity {found.parity}" + (" --ek KEY" if found.encrypted else "")
+        f"listen PORT --baud {found.baud} --parity {found.parity} --framing {found.framing}"
+        + (" --ek KEY" if found.encrypted else "")
     )
 
 

@@ -48,6 +48,8 @@ def _structure_entry(data: Data) -> Entry | None:
     if data.tag != STRUCTURE:
         return None
     if len(items) == 4 and items[0].tag == UINT16 and looks_like_obis(items[1]) and items[2].tag in NUMERIC:
+        if items[3].tag == UINT16 and items[3].value == 0:
+            return None  # a capture object {class, OBIS, attribute, data index}: a push list's, not a value
         return Entry(_octets(items[1]), items[3], None)  # IDIS {class, OBIS, attribute, value}
     if len(items) in (2, 3) and looks_like_obis(items[0]) and items[1].tag not in (ARRAY, STRUCTURE):
         scaling = scaler_unit(items[2]) if len(items) == 3 else None
