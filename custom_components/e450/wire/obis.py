@@ -78,7 +78,8 @@ METER_NUMBER: Final = "96.1.0"
 LOGICAL_DEVICE_NAME: Final = "42.0.0"  # COSEM: flag id + serial
 # Where meters put their serial number, in order of preference (docs/iec62056-21.md §6.4; DLMS pushes use 96.1.x
 # for the meter number and 42.0.0 for the logical device name).
-SERIAL_CODES: Final = ("C.1.0", "0.0.0", "0.0.1", METER_NUMBER, "96.1.1", LOGICAL_DEVICE_NAME)
+# Kamstrup pushes their GS1 meter id as 0.0.5 and the meter type as 96.1.1.
+SERIAL_CODES: Final = ("C.1.0", "0.0.0", "0.0.1", "0.0.5", METER_NUMBER, "96.1.1", LOGICAL_DEVICE_NAME)
 FIRMWARE_CODES: Final = ("0.2.0",)
 
 

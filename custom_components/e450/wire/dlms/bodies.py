@@ -14,7 +14,7 @@ from typing import Final
 from ..errors import DlmsError, PushProblem
 from ..frozen import fast_constructor
 from ..models import DataSet, DataValue, Layout
-from ..obis import CLOCK_DATE, CLOCK_TIME, OBIS, normalize_address
+from ..obis import CLOCK_DATE, CLOCK_TIME, LOGICAL_DEVICE_NAME, OBIS, normalize_address
 from .axdr import (
     ARRAY,
     BOOLEAN,
@@ -220,6 +220,21 @@ def _push_list(body: Data) -> tuple[tuple[int, str, int], ...] | None:
     return tuple(entries)
 
 
+# Push lists carry no scaler_unit; where a maker's registers differ from the OBIS table's defaults, by the flag id
+# that opens the logical device name. Iskra AM550 voltages come in 0.1 V (scs/smartmeter-datacollector's test of
+# the VSE 2026 push states U1 = 234.7 V for the value 2347).
+MAKER_SCALINGS: Final[dict[str, dict[str, Scaling]]] = {
+    "ISK": {code: Scaling("V", -1) for code in ("32.7.0", "52.7.0", "72.7.0")},
+}
+
+
+def _maker_scalings(entries: tuple[tuple[int, str, int], ...], body: Data) -> dict[str, Scaling]:
+    for (_, address, _), data in zip(entries[1:], body.items[1:], strict=True):
+        if normalize_address(address)[0] == LOGICAL_DEVICE_NAME and isinstance(data.value, bytes):
+            return MAKER_SCALINGS.get(data.value[:3].decode("ascii", "replace").upper(), {})
+    return {}
+
+
 def _pairs_start(body: Data) -> int | None:
     """Index of the first OBIS code when the body is (date-time,) OBIS, value, OBIS, value …."""
     items = body.items
@@ -236,13 +251,14 @@ def decode_body(body: Data, profile: str | None = None) -> Decoded:
     """Turn a notification body into data sets. ``profile`` forces a positional layout by name."""
     builder = _Builder()
     if (entries := _push_list(body)) is not None:
+        scalings = _maker_scalings(entries, body)
         for (class_id, address, attribute), data in zip(entries[1:], body.items[1:], strict=True):
             if class_id == CLASS_PUSH_SETUP or attribute == 1:
                 continue  # the push setup and logical names describe the push, not the meter
             if class_id == CLASS_CLOCK:
                 builder.add_clock(data)
             else:
-                builder.add(address, data)
+                builder.add(address, data, scalings.get(normalize_address(address)[0]))
         return Decoded(Layout.PUSH_LIST, None, tuple(builder.datasets), builder.clock)
     if (start := _pairs_start(body)) is not None:
         items = body.items

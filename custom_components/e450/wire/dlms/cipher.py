@@ -22,6 +22,7 @@ SC_AUTHENTICATION: Final = 0x10
 SC_ENCRYPTION: Final = 0x20
 SC_BROADCAST: Final = 0x40
 SC_COMPRESSION: Final = 0x80
+SUITE_MASK: Final = 0x0F
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +68,11 @@ def parse_glo_ciphered(apdu: bytes) -> GloCiphered:
     if len(content) != size or size < 5:
         raise DlmsError(PushProblem.MALFORMED, f"ciphered content of {len(content)} bytes, length field says {size}")
     security_control = content[0]
-    if security_control & (SC_COMPRESSION | 0x0F):
+    if security_control & SC_COMPRESSION or security_control & SUITE_MASK > 1:
+        # suites 0 and 1 cipher with AES-GCM-128 alike (suite 1 adds ECDSA signatures, which pushes do not carry);
+        # suite 2 needs 256-bit keys (Green Book §9.2.7.2.4.1; docs/dlms.md §4.2)
         raise DlmsError(
-            PushProblem.UNSUPPORTED, f"security control 0x{security_control:02x} (compression or suite > 0)"
+            PushProblem.UNSUPPORTED, f"security control 0x{security_control:02x} (compression or suite > 1)"
         )
     ciphered = GloCiphered(system_title, security_control, int.from_bytes(content[1:5], "big"), content[5:])
     if ciphered.authenticated and len(ciphered.payload) < TAG_SIZE:

@@ -54,15 +54,20 @@ def parse_long_frame(buffer: bytes | bytearray, start: int) -> tuple[MbusFrame |
     if start + HEADER > len(buffer):
         return None, -1
     length = buffer[start + 1]
-    if buffer[start + 2] != length or buffer[start + 3] != START or length < MIN_LENGTH:
+    if buffer[start + 2] != length or buffer[start + 3] != START:
         return None, start + 1
-    end = start + HEADER + length + 2
-    if end > len(buffer):
-        return None, -1
-    body = bytes(buffer[start + HEADER : start + HEADER + length])
-    if buffer[end - 2] != sum(body) & 0xFF or buffer[end - 1] != STOP:
-        return None, start + 1
-    return MbusFrame(body[0], body[1], body[2], body[3:]), end
+    # Some Sagemcom meters put only the low byte of a 257-byte length in L (68 01 01 68 …): a frame whose checksum
+    # and stop byte fit 256 bytes further on is that frame (docs/dlms.md §2.8)
+    waiting = False
+    for size in (length,) if length >= MIN_LENGTH else (length + 0x100,):  # below 3, L cannot be meant as it is
+        end = start + HEADER + size + 2
+        if end > len(buffer):
+            waiting = True
+            continue
+        body = bytes(buffer[start + HEADER : start + HEADER + size])
+        if buffer[end - 2] == sum(body) & 0xFF and buffer[end - 1] == STOP:
+            return MbusFrame(body[0], body[1], body[2], body[3:]), end
+    return (None, -1) if waiting else (None, start + 1)
 
 
 class MbusReader:
