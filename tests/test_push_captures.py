@@ -15,7 +15,7 @@ from .dlms_vectors import vector
 
 def pushes(name: str) -> list[Push]:
     source = vector(name)
-    decoded = [push for push in PushDecoder(source.key("EK"), source.key("AK")).feed(source.data)]
+    decoded = PushDecoder(source.key("EK"), source.key("AK")).feed(source.data)
     assert decoded and all(push.error is None for push in decoded), [push.error for push in decoded]
     return decoded
 
