@@ -110,3 +110,35 @@ def test_hex_in_every_common_form(text: str) -> None:
 
 def test_raw_bytes_stay_raw() -> None:
     assert as_bytes(b"\x7e\xa0\x07binary") == b"\x7e\xa0\x07binary"
+
+
+@pytest.mark.parametrize(
+    ("apdu", "end"),
+    [
+        (b"\xdb\x08LGZg1234\x82\x00\x03abc", 16),  # a two-byte length form
+        (b"\xdb\x08LGZg1234\x82\x00", INCOMPLETE),  # the length itself still arriving
+        (b"\xdb\x08LGZg1234\x85\x00", INVALID),  # no length takes five bytes
+        (b"\xdb\x08LGZg1234\x83\xff\xff\xff", INVALID),  # longer than any APDU may be
+        (b"\xdb", INCOMPLETE),
+        (b"\xe0\x80\x00\x01\x00\x00\x05ab", INCOMPLETE),
+        (b"\x0f\x00\x00\x00\x01", INCOMPLETE),  # the date-time field not yet here
+        (b"\x0f\x00\x00\x00\x01\x0c" + bytes(12) + b"\x11\x05", 20),  # a 12-byte date-time, then uint8
+        (b"\x0f\x00\x00\x00\x01\x09\x0c" + bytes(12) + b"\x00", 20),  # the date-time as an octet-string, null
+        (b"\x0f\x00\x00\x00\x01\x00\x04\x0a\xff\x03", 10),  # a bit-string of 10 bits
+        (b"\x0f\x00\x00\x00\x01\x00\x0a\x05ab", INCOMPLETE),  # a visible-string still arriving
+        (b"\x0f\x00\x00\x00\x01\x00\x01\x85", INVALID),  # an array with an impossible count form
+        (b"\x0f\x00\x00\x00\x01\x00" + b"\x01\x01" * 20 + b"\x00", INVALID),  # nested beyond any push
+        (b"\x0f\x00\x00\x00\x01\x00\x06\x00\x00", INCOMPLETE),  # a uint32 cut short
+        (b"\x42", INVALID),
+    ],
+)
+def test_raw_apdu_ends(apdu: bytes, end: int) -> None:
+    assert apdu_end(apdu, 0) == end
+
+
+def test_raw_reader_skips_junk_and_gives_up_on_an_endless_start() -> None:
+    reader = RawReader()
+    assert reader.feed(b"\x01\x02\x03") == [] and reader.junk_bytes == 3
+    # an APDU that announces more than any push holds is junk, not something to wait for
+    assert reader.feed(b"\xdb\x08LGZg1234\x83\x02\x00\x00") == []
+    assert reader.junk_bytes > 3

@@ -46,12 +46,6 @@ class Done:
 
     result: Readout | PushMeter
 
-    @property
-    def readout(self) -> Readout:
-        """The readout of a read (a read never ends in a push meter)."""
-        assert isinstance(self.result, Readout)
-        return self.result
-
 
 Action = Send | Drain | Configure | Wait | Done
 
