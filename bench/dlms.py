@@ -29,6 +29,8 @@ CASES = (
     ("Netz Burgenland, AES-GCM + tag", "e450_at_netzburgenland_encrypted_ek_ak"),
     ("Graz OBIS pairs, 3 blocks, AES-GCM", "e450_at_rj12_encrypted_obis_tagged"),
     ("E570 push list, 5 blocks, AES-CTR (SC 0x20)", "e570_ch_cii_encrypted_sc20"),
+    ("Aidon SE, 27 {OBIS, value, scaler_unit} structures", "aidon_se_hdlc_obis_scaler_long_frame"),
+    ("Kaifa Netz NÖ, 2 M-Bus segments, AES-CTR, 11 triples", "kaifa_at_mbus_netznoe_example_encrypted"),
 )
 ROUNDS = 15
 PER_ROUND = 400
