@@ -13,6 +13,7 @@ import struct
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from custom_components.e450.wire.framing.hdlc import build_hdlc_frame
+from custom_components.e450.wire.framing.mbus import build_mbus_frame
 
 from .profiles import MeterState
 
@@ -132,7 +133,54 @@ def wiener_netze_body(state: MeterState, now: datetime) -> bytes:
     )
 
 
-LAYOUTS = {"swiss": swiss_body, "burgenland": burgenland_body, "wiener-netze": wiener_netze_body}
+def scaler_unit(scaler: int, unit: int) -> bytes:
+    """``{scaler, unit}``: unit from the DLMS enumeration (27 W, 30 Wh, 33 A, 35 V, 255 none)."""
+    return structure(i8(scaler), b"\x16" + bytes([unit]))
+
+
+def _registers(state: MeterState) -> list[tuple[str, bytes, bytes]]:
+    """(code, value, scaler_unit) of the registers a Kaifa or Aidon meter pushes, in their units."""
+    power = round(sum(state.phase_power_kw) * 1000)
+    return [
+        ("1-0:1.8.0", u32(round(state.import_kwh * 1000)), scaler_unit(0, 30)),
+        ("1-0:2.8.0", u32(round(state.export_kwh * 1000)), scaler_unit(0, 30)),
+        ("1-0:1.7.0", u32(power), scaler_unit(0, 27)),
+        ("1-0:2.7.0", u32(0), scaler_unit(0, 27)),
+        *(
+            (f"1-0:{c}.7.0", u16(round(volts * 10)), scaler_unit(-1, 35))
+            for c, volts in zip((32, 52, 72), state.voltages, strict=True)
+        ),
+        *(
+            (f"1-0:{c}.7.0", u16(amps), scaler_unit(-2, 33))
+            for c, amps in zip((31, 51, 71), _currents(state), strict=True)
+        ),
+        ("1-0:13.7.0", u16(1000), scaler_unit(-3, 255)),
+    ]
+
+
+def kaifa_body(state: MeterState, now: datetime) -> bytes:
+    """Netz NÖ's Kaifa MA309: date-time, then flat triples OBIS, value, scaler_unit, then the meter number."""
+    triples = [part for code, value, unit in _registers(state) for part in (octets(obis(code)), value, unit)]
+    return structure(octets(cosem_datetime(now)), *triples, octets(METER_NUMBER.encode()))
+
+
+def aidon_body(state: MeterState, now: datetime) -> bytes:
+    """Aidon's lists: an array of {OBIS, value, scaler_unit}, the meter number as {OBIS, value}."""
+    del now
+    return array(
+        structure(octets(obis("0-0:96.1.0")), octets(METER_NUMBER.encode())),
+        *(structure(octets(obis(code)), value, unit) for code, value, unit in _registers(state)),
+    )
+
+
+LAYOUTS = {
+    "swiss": swiss_body,
+    "burgenland": burgenland_body,
+    "wiener-netze": wiener_netze_body,
+    "kaifa": kaifa_body,
+    "aidon": aidon_body,
+}
+MBUS_SEGMENT = 0xF0  # APDU bytes per M-Bus frame, as the Kaifa meters split them
 
 
 def data_notification(body: bytes, now: datetime, invoke_id: int) -> bytes:
@@ -165,9 +213,25 @@ def framed(apdu: bytes, *, blocks: bool) -> bytes:
     return b"".join(frames)
 
 
-def push_frame(state: MeterState, now: datetime, counter: int, *, layout: str, security: str) -> bytes:
-    """The bytes of one push. ``security``: ``none``, ``encrypted`` (SC 0x20) or ``authenticated`` (SC 0x30)."""
+def mbus_framed(apdu: bytes) -> bytes:
+    """M-Bus long frames: CI = segment number, bit 4 on the last; source and destination TSAP before the bytes."""
+    pieces = [apdu[i : i + MBUS_SEGMENT] for i in range(0, len(apdu), MBUS_SEGMENT)]
+    return b"".join(
+        build_mbus_frame(number | (0x10 if number == len(pieces) - 1 else 0), b"\x01\x67" + piece)
+        for number, piece in enumerate(pieces)
+    )
+
+
+def push_frame(
+    state: MeterState, now: datetime, counter: int, *, layout: str, security: str, framing: str = "hdlc"
+) -> bytes:
+    """The bytes of one push. ``security``: ``none``, ``encrypted`` (SC 0x20) or ``authenticated`` (SC 0x30);
+    ``framing``: ``hdlc``, ``mbus`` or ``raw``."""
     apdu = data_notification(LAYOUTS[layout](state, now), now, counter)
     if security != "none":
         apdu = glo_ciphered(apdu, counter, tagged=security == "authenticated")
+    if framing == "mbus":
+        return mbus_framed(apdu)
+    if framing == "raw":
+        return apdu
     return framed(apdu, blocks=layout == "swiss")

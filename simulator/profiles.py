@@ -221,8 +221,9 @@ class Profile:
     push_interval: float = 5.0
     push_baud: int = 2400
     dlms_parity: str = "N"
-    dlms_layout: str = "swiss"  # swiss, burgenland, wiener-netze (simulator/dlms_push.py)
+    dlms_layout: str = "swiss"  # swiss, burgenland, wiener-netze, kaifa, aidon (simulator/dlms_push.py)
     dlms_security: str = "none"  # none, encrypted (SC 0x20), authenticated (SC 0x30)
+    dlms_framing: str = "hdlc"  # hdlc, mbus, raw
 
     @property
     def encrypted(self) -> bool:
@@ -262,6 +263,32 @@ PROFILES: dict[str, Profile] = {
             push_baud=9600,
             dlms_layout="wiener-netze",
             dlms_security="encrypted",
+        ),
+        # other makers' pushes (docs/dlms.md §2.8, §6.4a): a Kaifa MA309 at Netz NÖ (M-Bus segments, encrypted,
+        # flat {OBIS, value, scaler_unit} triples), an Aidon-style list of {OBIS, value, scaler_unit} structures, and
+        # the same list as raw APDUs with no framing
+        Profile(
+            "kaifa-mbus",
+            "",
+            _e450_lines,
+            mode="dlms",
+            push_interval=5.0,
+            push_baud=2400,
+            dlms_parity="E",
+            dlms_layout="kaifa",
+            dlms_security="encrypted",
+            dlms_framing="mbus",
+        ),
+        Profile("aidon", "", _e450_lines, mode="dlms", push_interval=2.5, push_baud=2400, dlms_layout="aidon"),
+        Profile(
+            "aidon-raw",
+            "",
+            _e450_lines,
+            mode="dlms",
+            push_interval=2.5,
+            push_baud=115200,
+            dlms_layout="aidon",
+            dlms_framing="raw",
         ),
     )
 }

@@ -60,5 +60,6 @@ class PushSender:
             self.invocation_counter,
             layout=self.profile.dlms_layout,
             security=self.profile.dlms_security,
+            framing=self.profile.dlms_framing,
         )
         return self.faults.damage_push(frame)

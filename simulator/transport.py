@@ -27,7 +27,9 @@ TCP_SWITCH_WAIT = 0.4
 FAST_MODE_SETTLE = 0.02
 WATCH_INTERVAL = 0.005  # how often the pty is checked for a client opening or closing it
 PARK_SPEED = termios.B38400  # see Pty.park()
-SPEEDS: dict[int, int] = {baud: getattr(termios, f"B{baud}") for baud in (300, 600, 1200, 2400, 4800, 9600, 19200)}
+SPEEDS: dict[int, int] = {
+    baud: getattr(termios, f"B{baud}") for baud in (300, 600, 1200, 2400, 4800, 9600, 19200, 115200)
+}
 _GARBLE = bytes((0x80, 0xF8, 0xFE, 0x00, 0xE0, 0x78))
 
 

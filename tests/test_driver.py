@@ -261,3 +261,19 @@ async def test_tcp_url(sim_factory: Factory) -> None:
         second = await read_meter(sim.port, FAST)  # the bridge's single connection was released
     assert first.bcc is BccStatus.OK and first.readings.keys() == second.readings.keys()
     assert first.timings.baud == 9600
+
+
+async def test_raw_apdus_and_m_bus_segments_over_a_real_port(sim_factory: Factory) -> None:
+    """The simulated Aidon-style meter with no framing at 115200 8N1, and the Kaifa over M-Bus at 2400 8E1."""
+    from custom_components.e450.wire import PushDecoder, capture_push
+    from custom_components.e450.wire.framing import Framing
+    from simulator.dlms_push import EXAMPLE_EK
+
+    async with sim_factory("aidon-raw") as sim:
+        push = await capture_push(sim.port, 115200, "N", PushDecoder(framing=Framing.RAW), 5.0)
+        await assert_port_released(sim.port)
+    assert push.readout is not None and push.readout.readings["32.7.0"].unit == "V"
+    async with sim_factory("kaifa-mbus") as sim:
+        push = await capture_push(sim.port, 2400, "E", PushDecoder(EXAMPLE_EK, framing=Framing.MBUS), 5.0)
+    assert push.readout is not None and push.readout.readings["1.8.0"].unit == "Wh"
+    assert push.info.security == "encrypted"

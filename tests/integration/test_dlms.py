@@ -415,3 +415,40 @@ async def test_clear_looking_detection_of_a_ciphered_meter_asks_for_keys(hass: H
             result = await user_flow(hass, meter.port)
         assert result["step_id"] == "dlms_key"
         assert result["description_placeholders"]["system_title"] == "?"
+
+
+async def test_a_kaifa_meter_pushing_m_bus_frames_is_set_up_from_the_ui(hass: HomeAssistant) -> None:
+    """The simulated Kaifa MA309 (Netz NÖ): encrypted pushes in M-Bus segments, registers with their own
+    scaler and unit. Detection finds the M-Bus frames at 2400 8E1, asks for the key, and the entry keeps the
+    framing."""
+    async with pushing("kaifa-mbus") as meter:
+        result = await user_flow(hass, meter.port)
+        assert result["step_id"] == "dlms_key"
+        assert result["description_placeholders"]["framing"] == "8E1"
+        result = await configure(hass, result["flow_id"], {CONF_ENCRYPTION_KEY: EK})
+        assert result["step_id"] == "confirm_push"
+        assert result["description_placeholders"]["layout"] == "described, MBUS"
+        result = await configure(hass, result["flow_id"], {})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"]["dlms_framing"] == "mbus" and result["data"][CONF_DLMS_PARITY] == "E"
+        await hass.async_block_till_done()
+        entry = result["result"]
+        assert entry.state is ConfigEntryState.LOADED
+        serial = entry.unique_id
+        voltage = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{serial}_32.7.0")
+        assert voltage is not None and float(hass.states.get(voltage).state) == 230.0  # 2300 × 10^-1 V
+        power_factor = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{serial}_13.7.0")
+        assert power_factor is not None and float(hass.states.get(power_factor).state) == 1.0
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_an_aidon_style_list_without_keys(hass: HomeAssistant) -> None:
+    async with pushing("aidon") as meter:
+        result = await user_flow(hass, meter.port)
+        assert result["step_id"] == "confirm_push"
+        assert result["description_placeholders"]["security"] == "none"
+        assert result["description_placeholders"]["layout"] == "described, HDLC"
+        result = await configure(hass, result["flow_id"], {})
+        assert result["type"] is FlowResultType.CREATE_ENTRY and result["result"].unique_id == METER_NUMBER
+        await hass.async_block_till_done()
+        await hass.config_entries.async_unload(result["result"].entry_id)
