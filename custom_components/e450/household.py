@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Final
 
 from .anomalies import Anomaly, AnomalyKind, Severity
+from .scales import in_base
 from .wire import Readout
 
 PHASE_CURRENTS: Final = (("L1", "31.7.0"), ("L2", "51.7.0"), ("L3", "71.7.0"))
@@ -35,8 +36,7 @@ REPEATED_WINDOW: Final = 24 * 3600.0
 REPEATED_OVERLOADS: Final = 3  # overloads within the window that make a repair issue
 PHASE_LOSS_VOLTAGE: Final = 50.0  # below this a phase is lost (a repair issue of its own), not unbalanced
 
-_POWER_FACTORS: Final = {"w": 1e-3, "kw": 1.0, "mw": 1e3, "va": 1e-3, "kva": 1.0, "mva": 1e3}
-_CURRENT_FACTORS: Final = {"a": 1.0, "ma": 1e-3}
+POWERS: Final = ("power", "apparent_power")  # the unit families a load is measured in (W, VA, and multiples)
 
 
 class LiveProblem(StrEnum):
@@ -55,13 +55,17 @@ class Limits:
     nominal_voltage: float = 230.0
 
 
-def _scaled(readout: Readout, code: str, factors: dict[str, float]) -> float | None:
-    """A reading in the family's base unit (kW/kVA, A); ``None`` when absent or in another unit."""
+def _power(readout: Readout, code: str) -> float | None:
+    """A power reading in kW (or kVA); ``None`` when absent or in no power unit."""
     reading = readout.number(code)
-    if reading is None:
-        return None
-    factor = factors.get((reading.unit or "").lower())
-    return None if factor is None else float(reading.value) * factor
+    base = None if reading is None else in_base(float(reading.value), reading.unit, *POWERS)
+    return None if base is None else base / 1000
+
+
+def _current(readout: Readout, code: str) -> float | None:
+    """A current reading in A; ``None`` when absent or in no current unit."""
+    reading = readout.number(code)
+    return None if reading is None else in_base(float(reading.value), reading.unit, "current")
 
 
 @dataclass
@@ -166,16 +170,16 @@ class LoadMonitor:
         candidates: list[Overload] = []
         if limits.fuse_current:
             for phase, code in PHASE_CURRENTS:
-                current = _scaled(readout, code, _CURRENT_FACTORS)
+                current = _current(readout, code)
                 if current is not None:
                     candidates.append(Overload(abs(current) / limits.fuse_current, abs(current), "A", phase))
         if limits.contract_power:
-            apparent = _scaled(readout, APPARENT_POWER, _POWER_FACTORS)
+            apparent = _power(readout, APPARENT_POWER)
             power, unit = (
                 (apparent, "kVA")
                 if apparent is not None
                 else (
-                    _scaled(readout, ACTIVE_POWER, _POWER_FACTORS),
+                    _power(readout, ACTIVE_POWER),
                     "kW",
                 )
             )
@@ -185,10 +189,10 @@ class LoadMonitor:
 
     def _phase_loads(self, readout: Readout) -> list[float] | None:
         """Per-phase load in kVA: per-phase powers, else currents times voltages (or the nominal voltage)."""
-        powers = [_scaled(readout, code, _POWER_FACTORS) for _, code in PHASE_POWERS]
+        powers = [_power(readout, code) for _, code in PHASE_POWERS]
         if all(power is not None for power in powers):
             return [abs(power) for power in powers if power is not None]
-        currents = [_scaled(readout, code, _CURRENT_FACTORS) for _, code in PHASE_CURRENTS]
+        currents = [_current(readout, code) for _, code in PHASE_CURRENTS]
         if any(current is None for current in currents):
             return None
         voltages = self._phase_voltages(readout) or [self.limits.nominal_voltage] * 3

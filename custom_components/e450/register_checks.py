@@ -15,6 +15,7 @@ from .anomalies import Anomaly, AnomalyKind, Severity
 from .const import RESET_CONFIRMATIONS
 from .guard import EnergyGuard, GuardVerdict
 from .meter_info import meter_clock
+from .scales import in_base
 from .wire import Readout
 
 CLOCK_RELEASE: Final = 0.8  # a drift flagged at the threshold clears below 80 % of it
@@ -24,9 +25,6 @@ FROZEN_MIN_STEPS: Final = 10  # the energy that flowed must be worth this many s
 TARIFFS: Final = range(1, 10)
 # (direction, power code, energy total code)
 DIRECTIONS: Final = (("import", "1.7.0", "1.8.0"), ("export", "2.7.0", "2.8.0"))
-
-_WH: Final = {"wh": 1.0, "kwh": 1e3, "mwh": 1e6}
-_W: Final = {"w": 1.0, "kw": 1e3, "mw": 1e6}
 
 
 def _resolution(text: str) -> float:
@@ -63,7 +61,7 @@ class GuardedEnergy:
         dataset = readout.current(code)
         if dataset is None or dataset.number is None or not dataset.values:
             return None
-        factor = _WH.get((dataset.values[0].unit or "").lower())
+        factor = in_base(1.0, dataset.values[0].unit, "energy")  # Wh per unit as transmitted
         if factor is None:
             return None
         value = float(dataset.number) * factor
@@ -162,11 +160,10 @@ class FrozenCheck:
         for direction, power_code, energy_code in DIRECTIONS:
             register = energy.read(readout, energy_code)
             reading = readout.number(power_code)
-            factor = _W.get(((reading.unit if reading else None) or "").lower())
-            if register is None or reading is None or factor is None:
+            power = None if reading is None else in_base(float(reading.value), reading.unit, "power")
+            if register is None or power is None:
                 self._still.pop(direction, None)
                 continue
-            power = float(reading.value) * factor
             still = self._still.get(direction)
             if still is None or register.wh != still.value or power < FROZEN_MIN_POWER:
                 # moving, or too little power to expect movement: start watching again from here

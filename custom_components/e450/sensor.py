@@ -30,7 +30,8 @@ from .coordinator import E450ConfigEntry, E450Coordinator, ReadStatistics
 from .entity import E450Entity
 from .guard import EnergyGuard, GuardVerdict
 from .meter_info import meter_clock
-from .units import UNITS, decimals, factor
+from .scales import scale
+from .units import UNITS, decimals
 from .wire import DataSet, Readout
 from .wire.obis import CLOCK_TIME, OBIS, Kind, Quantity
 
@@ -203,7 +204,7 @@ class E450ObisSensor(E450Entity, RestoreSensor):
         if description.value_fn is None and first.unit:
             # units exactly as the meter transmits them (kWh, Wh, MWh, kW, W …), never rescaled to a fixed unit
             self._attr_native_unit_of_measurement = unit_info[0] if unit_info else first.unit
-            self._attr_device_class = unit_info[2] if unit_info else None
+            self._attr_device_class = unit_info[1] if unit_info else None
             self._attr_suggested_display_precision = decimals(first.value)
         if description.translation_key in TARIFF_KEYS:
             self._attr_translation_placeholders = {"tariff": code.rsplit(".", 1)[1]}
@@ -248,11 +249,11 @@ class E450ObisSensor(E450Entity, RestoreSensor):
             return None
         unit = dataset.values[0].unit
         if unit not in self._factors:  # a meter keeps its units: look each up once
-            self._factors[unit] = factor(unit, self.native_unit_of_measurement)
-        scale = self._factors[unit]
-        if scale is None:
+            self._factors[unit] = scale(unit, self.native_unit_of_measurement)
+        factor = self._factors[unit]
+        if factor is None:
             return None
-        value = dataset.number * scale
+        value = dataset.number * factor
         if self._guard is None:
             return value
         previous = self._guard.published
