@@ -13,7 +13,7 @@ import pytest
 from custom_components.e450.guard import EnergyGuard, GuardVerdict
 from custom_components.e450.meter_info import firmware, manufacturer_name, meter_clock, meter_serial
 from custom_components.e450.ports import list_ports, same_port
-from custom_components.e450.units import convert
+from custom_components.e450.scales import scale
 from custom_components.e450.wire import BccStatus, DataSet, DataValue, Identification, ProtocolMode, Readout
 
 
@@ -96,8 +96,10 @@ def test_manufacturer_firmware_clock() -> None:
         (1.0, "kvarh", "varh", 1000.0),
     ],
 )
-def test_convert(value: float, unit: str | None, target: str | None, expected: float | None) -> None:
-    assert convert(value, unit, target) == (pytest.approx(expected) if expected is not None else None)
+def test_scale(value: float, unit: str | None, target: str | None, expected: float | None) -> None:
+    factor = scale(unit, target)
+    converted = None if factor is None else value * factor
+    assert converted == (pytest.approx(expected) if expected is not None else None)
 
 
 def test_list_ports_labels_and_by_id(tmp_path: Path) -> None:

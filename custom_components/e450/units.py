@@ -15,8 +15,6 @@ from homeassistant.const import (
     UnitOfReactivePower,
 )
 
-from .scales import scale
-
 # The unit a meter transmits, as Home Assistant spells it, and the device class it gives a sensor.
 UNITS: dict[str, tuple[str, SensorDeviceClass | None]] = {
     "wh": (UnitOfEnergy.WATT_HOUR, SensorDeviceClass.ENERGY),
@@ -46,9 +44,3 @@ UNITS: dict[str, tuple[str, SensorDeviceClass | None]] = {
 def decimals(text: str) -> int:
     """Decimal places of a value as transmitted: what the meter's display shows."""
     return len(text.split(".", 1)[1].strip()) if "." in text else 0
-
-
-def convert(value: float, unit: str | None, target: str | None) -> float | None:
-    """``value`` in ``unit`` expressed in ``target`` (same family only); ``None`` when not convertible."""
-    factor = scale(unit, target)
-    return None if factor is None else value * factor
