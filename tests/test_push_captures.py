@@ -1,5 +1,6 @@
 """Real pushes of other meters than the E450 — Aidon, Kamstrup, Kaifa, Sagemcom, Iskra — in HDLC and M-Bus frames,
-plain and glo-ciphered (security suites 0 and 1): each decodes to the values its source states (file headers)."""
+plain and glo-ciphered (security suites 0 and 1), with OBIS codes or by a utility's positions: each decodes to the
+values its source states (file headers)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ from datetime import datetime
 import pytest
 
 from custom_components.e450.meter_info import meter_serial
-from custom_components.e450.wire import Layout, Push, PushDecoder
+from custom_components.e450.wire import PROFILES, DlmsError, Layout, Push, PushDecoder
+from custom_components.e450.wire.dlms.axdr import OCTET_STRING, STRUCTURE, UINT32, Data, decode_all
+from custom_components.e450.wire.dlms.bodies import decode_body
+from custom_components.e450.wire.dlms.cipher import decrypt, parse_glo_ciphered
+from custom_components.e450.wire.framing.hdlc import parse_frame, strip_llc
 
 from .dlms_vectors import vector
 
@@ -87,3 +92,82 @@ def test_iskra_push_list_in_hdlc_segments_with_the_makers_voltage_scale() -> Non
     assert {code: readings[code][0] for code in stated} == stated
     assert readings["32.7.0"] == (pytest.approx(234.7), "V") and readings["31.7.0"] == (pytest.approx(0.12), "A")
     assert push.readout is not None and meter_serial(push.readout) == "ISK1030783821282"
+
+
+def test_kaifa_norway_lists_1_and_2_by_element_count_without_obis_codes() -> None:
+    list_1, list_2 = pushes("kaifa_no_hdlc_positional_list1_list2")
+    assert (list_1.info.layout, list_1.info.profile) == (Layout.POSITIONAL, "kaifa-norway")
+    assert list_1.info.time == datetime(2023, 3, 22, 3, 28, 42)  # the header's date-time, tagged 09 0C
+    assert values(list_1) == {"1.7.0": (2277, "W")}  # list 1: +P alone
+    assert list_2.info.time == datetime(2023, 3, 22, 3, 28, 50)
+    readings = values(list_2)
+    # stated (amsreader-firmware's golden row): P+ 2269 W, P- 0, U 236.70 / 0.00 / 236.70 V, I 7.09 / 6.90 / 4.21 A
+    assert (readings["1.7.0"], readings["2.7.0"]) == ((2269, "W"), (0, "W"))
+    assert [readings[c] for c in ("32.7.0", "52.7.0", "72.7.0")] == [(236.7, "V"), (0.0, "V"), (236.7, "V")]
+    assert [readings[c][0] for c in ("31.7.0", "51.7.0", "71.7.0")] == pytest.approx([7.09, 6.90, 4.21], abs=0.005)
+    assert readings["31.7.0"] == (7.087, "A") and readings["4.7.0"] == (720, "var")  # mA and var as pushed
+    assert list_2.readout is not None and meter_serial(list_2.readout) == "6970631409168767"
+    assert list_2.readout.text("0.2.129") == "KFM_001" and list_2.readout.text("96.1.7") == "MA304H3E"
+
+
+def test_kaifa_norway_hourly_list_3_adds_the_clock_and_the_energies() -> None:
+    """No list 3 was captured: built from the captured list 2, with a clock and four energies appended."""
+    list_2 = vector("kaifa_no_hdlc_positional_list1_list2").lines[1]
+    apdu = strip_llc(parse_frame(list_2[1:-1]).information)  # type: ignore[union-attr]
+    body = decode_all(apdu[19:])  # after 0F, invoke-id, 09 0C and the 12 bytes of the header's date-time
+    clock = Data(OCTET_STRING, bytes.fromhex("07E703160304000000800000"))  # 2023-03-22 04:00:00
+    energies = tuple(Data(UINT32, value) for value in (14706201, 0, 12345, 2929))
+    hourly = decode_body(Data(STRUCTURE, (*body.items, clock, *energies)))
+    assert hourly.profile == "kaifa-norway" and hourly.clock == datetime(2023, 3, 22, 4, 0, 0)
+    readings = {ds.obis: ds.first.value for ds in hourly.datasets if ds.first}
+    assert (readings["1.8.0"], readings["4.8.0"], readings["32.7.0"]) == ("14706201", "2929", "236.7")
+    # one phase: list 2 of 9 and list 3 of 14 elements, one current and one voltage
+    one_phase = Data(STRUCTURE, (*body.items[:8], body.items[10]))
+    assert {ds.obis for ds in decode_body(one_phase).datasets} >= {"31.7.0", "32.7.0"}
+    assert decode_body(Data(STRUCTURE, (*one_phase.items, clock, *energies))).clock == hourly.clock
+    with pytest.raises(DlmsError) as caught:  # another count is no Kaifa list
+        decode_body(Data(STRUCTURE, body.items[:12]))
+    assert caught.value.reason == "unknown_layout"
+
+
+def test_iskra_elektro_ljubljana_second_and_quarter_hour_lists() -> None:
+    quarter, second = pushes("iskra_si_hdlc_positional_1s_15min")
+    assert second.info.profile == quarter.info.profile == "iskra-elektro-ljubljana"
+    assert second.info.time == quarter.info.time == datetime(2025, 5, 16, 23, 45)
+    readings = values(second)
+    # stated (amsreader-firmware's golden row and test): P+ 246 W, P- 0, U 232.50 / 232.10 / 232.80 V,
+    # I 1.52 / 0.11 / 0.16 A
+    assert (readings["1.7.0"], readings["2.7.0"]) == ((246, "W"), (0, "W"))
+    assert [readings[c] for c in ("32.7.0", "52.7.0", "72.7.0")] == [(232.5, "V"), (232.1, "V"), (232.8, "V")]
+    assert [readings[c] for c in ("31.7.0", "51.7.0", "71.7.0")] == [(1.52, "A"), (0.11, "A"), (0.16, "A")]
+    # the per-phase powers add up to the total (within the meters' rounding): the positions are the right ones
+    assert readings["21.7.0"][0] + readings["41.7.0"][0] + readings["61.7.0"][0] == pytest.approx(246, abs=2)
+    assert readings["4.7.0"] == (286, "var") and readings["22.7.0"] == (0, "W")
+    energies = values(quarter)
+    # no value stated by the source for the quarter-hour list; each total is the sum of its two tariffs
+    assert energies["1.8.0"] == (471547, "Wh") and energies["2.8.0"] == (44620, "Wh")
+    assert energies["1.8.1"][0] + energies["1.8.2"][0] == energies["1.8.0"][0]
+    assert energies["2.8.1"][0] + energies["2.8.2"][0] == energies["2.8.0"][0]
+    assert (energies["3.8.0"], energies["4.8.0"]) == ((20507, "varh"), (313837, "varh"))
+    assert quarter.readout is not None and quarter.readout.text("96.14.0") == "0002"  # active tariff
+    # the logical device name identifies the meter in both lists (the device id differs from list to list)
+    assert second.readout is not None and meter_serial(second.readout) == meter_serial(quarter.readout)
+    assert meter_serial(second.readout) == "ISK1030792283067"
+    assert (second.readout.text("96.1.3"), quarter.readout.text("96.1.3")) == ("16820005", "16820006")
+
+
+def test_kelag_pushes_decrypt_to_the_stated_plaintext_but_no_source_gives_their_list() -> None:
+    source = vector("iskra_at_hdlc_kelag_encrypted_ek")
+    decoder = PushDecoder(source.key("EK"))
+    decoded = decoder.feed(source.data)
+    assert [push.info.invocation_counter for push in decoded] == [0x03D784, 0x03D785, 0x03D786]
+    stated = source.header["Expected (stated by source)"].split("first push: ")[1].split(".")[0]
+    ciphered = parse_glo_ciphered(decoded[0].raw)
+    assert decrypt(ciphered, source.key("EK"), None)[0] == bytes.fromhex(stated)
+    # positional without codes, and no published list says which register each number is: not guessed at
+    assert {push.error.reason for push in decoded if push.error} == {"unknown_layout"}
+    assert all(push.readout is None for push in decoded)
+    assert decoded[0].error is not None and "structure(12)[octet-string(6), octet-string(13)" in str(decoded[0].error)
+    for name in PROFILES:  # nor does forcing one of the known lists read it
+        forced = PushDecoder(source.key("EK"), profile=name).feed(source.lines[0])
+        assert forced[0].error is not None and forced[0].error.reason == "unknown_layout"

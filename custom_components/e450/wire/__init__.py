@@ -7,8 +7,8 @@ Sans-IO machines are fed bytes and time and say what to do (:mod:`.actions`); :m
 """
 
 from .detect import DetectConfig, detect_meter
-from .dlms.bodies import PROFILES
 from .dlms.listen import capture_push, open_push_port, read_pushes
+from .dlms.positional import PROFILES
 from .dlms.push import Push, PushDecoder
 from .errors import (
     KEY_PROBLEMS,

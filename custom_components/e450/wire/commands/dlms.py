@@ -18,8 +18,8 @@ import re
 import sys
 from typing import Any
 
-from ..dlms.bodies import PROFILES
 from ..dlms.listen import open_push_port, read_pushes
+from ..dlms.positional import PROFILES
 from ..dlms.push import Push, PushDecoder
 from ..errors import MeterError, PushProblem
 from ..framing import Framing

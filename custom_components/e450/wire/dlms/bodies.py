@@ -1,4 +1,5 @@
-"""How a notification body maps to OBIS codes: push object list, OBIS/value pairs, or a utility's positions.
+"""How a notification body maps to OBIS codes: push object list, OBIS/value pairs, registers the body describes,
+or a utility's positions (:mod:`.positional`).
 
 Scalers and units are not pushed (only attribute 2 of each register is), so they come from the one OBIS table
 (:data:`..obis.OBIS`); codes the table does not know keep their raw value and no unit (docs/dlms.md §6).
@@ -22,14 +23,12 @@ from .axdr import (
     NUMERIC,
     OCTET_STRING,
     STRUCTURE,
-    UINT16,
-    UINT32,
-    VISIBLE_STRING,
     Data,
     cosem_datetime,
     obis_text,
 )
 from .described import find_registers, shape
+from .positional import CLOCK, PROFILES
 from .units import Scaling
 
 CLASS_DATA: Final = 1
@@ -43,80 +42,6 @@ def default_scaling(code: str) -> Scaling:
     """The unit and scaler of a register by its normalised code, from the one OBIS table."""
     quantity = OBIS.get(code)
     return Scaling(None) if quantity is None else Scaling(quantity.unit, quantity.exponent)
-
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    """One position of a positional layout."""
-
-    address: str
-    types: frozenset[int]
-    scaling: Scaling = Scaling(None)  # noqa: RUF009 - frozen: one shared instance is safe
-
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """A utility's positional layout: the meaning of each element of the body structure."""
-
-    name: str
-    fields: tuple[Field, ...]
-
-    def matches(self, body: Data) -> bool:
-        """The body has exactly these positions, with these A-XDR types."""
-        items = body.items
-        return (
-            body.tag == STRUCTURE
-            and len(items) == len(self.fields)
-            and all(item.tag in spec.types for item, spec in zip(items, self.fields, strict=True))
-        )
-
-
-_CLOCK: Final = "0-0:1.0.0"
-_U32 = frozenset({UINT32})
-_U16 = frozenset({UINT16})
-_TEXT = frozenset({OCTET_STRING, VISIBLE_STRING})
-
-PROFILES: Final[dict[str, Profile]] = {
-    profile.name: profile
-    for profile in (
-        # Wiener Netze (optical port): date-time, +A, -A, +R, -R (Wh, varh), +P, -P, +Q, -Q (W, var)
-        Profile(
-            "wiener-netze",
-            (
-                Field(_CLOCK, frozenset({OCTET_STRING, DATE_TIME})),
-                Field("1-0:1.8.0", _U32, Scaling("Wh")),
-                Field("1-0:2.8.0", _U32, Scaling("Wh")),
-                Field("1-0:3.8.0", _U32, Scaling("varh")),
-                Field("1-0:4.8.0", _U32, Scaling("varh")),
-                Field("1-0:1.7.0", _U32, Scaling("W")),
-                Field("1-0:2.7.0", _U32, Scaling("W")),
-                Field("1-0:3.7.0", _U32, Scaling("var")),
-                Field("1-0:4.7.0", _U32, Scaling("var")),
-            ),
-        ),
-        # Netz Burgenland: U L1-L3 (V), I L1-L3 (0.01 A), +P, -P (W), +A, -A (Wh), angle U-I L1-L3 (unit not
-        # published: kept raw), meter number
-        Profile(
-            "netz-burgenland",
-            (
-                Field("1-0:32.7.0", _U16, Scaling("V")),
-                Field("1-0:52.7.0", _U16, Scaling("V")),
-                Field("1-0:72.7.0", _U16, Scaling("V")),
-                Field("1-0:31.7.0", _U16, Scaling("A", -2)),
-                Field("1-0:51.7.0", _U16, Scaling("A", -2)),
-                Field("1-0:71.7.0", _U16, Scaling("A", -2)),
-                Field("1-0:1.7.0", _U32, Scaling("W")),
-                Field("1-0:2.7.0", _U32, Scaling("W")),
-                Field("1-0:1.8.0", _U32, Scaling("Wh")),
-                Field("1-0:2.8.0", _U32, Scaling("Wh")),
-                Field("1-0:81.7.4", _U16),
-                Field("1-0:81.7.15", _U16),
-                Field("1-0:81.7.26", _U16),
-                Field("0-0:96.1.0", _TEXT),
-            ),
-        ),
-    )
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,9 +204,9 @@ def decode_body(body: Data, profile: str | None = None) -> Decoded:
     else:
         candidates = list(PROFILES.values())
     for candidate in candidates:
-        if candidate.matches(body):
-            for spec, data in zip(candidate.fields, body.items, strict=True):
-                if spec.address == _CLOCK:
+        if (fields := candidate.layout(body)) is not None:
+            for spec, data in zip(fields, body.items, strict=True):
+                if spec.address == CLOCK:
                     builder.add_clock(data)
                 else:
                     builder.add(spec.address, data, spec.scaling)
