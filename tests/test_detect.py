@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from custom_components.e450.wire import DetectConfig, NoAnswerError, PushMeter, Readout, SessionConfig
-from custom_components.e450.wire.detect import Detector, peek_security
+from custom_components.e450.wire.detect import Detector, Phase, find_raw_apdu, peek_security
 from custom_components.e450.wire.framing import Framing
-from custom_components.e450.wire.framing.hdlc import build_hdlc_frame
+from custom_components.e450.wire.framing.hdlc import build_hdlc_frame, find_hdlc_frame, strip_llc
 from custom_components.e450.wire.framing.mbus import build_mbus_frame
 from custom_components.e450.wire.iec62056.frames import build_data_message
 
+from .dlms_vectors import vector
 from .scripted import Script
 
 CLEAR = b"\x0f\x00\x00\x00\x01\x00\x02\x00"
@@ -91,3 +94,53 @@ def test_a_push_in_m_bus_frames_is_found_and_named() -> None:
 def test_every_line_setting_meters_push_at_is_tried() -> None:
     settings = [(baud, parity) for baud, parity in DetectConfig().line_settings]
     assert {(9600, "N"), (2400, "E"), (2400, "N"), (9600, "E"), (115200, "N"), (2400, "O")} == set(settings)
+
+
+def aidon_apdu() -> bytes:
+    """The APDU of a real Aidon push (tests/fixtures/dlms), as a raw-framing meter sends it."""
+    frame = vector("aidon_no_hdlc_obis_scaler_list3").lines[0]
+    parsed = find_hdlc_frame(frame)
+    assert parsed is not None
+    return strip_llc(parsed.information)
+
+
+def test_raw_apdus_are_found_in_a_whole_burst() -> None:
+    """No framing, no checksum: a burst from silence to silence that is nothing but complete APDUs."""
+    apdu = aidon_apdu()
+    # caught half-way at 9600 8N1 (not taken: the listener waits out that window), then whole at 2400 8E1
+    incoming = [(2.2, apdu[40:]), (9.0, apdu)]
+    script = Script(Detector(), incoming=incoming)
+    assert script.result() == PushMeter(2400, "E", False, None, Framing.RAW)
+    assert find_raw_apdu(apdu + apdu) == apdu  # two APDUs back to back: the first is reported
+
+
+@pytest.mark.parametrize(
+    "burst",
+    [
+        b"\x0f\x00\x00\x00\x01\x00\x09\x04abcd",  # too short to be taken for a push
+        b"\x0f\x00\x00\x00\x01\x00\x09\x04abcd" + b"\x00" * 12,  # a complete APDU followed by junk
+        b"\x01\x02\x03" * 10,  # noise
+        b"\xdb\x08LGZg1234\x82\x01\x00" + b"\x00" * 20,  # a ciphered APDU cut short
+    ],
+)
+def test_noise_is_not_taken_for_raw_apdus(burst: bytes) -> None:
+    assert find_raw_apdu(burst) is None
+
+
+def test_phase_says_what_is_being_tried() -> None:
+    detector = Detector(DetectConfig(listen=1.0))
+    assert detector.phase == Phase("sign_on", 300, "7E1")
+    phases = []
+    script = Script(detector)
+    original = detector.next_action
+
+    def observed(now: float) -> Any:
+        action = original(now)
+        if not phases or phases[-1] != detector.phase:
+            phases.append(detector.phase)
+        return action
+
+    detector.next_action = observed  # type: ignore[method-assign]
+    with pytest.raises(NoAnswerError):
+        script.result()
+    assert phases == [Phase("sign_on", 300, "7E1"), Phase("listen", 9600, "8N1")]

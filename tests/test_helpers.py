@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 import os
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from custom_components.e450.guard import EnergyGuard, GuardVerdict
 from custom_components.e450.meter_info import firmware, manufacturer_name, meter_clock, meter_serial
-from custom_components.e450.ports import list_ports, same_port
+from custom_components.e450.ports import list_ports, preferred_port, same_port
 from custom_components.e450.scales import scale
 from custom_components.e450.wire import BccStatus, DataSet, DataValue, Identification, ProtocolMode, Readout
 
@@ -109,14 +110,16 @@ def test_list_ports_labels_and_by_id(tmp_path: Path) -> None:
     target.write_text("")
     os.symlink(target, by_id / "usb-FTDI_FT232R_A10K1-if00-port0")
     infos = [
-        SimpleNamespace(device=str(target), manufacturer="FTDI", product="FT232R", serial_number="A10K1"),
+        SimpleNamespace(device=str(target), manufacturer="FTDI", product="FT232R", serial_number="A10K1", vid=0x0403),
         SimpleNamespace(
             device="/dev/ttyACM0",
             manufacturer=None,
             product=None,
             serial_number=None,
             interface_description="Sonoff Zigbee 3.0 USB Dongle Plus",
+            vid=0x10C4,
         ),
+        SimpleNamespace(device="/dev/ttyS0", manufacturer=None, product=None, serial_number=None, vid=None),
     ]
     with patch("custom_components.e450.ports.serialx.list_serial_ports", return_value=infos):
         ports = list_ports(by_id)
@@ -124,6 +127,11 @@ def test_list_ports_labels_and_by_id(tmp_path: Path) -> None:
     assert ports[0].label == f"FTDI FT232R (A10K1) — {ports[0].path}"
     assert not ports[0].is_radio
     assert ports[1].path == "/dev/ttyACM0" and ports[1].is_radio
+    assert ports[0].is_usb and not ports[2].is_usb
+    # offered first: the one USB adapter that is no radio; never the built-in UART; none among several heads
+    assert preferred_port(ports) == ports[0].path
+    assert preferred_port(ports[1:]) is None
+    assert preferred_port([ports[0], replace(ports[0], path="/dev/ttyUSB1")]) is None
     with patch("custom_components.e450.ports.serialx.list_serial_ports", return_value=infos[:1]):
         assert list_ports(tmp_path / "absent")[0].path == str(target)  # no by-id folder: the kernel name
     assert same_port(ports[0].path, str(target))

@@ -13,7 +13,6 @@ from typing import Any
 from homeassistant.config_entries import (
     ConfigEntry,
     ConfigEntryState,
-    ConfigFlow,
     ConfigFlowResult,
 )
 from homeassistant.core import callback
@@ -29,41 +28,48 @@ from .const import (
     CONF_DLMS_PARITY,
     CONF_MAX_BAUD,
     CONF_PORT,
-    CONF_TRANSPORT,
     CONF_WAKE_UP,
     DOMAIN,
     FIRST_PUSH_WAIT,
-    TRANSPORT_DLMS,
 )
 from .coordinator import E450PushCoordinator
-from .forms import address_error, clean_keys, clean_settings, form_placeholders, keys_schema, port_schema
+from .forms import (
+    address_error,
+    clean_keys,
+    clean_settings,
+    form_placeholders,
+    keys_schema,
+    port_schema,
+    push_placeholders,
+)
 from .messages import error_key, push_meter_key
 from .meter_info import maker_and_model, manufacturer_name, meter_serial
 from .options_flow import E450OptionsFlow
 from .ports import SerialPort, list_ports, same_port
+from .probe_steps import ProbeSteps
 from .settings import is_push, merged, push_decoder, session_config
-from .wire import KEY_PROBLEMS, DetectConfig, MeterError, PushMeter, Readout, capture_push, detect_meter
+from .wire import DetectConfig, MeterError, PushMeter, capture_push, detect_meter
 from .wire.detect import PUSH_LISTEN_SECONDS
+from .wire.framing import Framing
 
 _LOGGER = logging.getLogger(__name__)
 
 
 PUSH_DETECTED = "dlms_push"  # _async_try_read's marker: the port carries pushes, listen instead of reading
+FRAMES = {Framing.HDLC: "HDLC", Framing.MBUS: "M-Bus", Framing.RAW: "raw", Framing.AUTO: "?"}
 
 
-class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
+class E450ConfigFlow(ProbeSteps, domain=DOMAIN):
     """Set up a meter."""
 
     VERSION = 1
     MINOR_VERSION = 1
 
     def __init__(self) -> None:
+        super().__init__()
         self._ports: list[SerialPort] = []
-        self._settings: dict[str, Any] = {}
-        self._port = ""
-        self._readout: Readout | None = None
         self._candidates: list[SerialPort] = []
-        self._push: PushMeter | None = None  # what the sign-on found instead of an answer
+        self._user_input: dict[str, Any] | None = None
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose a port (listed, typed, or "detect automatically") and, if needed, advanced settings."""
@@ -71,6 +77,7 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
         placeholders = form_placeholders()
         if user_input is not None:
             self._settings = clean_settings(user_input)
+            self._user_input = user_input
             port = str(user_input[CONF_PORT]).strip()
             address = self._settings[CONF_DEVICE_ADDRESS]
             if address and address_error(address):
@@ -84,16 +91,12 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors[CONF_PORT] = "port_in_use_by_entry"
                 placeholders.update(port=port, detail=owner)
             else:
-                error, details = await self._async_try_read(port)
-                if error == PUSH_DETECTED:
-                    self._port = port
-                    result, error, details = await self._async_push_meter()
-                    if result is not None:
-                        return result
-                if error is None:
-                    return await self._async_found(port)
-                errors["base"] = error
-                placeholders.update(details)
+                return await self._async_start_probe([port])
+        return await self._async_show_user_form(user_input, errors, placeholders)
+
+    async def _async_show_user_form(
+        self, user_input: dict[str, Any] | None, errors: dict[str, str], placeholders: dict[str, str]
+    ) -> ConfigFlowResult:
         self._ports = await self.hass.async_add_executor_job(list_ports)
         return self.async_show_form(
             step_id="user",
@@ -101,6 +104,10 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
             description_placeholders=placeholders,
         )
+
+    async def _async_show_error(self, error: str, details: dict[str, str]) -> ConfigFlowResult:
+        """Back to the port form with what went wrong."""
+        return await self._async_show_user_form(self._user_input, {"base": error}, form_placeholders(**details))
 
     async def _async_port_owner(self, port: str) -> str | None:
         """Title of the entry that already reads ``port``, if any (paths resolved in the executor)."""
@@ -115,9 +122,8 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
         return port_schema(self._ports, self._settings, user_input, auto_detect=auto_detect, current=current)
 
     async def _async_try_read(self, port: str) -> tuple[str | None, dict[str, str]]:
-        """A full read: the only proof that the head, the port and the settings work together.
-
-        ``PUSH_DETECTED`` when the meter pushes DLMS/COSEM instead of answering (``self._push`` says how).
+        """A full read, for a reconfiguration: the only proof that the head, the port and the settings work
+        together. ``PUSH_DETECTED`` when the meter pushes DLMS/COSEM instead of answering (``self._push`` says how).
         """
         self._push = None
         try:
@@ -129,14 +135,7 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
             _LOGGER.exception("Unexpected error reading %s", port)
             return "unknown", {}
         if isinstance(found, PushMeter):
-            _LOGGER.debug("%s carries DLMS pushes: %s", port, found)
-            self._push = found
-            self._settings = {
-                CONF_TRANSPORT: TRANSPORT_DLMS,
-                CONF_DLMS_BAUD: found.baud,
-                CONF_DLMS_PARITY: found.parity,
-                CONF_DLMS_FRAMING: str(found.framing),
-            }
+            self._use_push(found)
             return PUSH_DETECTED, {}
         self._readout = found
         return None, {}
@@ -155,21 +154,11 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
                 step_id="detect",
                 description_placeholders={"ports": "\n".join(f"- {port.label}" for port in self._candidates)},
             )
-        for port in self._candidates:
-            error, details = await self._async_try_read(port.path)
-            if error == PUSH_DETECTED:
-                self._port = port.path
-                result, error, details = await self._async_push_meter()
-                if result is not None:
-                    return result
-                return self.async_abort(
-                    reason="push_not_decoded",
-                    description_placeholders={"port": port.path, "detail": details.get("detail") or str(error)},
-                )
-            if error is None:
-                return await self._async_found(port.path)
-            _LOGGER.debug("No meter on %s (%s)", port.path, error)
-        return self.async_abort(reason="no_meter_found")
+        self._detecting = True
+        return await self._async_start_probe([port.path for port in self._candidates])
+
+    async def _async_start_probe(self, ports: list[str]) -> ConfigFlowResult:
+        return await self._async_probe(ports, DetectConfig(session_config(self._settings), listen=PUSH_LISTEN_SECONDS))
 
     async def _async_found(self, port: str) -> ConfigFlowResult:
         readout = self._readout
@@ -201,23 +190,13 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
         self._readout = push.readout
         return None, {}
 
-    async def _async_push_meter(self) -> tuple[ConfigFlowResult | None, str | None, dict[str, str]]:
-        """After detection: the key step for a ciphered push, else one clear push proves the port and the layout."""
-        if self._needs_key():
-            return await self.async_step_dlms_key(), None, {}
-        error, details = await self._async_try_push(self._port, self._settings)
-        if error in KEY_PROBLEMS:  # the first frame looked clear, but the pushes are ciphered after all
-            return await self.async_step_dlms_key(), None, {}
-        if error is None:
-            return await self._async_found(self._port), None, {}
-        return None, error, details
-
     async def async_step_dlms_key(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the utility's encryption key (and authentication key) and prove them on a live push."""
         errors: dict[str, str] = {}
         placeholders = form_placeholders(
             baud=str(self._settings[CONF_DLMS_BAUD]),
             framing=f"8{self._settings[CONF_DLMS_PARITY]}1",
+            frames=FRAMES[Framing(self._settings.get(CONF_DLMS_FRAMING, Framing.HDLC))],
             system_title=self._push.system_title.hex().upper() if self._push and self._push.system_title else "?",
         )
         if user_input is not None:
@@ -246,20 +225,11 @@ class E450ConfigFlow(ConfigFlow, domain=DOMAIN):
                 title=f"{maker or 'DLMS'} {self.unique_id}".strip(),
                 data={CONF_PORT: self._port, **self._settings},
             )
-        info = readout.push
         return self.async_show_form(
             step_id="confirm_push",
-            description_placeholders={
-                "manufacturer": maker or "?",
-                "serial": self.unique_id or "",
-                "port": self._port,
-                "baud": str(self._settings[CONF_DLMS_BAUD]),
-                "framing": f"8{self._settings[CONF_DLMS_PARITY]}1",
-                "security": info.security + (f" (tag {info.tag})" if info.tag else ""),
-                "layout": (info.layout + (f" ({info.profile})" if info.profile else "") if info.layout else "?")
-                + f", {str(self._settings.get(CONF_DLMS_FRAMING, 'hdlc')).upper()}",
-                "values": str(len(readout.readings)),
-            },
+            description_placeholders=push_placeholders(
+                readout, self._settings, maker, self.unique_id or "", self._port
+            ),
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:

@@ -16,18 +16,22 @@ from .const import (
     CONF_ADVANCED,
     CONF_AUTHENTICATION_KEY,
     CONF_DEVICE_ADDRESS,
+    CONF_DLMS_BAUD,
+    CONF_DLMS_FRAMING,
+    CONF_DLMS_PARITY,
     CONF_ENCRYPTION_KEY,
     CONF_MAX_BAUD,
     CONF_PORT,
     CONF_WAKE_UP,
     DEFAULT_MAX_BAUD,
 )
-from .ports import SerialPort
+from .ports import SerialPort, preferred_port
+from .wire import Readout
 
 
 def form_placeholders(**values: str) -> dict[str, str]:
     """Every placeholder an error text of the flows' forms may use, empty unless given."""
-    keys = ("port", "detail", "baud", "framing", "seconds", "system_title", "meter", "error")
+    keys = ("port", "detail", "baud", "framing", "frames", "seconds", "system_title", "meter", "error")
     return dict.fromkeys(keys, "") | values
 
 
@@ -101,9 +105,9 @@ def port_schema(
     options = [selector.SelectOptionDict(value=port.path, label=port.label) for port in ports]
     if auto_detect:
         options.append(selector.SelectOptionDict(value=AUTO_DETECT, label=AUTO_DETECT))
-    default = (
-        (user_input or {}).get(CONF_PORT) or current or (ports[0].path if ports else AUTO_DETECT if auto_detect else "")
-    )
+    # never a built-in UART (/dev/ttyS0) by default: the one USB adapter, else "detect automatically"
+    preferred = preferred_port(ports) or (AUTO_DETECT if auto_detect else "")
+    default = (user_input or {}).get(CONF_PORT) or current or preferred
     # A select with custom values on every HA version: it carries "Detect automatically" and URLs typed by
     # hand (socket://host:port, rfc2217://…), which HA 2026.5's serial port selector cannot offer.
     port_selector = selector.SelectSelector(
@@ -120,3 +124,22 @@ def port_schema(
             vol.Required(CONF_ADVANCED): section(_advanced_schema(settings), {"collapsed": True}),
         }
     )
+
+
+def push_placeholders(
+    readout: Readout, settings: Mapping[str, Any], maker: str | None, serial: str, port: str
+) -> dict[str, str]:
+    """What the confirmation of a push meter shows: who, where, line settings, security, layout and framing."""
+    info = readout.push
+    assert info is not None
+    layout = info.layout + (f" ({info.profile})" if info.profile else "") if info.layout else "?"
+    return {
+        "manufacturer": maker or "?",
+        "serial": serial,
+        "port": port,
+        "baud": str(settings[CONF_DLMS_BAUD]),
+        "framing": f"8{settings[CONF_DLMS_PARITY]}1",
+        "security": info.security + (f" (tag {info.tag})" if info.tag else ""),
+        "layout": f"{layout}, {str(settings.get(CONF_DLMS_FRAMING, 'hdlc')).upper()}",
+        "values": str(len(readout.readings)),
+    }

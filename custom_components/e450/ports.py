@@ -26,6 +26,7 @@ class SerialPort:
     device: str  # the kernel device it points to
     label: str
     is_radio: bool
+    is_usb: bool = False  # a USB adapter (an optical head, most likely), not a built-in UART like /dev/ttyS0
 
 
 def _by_id_links(directory: Path = BY_ID) -> dict[str, str]:
@@ -50,8 +51,16 @@ def list_ports(by_id: Path = BY_ID) -> list[SerialPort]:
         description = " ".join(details) or getattr(info, "interface_description", None) or "Serial port"
         if info.serial_number:
             description += f" ({info.serial_number})"
-        ports.append(SerialPort(path, device, f"{description} — {path}", bool(_RADIO.search(description))))
+        is_radio = bool(_RADIO.search(description))
+        ports.append(SerialPort(path, device, f"{description} — {path}", is_radio, info.vid is not None))
     return ports
+
+
+def preferred_port(ports: list[SerialPort]) -> str | None:
+    """The port to offer first: the only USB adapter that is not a radio stick; none when there are several
+    (the user chooses, or lets detection try them) or only built-in UARTs."""
+    heads = [port for port in ports if port.is_usb and not port.is_radio]
+    return heads[0].path if len(heads) == 1 else None
 
 
 def same_port(first: str, second: str) -> bool:

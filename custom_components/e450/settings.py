@@ -48,7 +48,7 @@ from .const import (
     TRANSPORT_DLMS,
 )
 from .household import Limits
-from .wire import PushDecoder, SessionConfig
+from .wire import PushDecoder, PushMeter, SessionConfig
 from .wire.framing import Framing
 
 
@@ -76,6 +76,16 @@ def session_config(values: Mapping[str, Any]) -> SessionConfig:
         wake_up=bool(values.get(CONF_WAKE_UP, False)),
         switch_delay=float(values.get(CONF_SWITCH_DELAY, DEFAULT_SWITCH_DELAY_MS)) / 1000,
     )
+
+
+def push_settings(found: PushMeter) -> dict[str, Any]:
+    """An entry's settings for the push meter detection found."""
+    return {
+        CONF_TRANSPORT: TRANSPORT_DLMS,
+        CONF_DLMS_BAUD: found.baud,
+        CONF_DLMS_PARITY: found.parity,
+        CONF_DLMS_FRAMING: str(found.framing),
+    }
 
 
 def push_profile(values: Mapping[str, Any]) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 import contextlib
 from pathlib import Path
@@ -19,6 +20,7 @@ from custom_components.e450.wire.port import close_port, open_port
 from simulator import MeterSimulator
 
 from .conftest import E450_SERIAL, entry_for, fake_ports
+from .flows import finish_progress
 
 Simulated = Callable[..., contextlib.AbstractAsyncContextManager[MeterSimulator]]
 ADVANCED = {CONF_ADVANCED: {"max_baud": "9600", "device_address": "", "wake_up": False}}
@@ -34,7 +36,7 @@ async def start(hass: HomeAssistant, ports: list[Any] | None = None) -> dict[str
 async def submit(hass: HomeAssistant, flow_id: str, port: str, **advanced: Any) -> dict[str, Any]:
     data = {CONF_PORT: port, CONF_ADVANCED: {**ADVANCED[CONF_ADVANCED], **advanced}}
     with patch("custom_components.e450.config_flow.list_ports", return_value=[]):
-        return dict(await hass.config_entries.flow.async_configure(flow_id, data))
+        return await finish_progress(hass, await hass.config_entries.flow.async_configure(flow_id, data))
 
 
 async def test_full_flow_with_the_simulated_meter(hass: HomeAssistant, meter: MeterSimulator) -> None:
@@ -132,13 +134,13 @@ async def test_invalid_address(hass: HomeAssistant, address: str) -> None:
 async def test_framing_and_unknown_errors(hass: HomeAssistant, caplog: pytest.LogCaptureFixture) -> None:
     """Cases the simulator cannot produce on purpose: a framing error and a bug."""
     result = await start(hass)
-    with patch("custom_components.e450.config_flow.detect_meter", side_effect=FramingError("x")):
+    with patch("custom_components.e450.probe.run_on_port", side_effect=FramingError("x")):
         result = await submit(hass, result["flow_id"], "/dev/ttyUSB0")
     assert result["errors"] == {"base": "framing"}
-    with patch("custom_components.e450.config_flow.detect_meter", side_effect=RuntimeError("boom")):
+    with patch("custom_components.e450.probe.run_on_port", side_effect=RuntimeError("boom")):
         result = await submit(hass, result["flow_id"], "/dev/ttyUSB0")
     assert result["errors"] == {"base": "unknown"}
-    assert "Unexpected error reading /dev/ttyUSB0" in caplog.text
+    assert "Unexpected error probing /dev/ttyUSB0" in caplog.text
 
 
 async def test_duplicate_updates_the_port(hass: HomeAssistant, meter: MeterSimulator) -> None:
@@ -171,7 +173,7 @@ async def test_auto_detect_skips_radios_busy_and_configured_ports(
         listed = result["description_placeholders"]["ports"]
         assert "Zigbee" not in listed and silent.port not in listed and meter.port in listed
         assert meter.requests == 0  # consent first
-        result = dict(await hass.config_entries.flow.async_configure(result["flow_id"], {}))
+        result = await finish_progress(hass, await hass.config_entries.flow.async_configure(result["flow_id"], {}))
         assert result["type"] is FlowResultType.FORM and result["step_id"] == "confirm"
         assert result["description_placeholders"]["port"] == meter.port
         assert silent.requests == 0
@@ -185,7 +187,7 @@ async def test_auto_detect_finds_nothing(hass: HomeAssistant, simulated: Simulat
             result = dict(
                 await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: AUTO_DETECT, **ADVANCED})
             )
-        result = dict(await hass.config_entries.flow.async_configure(result["flow_id"], {}))
+        result = await finish_progress(hass, await hass.config_entries.flow.async_configure(result["flow_id"], {}))
         assert result["type"] is FlowResultType.ABORT and result["reason"] == "no_meter_found"
         assert silent.requests == 1
 
@@ -198,3 +200,19 @@ async def test_auto_detect_without_ports(hass: HomeAssistant) -> None:
             await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: AUTO_DETECT, **ADVANCED})
         )
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "no_ports"
+
+
+async def test_closing_the_dialog_while_probing_frees_the_port(hass: HomeAssistant, simulated: Simulated) -> None:
+    """Detection of a silent port takes half a minute; closing the dialog stops it and closes the port."""
+    async with simulated("e450", fault="no_answer") as silent:
+        result = await start(hass)
+        with patch("custom_components.e450.config_flow.list_ports", return_value=[]):
+            result = dict(
+                await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: silent.port, **ADVANCED})
+            )
+        assert result["type"] is FlowResultType.SHOW_PROGRESS and result["progress_action"] == "sign_on"
+        assert result["description_placeholders"] == {"port": silent.port, "baud": "300", "line": "7E1"}
+        hass.config_entries.flow.async_abort(result["flow_id"])
+        await asyncio.sleep(0.2)  # the sign-on alone would take seconds more at 300 Bd
+        holder = await open_port(silent.port, 300)  # serialx opens exclusively: this fails while the flow holds it
+        await close_port(holder)

@@ -19,6 +19,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
+from custom_components.e450.config_flow import E450ConfigFlow
 from custom_components.e450.const import (
     AUTO_DETECT,
     CONF_ADVANCED,
@@ -40,6 +41,7 @@ from simulator import MeterSimulator
 from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK, METER_NUMBER, SYSTEM_TITLE
 
 from .conftest import fake_ports, meter_device
+from .flows import finish_progress
 
 Simulated = Callable[..., contextlib.AbstractAsyncContextManager[MeterSimulator]]
 EK, AK = EXAMPLE_EK.hex().upper(), EXAMPLE_AK.hex().upper()
@@ -64,11 +66,11 @@ async def pushing(profile: str, **kwargs: Any) -> AsyncIterator[MeterSimulator]:
 async def user_flow(hass: HomeAssistant, port: str) -> dict[str, Any]:
     with patch("custom_components.e450.config_flow.list_ports", return_value=[]):
         result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
-        return dict(await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: port, **ADVANCED}))
+        return await configure(hass, result["flow_id"], {CONF_PORT: port, **ADVANCED})
 
 
 async def configure(hass: HomeAssistant, flow_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    return dict(await hass.config_entries.flow.async_configure(flow_id, data))
+    return await finish_progress(hass, await hass.config_entries.flow.async_configure(flow_id, data))
 
 
 def push_entry(
@@ -417,7 +419,7 @@ async def test_repeated_and_broken_pushes_are_counted_not_published(hass: HomeAs
 async def test_clear_looking_detection_of_a_ciphered_meter_asks_for_keys(hass: HomeAssistant) -> None:
     """A block-transfer push caught mid-way looks clear to the detection; the first whole push says otherwise."""
     async with pushing("e450-dlms-encrypted") as meter:
-        with patch("custom_components.e450.config_flow.detect_meter", return_value=PushMeter(9600, "N", False)):
+        with patch("custom_components.e450.probe.run_on_port", return_value=PushMeter(9600, "N", False)):
             result = await user_flow(hass, meter.port)
         assert result["step_id"] == "dlms_key"
         assert result["description_placeholders"]["system_title"] == "?"
@@ -456,5 +458,48 @@ async def test_an_aidon_style_list_without_keys(hass: HomeAssistant) -> None:
         assert result["description_placeholders"]["layout"] == "described, HDLC"
         result = await configure(hass, result["flow_id"], {})
         assert result["type"] is FlowResultType.CREATE_ENTRY and result["result"].unique_id == METER_NUMBER
+        await hass.async_block_till_done()
+        await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_the_progress_dialog_says_what_is_being_tried(hass: HomeAssistant) -> None:
+    """Sign-on at 300 Bd, then each line setting listened at, then the first push: each shown as it happens."""
+    shown: list[tuple[str, dict[str, str]]] = []
+    original = E450ConfigFlow.async_show_progress
+
+    def record(flow: E450ConfigFlow, **kwargs: Any) -> Any:
+        shown.append((kwargs["progress_action"], dict(kwargs["description_placeholders"])))
+        return original(flow, **kwargs)
+
+    async with pushing("aidon") as meter:  # a clear push at 2400 8N1
+        # longer than the simulator's push interval (0.5 s), so that no line setting is silent throughout
+        with (
+            patch.object(E450ConfigFlow, "async_show_progress", record),
+            patch("custom_components.e450.config_flow.PUSH_LISTEN_SECONDS", 1.5),
+        ):
+            result = await user_flow(hass, meter.port)
+    assert result["step_id"] == "confirm_push"
+    steps = [(action, values["baud"], values["line"]) for action, values in shown]
+    assert steps[0] == ("sign_on", "300", "7E1")
+    listened = [(baud, line) for action, baud, line in steps if action == "listen"]
+    # a pty carries the speed but not the parity: the 2400 Bd push is heard at the first 2400 Bd setting
+    assert listened == [("9600", "8N1"), ("2400", "8E1")]
+    assert steps[-1] == ("push", "2400", "8E1")
+    assert all(values["port"] == meter.port for _, values in shown)
+
+
+async def test_a_meter_pushing_raw_apdus_is_set_up_from_the_ui(hass: HomeAssistant) -> None:
+    """No framing at all (Aidon list as raw APDUs at 115200 8N1): detection takes a whole burst of complete APDUs
+    for a push, and the entry keeps the raw framing."""
+    async with pushing("aidon-raw") as meter:
+        # a raw push is only taken when heard whole, from silence to silence: listen for more than two pushes
+        with patch("custom_components.e450.config_flow.PUSH_LISTEN_SECONDS", 1.5):
+            result = await user_flow(hass, meter.port)
+        assert result["step_id"] == "confirm_push", result
+        assert result["description_placeholders"]["baud"] == "115200"
+        assert result["description_placeholders"]["layout"].endswith(", RAW")
+        result = await configure(hass, result["flow_id"], {})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"]["dlms_framing"] == "raw"
         await hass.async_block_till_done()
         await hass.config_entries.async_unload(result["result"].entry_id)

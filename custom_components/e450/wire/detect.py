@@ -4,8 +4,10 @@ A sans-IO machine like the session it wraps: the IEC session runs until it reads
 ends with :class:`~.errors.NoAnswerError`; then the line is set, in turn, to each setting E450-family meters push
 at, for longer than one push interval, until a checksum-valid HDLC frame arrives (``Done(PushMeter)``) or every
 setting stayed silent or unintelligible (:class:`~.errors.NoAnswerError` again). HDLC and M-Bus frames are
-recognised (both carry checksums); raw APDUs are not guessed from noise. Used where the user agreed to
-probe a port (docs/dlms.md §1.2): the config flow and the ``probe`` command.
+recognised by their checksums; raw APDUs, which have none, only when a whole burst (silence before, silence
+after) is nothing but complete APDUs back to back, which noise at a wrong speed practically never is. Used where
+the user agreed to probe a port (docs/dlms.md §1.2): the config flow and the ``probe`` command.
+:attr:`Detector.phase` says what is being tried, for a progress display.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Final
 
 from .actions import Action, Configure, Done, Wait
 from .dlms.apdu import GENERAL_BLOCK_TRANSFER, GLO_CIPHERING
+from .dlms.raw import STARTS as RAW_STARTS, apdu_end
 from .errors import NoAnswerError
 from .framing import Framing
 from .framing.hdlc import find_hdlc_frame, strip_llc
@@ -38,6 +41,8 @@ PUSH_LINE_SETTINGS: Final[tuple[tuple[int, str], ...]] = (
 PUSH_LISTEN_SECONDS: Final = 6.0  # per line setting: longer than the E450's 5 s push interval
 # Silence that ends a burst of bytes: pushes come seconds apart, the frames of one push back to back.
 PUSH_GAP: Final = 0.3
+# The shortest burst taken for raw APDUs: a data-notification with a date-time and one value.
+MIN_RAW_BURST: Final = 16
 
 
 def peek_security(apdu: bytes) -> tuple[bool, bytes | None]:
@@ -66,6 +71,29 @@ def find_push_frame(data: bytes) -> tuple[Framing, bytes] | None:
     return None
 
 
+def find_raw_apdu(burst: bytes) -> bytes | None:
+    """The first APDU of a burst that is nothing but complete APDUs back to back (raw framing, docs/dlms.md
+    §2.9), or ``None``."""
+    if len(burst) < MIN_RAW_BURST:
+        return None
+    position, first = 0, 0
+    while position < len(burst):
+        if burst[position] not in RAW_STARTS or (end := apdu_end(burst, position)) <= position:
+            return None
+        first, position = first or end, end
+    return burst[:first]
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """What detection is trying now: an IEC 62056-21 sign-on (at 300 Bd) or readout (at the agreed speed), or
+    listening for pushes at one line setting."""
+
+    step: str  # "sign_on" | "read" | "listen"
+    baud: int
+    line: str  # data bits, parity, stop bits: "7E1", "8N1"
+
+
 @dataclass(frozen=True, slots=True)
 class DetectConfig:
     """The sign-on's settings, and how long to listen for pushes at each line setting."""
@@ -88,12 +116,21 @@ class Detector:
         self._started = 0.0
         self._last_rx: float | None = None  # last byte at this line setting
         self._burst_whole = False  # the current burst began after a silence: we see it from its start
+        self._burst_start = 0  # where the current burst begins in the buffer
         self._answered = 0  # bytes the sign-on received
 
     @property
     def baud(self) -> int:
         """The baud rate the line is (to be) set to."""
         return self._session.baud if self._session is not None else self._baud
+
+    @property
+    def phase(self) -> Phase:
+        """What is being tried now."""
+        if self._session is not None:
+            return Phase("sign_on" if self._session.baud == INITIAL_BAUD else "read", self._session.baud, "7E1")
+        baud, parity = self.config.line_settings[max(0, min(self._index, len(self.config.line_settings) - 1))]
+        return Phase("listen", baud, f"8{parity}1")
 
     def receive_data(self, data: bytes, now: float) -> None:
         """Feed bytes that arrived from the port."""
@@ -106,6 +143,7 @@ class Detector:
         last = self._last_rx if self._last_rx is not None else self._started
         if now - last >= PUSH_GAP:
             self._burst_whole = self._index >= 0
+            self._burst_start = len(self._buffer) - len(data)
         self._last_rx = now
 
     def next_action(self, now: float) -> Action:
@@ -119,6 +157,10 @@ class Detector:
 
     def _listen(self, now: float) -> Action:
         found = find_push_frame(bytes(self._buffer))
+        burst_over = self._last_rx is not None and now >= self._last_rx + PUSH_GAP
+        if found is None and self._burst_whole and burst_over:
+            raw = find_raw_apdu(bytes(self._buffer[self._burst_start :]))
+            found = (Framing.RAW, raw) if raw is not None else None
         if found is not None and self._index >= 0:
             baud, parity = self.config.line_settings[self._index]
             framing, apdu = found
@@ -128,7 +170,6 @@ class Detector:
             if self._last_rx is None and now >= self._deadline:
                 # not one byte in a whole push interval: nothing pushes (a wrong speed still delivers garbage)
                 return self._give_up()
-            burst_over = self._last_rx is not None and now >= self._last_rx + PUSH_GAP
             # a burst seen whole, from silence to silence, without a valid frame: this is not the push's speed
             if now < self._deadline and not (self._burst_whole and burst_over):
                 wake = self._deadline
@@ -139,7 +180,7 @@ class Detector:
         if self._index >= len(self.config.line_settings):
             return self._give_up()
         self._buffer.clear()
-        self._started, self._last_rx, self._burst_whole = now, None, False
+        self._started, self._last_rx, self._burst_whole, self._burst_start = now, None, False, 0
         self._deadline = now + self.config.listen
         baud, parity = self.config.line_settings[self._index]
         self._baud = baud

@@ -1,0 +1,133 @@
+"""The config flow's probing steps: detection runs in the background while a progress dialog says what is being
+tried (signing on at 300 Bd, listening for pushes at 9600 8N1 …), then the first push is awaited the same way.
+Closing the dialog stops it and frees the port."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+import logging
+from typing import Any
+
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.core import callback
+
+from .const import CONF_DLMS_BAUD, CONF_DLMS_PARITY, DOMAIN
+from .messages import error_key
+from .probe import Probe
+from .settings import push_settings
+from .wire import KEY_PROBLEMS, DetectConfig, MeterError, PushMeter, Readout
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class ProbeSteps(ConfigFlow):
+    """Probing with progress; the flow that uses it says what follows (``_async_found``, the key step) and how
+    an error is shown (``_async_show_error``)."""
+
+    def __init__(self) -> None:
+        self._settings: dict[str, Any] = {}
+        self._port = ""
+        self._readout: Readout | None = None
+        self._push: PushMeter | None = None  # what the sign-on found instead of an answer
+        self._detecting = False  # probing the candidates of "detect automatically"
+        self._probe: Probe | None = None
+        self._task: asyncio.Task[Any] | None = None  # probing, or waiting for the first push
+
+    async def _async_found(self, port: str) -> ConfigFlowResult:
+        raise NotImplementedError  # pragma: no cover - the flow's
+
+    async def _async_show_error(self, error: str, details: dict[str, str]) -> ConfigFlowResult:
+        raise NotImplementedError  # pragma: no cover - the flow's
+
+    async def _async_try_push(self, port: str, values: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
+        raise NotImplementedError  # pragma: no cover - the flow's
+
+    async def async_step_dlms_key(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        raise NotImplementedError  # pragma: no cover - the flow's
+
+    def _use_push(self, found: PushMeter) -> None:
+        _LOGGER.debug("The port carries DLMS pushes: %s", found)
+        self._push, self._settings = found, push_settings(found)
+
+    async def _async_probe(self, ports: list[str], config: DetectConfig) -> ConfigFlowResult:
+        """Start detection on ``ports`` (one after another) and show its progress."""
+        self._push = None
+        self._probe = Probe(ports, config)
+        self._task = self.hass.async_create_task(self._probe.run(), f"{DOMAIN} probe", eager_start=False)
+        return await self.async_step_probe()
+
+    async def async_step_probe(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Detection runs: say which port, which speed and which line setting is being tried."""
+        probe = self._probe
+        assert probe is not None
+        if probe.finished or probe.step is None:
+            return self.async_show_progress_done(next_step_id="probe_done")
+        step = probe.step
+        return self.async_show_progress(
+            step_id="probe",
+            progress_action=step.phase.step,
+            description_placeholders={"port": step.port, "baud": str(step.phase.baud), "line": step.phase.line},
+            progress_task=self.hass.async_create_task(probe.next_change(), f"{DOMAIN} probe progress"),
+        )
+
+    async def async_step_probe_done(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """What probing found: a meter to confirm, a push meter to listen to, or the reason there was none."""
+        assert self._probe is not None
+        outcome = self._probe.outcome
+        if outcome.port is not None and isinstance(outcome.found, Readout):
+            self._readout = outcome.found
+            return await self._async_found(outcome.port)
+        if outcome.port is not None and isinstance(outcome.found, PushMeter):
+            self._port = outcome.port
+            self._use_push(outcome.found)
+            if outcome.found.encrypted:
+                return await self.async_step_dlms_key()
+            # one clear push proves the port and the layout (and may turn out ciphered after all)
+            self._task = self.hass.async_create_task(
+                self._async_try_push(self._port, self._settings), f"{DOMAIN} first push", eager_start=False
+            )
+            return await self.async_step_first_push()
+        if self._detecting:
+            return self.async_abort(reason="no_meter_found")
+        failure = next(iter(outcome.errors.values()), None)
+        error, details = error_key(failure) if isinstance(failure, MeterError) else ("unknown", {})
+        return await self._async_show_error(error, details)
+
+    async def async_step_first_push(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Waiting for one complete push at the line settings detection found."""
+        task = self._task
+        assert task is not None
+        if task.done():
+            return self.async_show_progress_done(next_step_id="first_push_done")
+        return self.async_show_progress(
+            step_id="first_push",
+            progress_action="push",
+            description_placeholders={
+                "port": self._port,
+                "baud": str(self._settings[CONF_DLMS_BAUD]),
+                "line": f"8{self._settings[CONF_DLMS_PARITY]}1",
+            },
+            progress_task=task,
+        )
+
+    async def async_step_first_push_done(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The first push decoded: confirm; ciphered after all: ask for the keys; else say why not."""
+        assert self._task is not None
+        error, details = self._task.result()
+        if error in KEY_PROBLEMS:  # the first frame looked clear, but the pushes are ciphered after all
+            return await self.async_step_dlms_key()
+        if error is None:
+            return await self._async_found(self._port)
+        if self._detecting:
+            return self.async_abort(
+                reason="push_not_decoded",
+                description_placeholders={"port": self._port, "detail": details.get("detail") or str(error)},
+            )
+        return await self._async_show_error(error, details)
+
+    @callback
+    def async_remove(self) -> None:
+        """The dialog was closed: stop probing or listening, which closes the port."""
+        if self._task is not None:
+            self._task.cancel()
