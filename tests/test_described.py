@@ -9,6 +9,7 @@ import pytest
 from custom_components.e450.wire import DlmsError, Layout
 from custom_components.e450.wire.dlms.axdr import decode_all
 from custom_components.e450.wire.dlms.bodies import decode_body
+from custom_components.e450.wire.dlms.described import redacted
 
 
 def obis(text: str) -> bytes:
@@ -116,3 +117,25 @@ def test_an_unknown_shape_is_logged_once(caplog: pytest.LogCaptureFixture) -> No
     assert [push.error.reason for push in pushes if push.error] == ["unknown_layout"] * 2
     assert caplog.text.count("please report it") == 1
     assert "visible-string(40)" in caplog.text and "array(10)[uint16" in caplog.text and "… 2 more" in caplog.text
+
+
+def test_an_unknown_body_is_kept_for_the_report_with_its_strings_redacted() -> None:
+    """What a user files: types, numbers, OBIS codes and date-times; never a serial number or a name."""
+    from custom_components.e450.wire import PushDecoder
+    from custom_components.e450.wire.framing import Framing
+
+    stamp = bytes.fromhex("07ea0c0203100000ff800000")
+    body = structure(text("SERIAL1234567"), obis("1.0.1.7.0.255"), u32(1234), array(b"\x09\x0c" + stamp, u16(5)))
+    (push,) = PushDecoder(framing=Framing.RAW).feed(b"\x0f\x00\x00\x00\x01\x00" + body)
+    assert push.error is not None and push.error.reason == "unknown_layout"
+    assert push.undecoded == {
+        "structure": [
+            "visible-string(13)",
+            {"obis": "1-0:1.7.0.255"},
+            {"uint32": 1234},
+            {"array": [{"octet-string": stamp.hex()}, {"uint16": 5}]},
+        ]
+    }
+    assert "SERIAL" not in str(push.undecoded)
+    deep = decode_all(structure(structure(structure(structure(structure(structure(structure(u16(1)))))))))
+    assert "structure(1)" in str(redacted(deep))  # nesting past the report's depth is summarised by its shape

@@ -104,7 +104,12 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: E450Con
         listener = coordinator.listener
         pushes = asdict(listener.statistics)
         pushes["last_error"] = _scrub(pushes["last_error"] or "", secrets) or None
-        statistics["pushes"] = pushes | {"connected": listener.connected, "stale_after": coordinator.stale_after}
+        statistics["pushes"] = pushes | {
+            "connected": listener.connected,
+            "stale_after": coordinator.stale_after,
+            # a body of a layout this version does not know: its structure, strings redacted, to report
+            "undecoded_body": listener.undecoded,
+        }
     return {
         "entry": {
             "title": _scrub(entry.title, secrets),

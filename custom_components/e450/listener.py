@@ -50,6 +50,7 @@ class PushListener:
         self.latest_at = 0.0  # monotonic time of the latest decoded push
         self.key_failures = 0  # consecutive ciphered pushes the keys could not open
         self.rejected_push: bytes | None = None  # the last push the keys could not open (for the reauth flow)
+        self.undecoded: object = None  # the last body of an unknown layout, strings redacted (for diagnostics)
         self.connected = False
         self.settled = asyncio.Event()  # the first push decoded, or the keys were rejected often enough
         self._intervals: list[float] = []
@@ -110,6 +111,8 @@ class PushListener:
             return
         stats.rejected += 1
         stats.last_error = str(push.error)
+        if push.undecoded is not None:
+            self.undecoded = push.undecoded
         if reason in KEY_PROBLEMS and push.info.security is not Security.NONE:  # only a ciphered push doubts the keys
             self.key_failures += 1
             self.rejected_push = push.raw

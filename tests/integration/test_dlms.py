@@ -413,6 +413,13 @@ async def test_repeated_and_broken_pushes_are_counted_not_published(hass: HomeAs
         for push in decoder.feed(framed(b"\x0f" * 300, blocks=True)[:120] + framed(b"\x0f" * 300, blocks=True)):
             coordinator.listener.on_push(push)
         assert stats.interrupted == 1
+        # a clear push of a layout nobody knows: diagnostics carry its structure, strings redacted, to report
+        unknown = b"\x0f\x00\x00\x00\x09\x00\x02\x02\x0a\x08ABC12345\x06\x00\x00\x04\xd2"
+        for push in decoder.feed(framed(unknown, blocks=False)):
+            coordinator.listener.on_push(push)
+        diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+        undecoded = diagnostics["statistics"]["pushes"]["undecoded_body"]
+        assert undecoded == {"structure": ["visible-string(8)", {"uint32": 1234}]}
         await hass.config_entries.async_unload(entry.entry_id)
 
 

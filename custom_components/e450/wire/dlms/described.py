@@ -125,6 +125,29 @@ def shape(data: Data, depth: int = 2) -> str:
     return name
 
 
+DATE_TIME_OCTETS: Final = 12  # a COSEM date-time carried as an octet-string (IEC 62056-6-2 §4.1.6.1)
+
+
+def redacted(data: Data, depth: int = MAX_DEPTH + 2) -> object:
+    """A body as JSON for a report of a push the decoder did not know: types, numbers, OBIS codes and date-times
+    kept, every other string replaced by its type and length (serial numbers, names, keys never leave the
+    machine). Deeper levels than ``depth`` are summarised by :func:`shape`."""
+    name = _NAMES.get(data.tag, f"0x{data.tag:02x}")
+    if data.tag in (ARRAY, STRUCTURE):
+        if depth <= 0:
+            return shape(data, 0)
+        return {name: [redacted(item, depth - 1) for item in data.items]}
+    raw = data.value
+    if looks_like_obis(data):
+        assert isinstance(raw, bytes)
+        return {"obis": f"{raw[0]}-{raw[1]}:{raw[2]}.{raw[3]}.{raw[4]}.{raw[5]}"}
+    if isinstance(raw, bytes) and data.tag == OCTET_STRING and len(raw) == DATE_TIME_OCTETS:
+        return {name: raw.hex()}  # a date-time: when, not who
+    if isinstance(raw, bytes | str):
+        return f"{name}({len(raw)})"
+    return {name: raw}
+
+
 def find_registers(body: Data) -> list[Entry] | None:
     """The registers a body describes, in order; ``None`` when it describes too few to be such a body."""
     found: list[Entry] = []

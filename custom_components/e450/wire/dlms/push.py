@@ -22,6 +22,7 @@ from .apdu import GENERAL_BLOCK_TRANSFER, GLO_CIPHERING, MAX_APDU, BlockAssemble
 from .axdr import Data
 from .bodies import decode_body
 from .cipher import decrypt, parse_glo_ciphered
+from .described import redacted
 from .raw import RawReader
 
 _LOGGER = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ class Push:
     readout: Readout | None
     error: DlmsError | None = None
     raw: bytes = field(default=b"", compare=False)  # the APDU as received (ciphered if it was)
+    # an unknown body's structure with its strings redacted (described.redacted), for the user to report
+    undecoded: object = field(default=None, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape of the ``decode`` command-line contract."""
@@ -226,7 +229,8 @@ class PushDecoder:
             if err.reason is PushProblem.UNKNOWN_LAYOUT and err.detail not in self._shapes_seen:
                 self._shapes_seen.add(err.detail)  # once per distinct shape, not on every push
                 _LOGGER.warning("A push body of a layout this version does not know; please report it: %s", err.detail)
-            return Push(info, None, err, apdu)
+            undecoded = redacted(body) if err.reason is PushProblem.UNKNOWN_LAYOUT else None
+            return Push(info, None, err, apdu, undecoded)
         info = PushInfo(
             info.system_title,
             info.invocation_counter,
