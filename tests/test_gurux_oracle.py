@@ -30,9 +30,11 @@ from gurux_dlms.TranslatorSimpleTags import TranslatorSimpleTags
 import pytest
 
 from custom_components.e450.wire import PushDecoder
+from custom_components.e450.wire.detect import peek_security
 from custom_components.e450.wire.dlms.apdu import GLO_CIPHERING, parse_notification
 from custom_components.e450.wire.dlms.axdr import ARRAY, STRUCTURE, VISIBLE_STRING, Data, decode_all
 from custom_components.e450.wire.dlms.cipher import decrypt, parse_glo_ciphered
+from custom_components.e450.wire.framing import Framing
 
 from .dlms_vectors import Vector, all_vectors, vector
 
@@ -341,3 +343,26 @@ def test_gurux_is_imported_by_tests_only() -> None:
                 if isinstance(node, ast.ImportFrom):
                     names = [node.module or ""]
                 assert not any(name.split(".")[0] == "gurux_dlms" for name in names), path
+
+
+@pytest.mark.parametrize("security", [Security.ENCRYPTION, Security.AUTHENTICATION_ENCRYPTION])
+def test_a_general_ded_ciphered_push_enciphered_by_gurux_decodes(security: Security) -> None:
+    """No public capture uses general-ded-ciphering (0xDC) for a push: gurux enciphers a real clear push that
+    way, and our decoder must read the same registers as from the clear push (and check the tag)."""
+    source = vector("aidon_no_hdlc_obis_scaler_list3")
+    (clear,) = PushDecoder().feed(source.lines[0])
+    assert clear.readout is not None
+    plaintext = clear.raw
+    ek, ak, title = bytes(range(16)), bytes(range(16, 32)), b"AMT\x00\x01\x02\x03\x04"
+    parameter = AesGcmParameter(Command.GENERAL_DED_CIPHERING, bytearray(title), bytearray(ek))
+    parameter.authenticationKey = bytearray(ak)
+    parameter.security, parameter.invocationCounter = security, 0x1234
+    apdu = bytes(GXCiphering.encrypt(parameter, bytearray(plaintext)))
+    assert apdu[0] == 0xDC
+    assert peek_security(apdu) == (True, title)
+    (push,) = PushDecoder(ek, ak, framing=Framing.RAW).feed(apdu)
+    assert push.error is None and push.readout is not None
+    assert push.readout.readings == clear.readout.readings
+    assert push.info.invocation_counter == 0x1234 and push.info.system_title == title
+    (wrong,) = PushDecoder(bytes(16), ak, framing=Framing.RAW).feed(apdu)  # another key: nothing is published
+    assert wrong.readout is None and wrong.error is not None

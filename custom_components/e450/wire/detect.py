@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from .actions import Action, Configure, Done, Wait
-from .dlms.apdu import GENERAL_BLOCK_TRANSFER, GLO_CIPHERING
+from .dlms.apdu import CIPHERED, GENERAL_BLOCK_TRANSFER
 from .dlms.raw import STARTS as RAW_STARTS, apdu_end
 from .errors import NoAnswerError
 from .framing import Framing
@@ -51,7 +51,7 @@ def peek_security(apdu: bytes) -> tuple[bool, bytes | None]:
         # E0 | block control | block number (2) | acknowledged (2) | A-XDR length | block data
         size_byte = apdu[6]
         apdu = apdu[7 if size_byte < 0x80 else 7 + (size_byte & 0x7F) :]
-    if apdu[:1] != bytes([GLO_CIPHERING]):
+    if not apdu or apdu[0] not in CIPHERED:
         return False, None
     title = apdu[2:10] if apdu[1:2] == b"\x08" and len(apdu) >= 10 else None
     return True, title

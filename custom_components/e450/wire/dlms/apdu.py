@@ -13,6 +13,8 @@ from .axdr import Data, cosem_datetime, decode, decode_length
 # APDU tags of the xDLMS APDUs (docs/dlms.md §3-§5)
 DATA_NOTIFICATION: Final = 0x0F
 GLO_CIPHERING: Final = 0xDB  # general-glo-ciphering
+DED_CIPHERING: Final = 0xDC  # general-ded-ciphering: the same layout, ciphered with a dedicated key
+CIPHERED: Final = frozenset({GLO_CIPHERING, DED_CIPHERING})
 GENERAL_BLOCK_TRANSFER: Final = 0xE0
 MAX_APDU: Final = 65536  # far above any push (the largest E450 push seen is 0x1FF bytes)
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..errors import DlmsError, PushProblem
 from ..models import Security, TagStatus
-from .apdu import GLO_CIPHERING
+from .apdu import CIPHERED
 from .axdr import decode_length
 
 TAG_SIZE: Final = 12
@@ -56,9 +56,13 @@ class GloCiphered:
 
 
 def parse_glo_ciphered(apdu: bytes) -> GloCiphered:
-    """Split a general-glo-ciphering APDU into its header and payload (whole-APDU length checked)."""
-    if len(apdu) < 2 or apdu[0] != GLO_CIPHERING:
-        raise DlmsError(PushProblem.MALFORMED, "not a general-glo-ciphering APDU")
+    """Split a general-glo- or general-ded-ciphering APDU into its header and payload (whole-APDU length checked).
+
+    Both have the same layout (Green Book §9.3.5): glo- is ciphered with the global key, ded- with a dedicated
+    key; a push carries no association that could agree one, so the key the user gives serves for either.
+    """
+    if len(apdu) < 2 or apdu[0] not in CIPHERED:
+        raise DlmsError(PushProblem.MALFORMED, "not a general-glo- or general-ded-ciphering APDU")
     title_size = apdu[1]
     system_title = apdu[2 : 2 + title_size]
     if title_size != 8 or len(system_title) != 8:

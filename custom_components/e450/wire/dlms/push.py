@@ -18,7 +18,7 @@ from ..framing import Framing
 from ..framing.hdlc import HdlcFrame, HdlcReader, strip_llc
 from ..framing.mbus import MbusFrame, MbusReader
 from ..models import UNPROTECTED, BccStatus, PushInfo, Readout, TagStatus
-from .apdu import GENERAL_BLOCK_TRANSFER, GLO_CIPHERING, MAX_APDU, BlockAssembler, parse_block, parse_notification
+from .apdu import CIPHERED, GENERAL_BLOCK_TRANSFER, MAX_APDU, BlockAssembler, parse_block, parse_notification
 from .axdr import Data
 from .bodies import decode_body
 from .cipher import decrypt, parse_glo_ciphered
@@ -184,8 +184,8 @@ class PushDecoder:
     # --- deciphering ------------------------------------------------------------------------------------------
 
     def decode_apdu(self, apdu: bytes) -> Push:
-        """Decode one complete APDU (data-notification, possibly glo-ciphered). Never raises."""
-        if apdu[0] != GLO_CIPHERING:
+        """Decode one complete APDU (data-notification, possibly glo- or ded-ciphered). Never raises."""
+        if apdu[0] not in CIPHERED:
             return self._notification(UNPROTECTED, apdu, apdu, decrypted=False)
         try:
             ciphered = parse_glo_ciphered(apdu)

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from .apdu import DATA_NOTIFICATION, GENERAL_BLOCK_TRANSFER, GLO_CIPHERING, MAX_APDU
+from .apdu import DATA_NOTIFICATION, DED_CIPHERING, GENERAL_BLOCK_TRANSFER, GLO_CIPHERING, MAX_APDU
 from .axdr import ARRAY, BIT_STRING, NULL, OCTET_STRING, STRUCTURE, UTF8_STRING, VISIBLE_STRING, fixed_size
 
-DED_CIPHERING: Final = 0xDC  # general-ded-ciphering: the same layout as general-glo-ciphering
 STARTS: Final = frozenset({DATA_NOTIFICATION, GENERAL_BLOCK_TRANSFER, GLO_CIPHERING, DED_CIPHERING})
 INCOMPLETE: Final = -1
 INVALID: Final = -2
