@@ -43,7 +43,7 @@ from .forms import (
     push_placeholders,
 )
 from .messages import error_key, push_meter_key
-from .meter_info import maker_and_model, manufacturer_name, meter_serial
+from .meter_info import maker_and_model, manufacturer_name, meter_serial, readout_type
 from .options_flow import E450OptionsFlow
 from .ports import SerialPort, list_ports, same_port
 from .probe_steps import ProbeSteps
@@ -325,10 +325,12 @@ class E450ConfigFlow(ProbeSteps, domain=DOMAIN):
         assert readout is not None
         ident = readout.identification
         maker = manufacturer_name(ident.manufacturer) if ident else "?"
-        model = ident.model if ident else "?"
+        # the name users know for a known type: "Landis+Gyr E450", "E450 (ZMXi320AP)" (docs/meter-names.md)
+        found = readout_type(readout)
+        model = found.model if found else ident.model if ident else "?"
         if user_input is not None:
             return self.async_create_entry(
-                title=f"{maker} {model}".strip(),
+                title=f"{maker} {found.name if found else model}".strip(),
                 data={CONF_PORT: self._port, **self._settings},
             )
         return self.async_show_form(

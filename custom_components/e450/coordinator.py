@@ -18,6 +18,7 @@ import time
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -27,7 +28,8 @@ from .household import LiveProblem
 from .issues import IssueTracker, link_lost
 from .listener import PushListener
 from .messages import error_key
-from .meter_info import meter_serial
+from .meter_info import known_type, meter_serial, readout_type
+from .meter_names import MeterType
 from .monitor import MeterMonitor
 from .settings import Settings, merged, push_decoder
 from .wire import MeterError, NoPushError, Readout, read_meter
@@ -113,7 +115,7 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
             stats.last_error = str(err)
             stats.last_duration = time.monotonic() - started
             self._sync_issues()
-            key, placeholders = error_key(err)
+            key, placeholders = error_key(err, self.meter_type())
             raise UpdateFailed(
                 str(err), translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
             ) from err
@@ -131,6 +133,16 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
             self._meter_anomalies.append(changed)
         self._sync_issues()
         return readout
+
+    def meter_type(self) -> MeterType | None:
+        """The meter's type (docs/meter-names.md): from the last good readout, or after a reload from the model the
+        device registry kept."""
+        last: Readout | None = self.data  # None until the first good read
+        if last is not None:
+            return readout_type(last)
+        registry = dr.async_get(self.hass)
+        devices = dr.async_entries_for_config_entry(registry, self.config_entry.entry_id)
+        return next((found for d in devices if (found := known_type(d.manufacturer, d.model)) is not None), None)
 
     def _meter_changed(self, readout: Readout) -> Anomaly | None:
         entry = self.config_entry

@@ -7,7 +7,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .coordinator import E450Coordinator
-from .meter_info import firmware, maker_and_model
+from .meter_info import device_names
 
 
 class E450Entity(CoordinatorEntity[E450Coordinator]):
@@ -19,13 +19,13 @@ class E450Entity(CoordinatorEntity[E450Coordinator]):
         super().__init__(coordinator)
         serial = coordinator.config_entry.unique_id or coordinator.config_entry.entry_id
         self._attr_unique_id = f"{serial}_{key}"
-        readout = coordinator.data
-        maker, model = maker_and_model(readout) if readout else (None, None)
+        # the name users know for a known type ("Landis+Gyr E450", model "E450 (ZMXi320AP)"): docs/meter-names.md
+        names = device_names(coordinator.data, coordinator.config_entry.title)
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, serial)},
-            manufacturer=maker,
-            model=model,
+            manufacturer=names.manufacturer,
+            model=names.model,
             serial_number=serial,
-            sw_version=firmware(readout) if readout else None,
-            name=coordinator.config_entry.title,
+            sw_version=names.sw_version,
+            name=names.name,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .meter_names import MeterType
 from .wire import (
     KEY_PROBLEMS,
     ChecksumError,
@@ -17,8 +18,12 @@ from .wire import (
 )
 
 
-def error_key(err: MeterError) -> tuple[str, dict[str, str]]:
-    """Translation key and placeholders for an error."""
+def error_key(err: MeterError, meter: MeterType | None = None) -> tuple[str, dict[str, str]]:
+    """Translation key and placeholders for an error. ``meter``, the type known from an earlier read, lets a
+    silent meter's message say what its type offers instead (docs/meter-names.md §3)."""
+    if meter is not None and meter.family.customer_push and isinstance(err, NoAnswerError | ReadoutTimeoutError):
+        kind = "no_answer" if isinstance(err, NoAnswerError) else "readout_timeout"
+        return f"{kind}_customer_push", {"meter": meter.model}
     if isinstance(err, PortUnavailableError):
         return f"port_{err.reason}", {"port": err.port, "detail": err.detail}
     if isinstance(err, ChecksumError):

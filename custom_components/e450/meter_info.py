@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 import re
 
+from .meter_names import MeterType, meter_type, stored_type
 from .wire import Readout
 from .wire.obis import CLOCK_DATE, CLOCK_TIME, FIRMWARE_CODES, LOGICAL_DEVICE_NAME, SERIAL_CODES
 
@@ -71,6 +73,44 @@ def maker_and_model(readout: Readout) -> tuple[str | None, str | None]:
     if flag is None and len(device_name) > 3 and device_name[:3].isalpha():
         flag = device_name[:3]
     return (manufacturer_name(flag) if flag else None), None
+
+
+def readout_type(readout: Readout) -> MeterType | None:
+    """The meter's type from its identification (docs/meter-names.md); ``None`` for a push or an unknown type."""
+    ident = readout.identification
+    return meter_type(ident.manufacturer, ident.model) if ident is not None else None
+
+
+def known_type(manufacturer: str | None, model: str | None) -> MeterType | None:
+    """The type from what the device registry kept of a meter (its manufacturer name and model)."""
+    if not manufacturer or not model:
+        return None
+    flags = [flag for flag, name in MANUFACTURERS.items() if name == manufacturer] or [manufacturer]
+    return next((found for flag in flags if (found := stored_type(flag, model)) is not None), None)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceNames:
+    """How the meter's device is shown."""
+
+    manufacturer: str | None
+    name: str
+    model: str | None
+    sw_version: str | None
+
+
+def device_names(readout: Readout | None, title: str) -> DeviceNames:
+    """Maker, name, model and firmware of the meter's device. A known type shows the name users know ("Landis+Gyr
+    E450", model "E450 (ZMXi320AP)"); the entry's title stays the name unless it is the identification as the
+    set-up wrote it ("Landis+Gyr ZMXi320AP.B22"), so a title the user chose is kept."""
+    if readout is None:
+        return DeviceNames(None, title, None, None)
+    maker, model = maker_and_model(readout)
+    found = readout_type(readout)
+    if found is None:
+        return DeviceNames(maker, title, model, firmware(readout))
+    name = f"{maker} {found.name}" if title in (f"{maker} {model}", f"{maker} {found.name}") else title
+    return DeviceNames(maker, name, found.model, firmware(readout) or found.firmware)
 
 
 def firmware(readout: Readout) -> str | None:

@@ -53,14 +53,14 @@ async def test_full_flow_with_the_simulated_meter(hass: HomeAssistant, meter: Me
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "confirm"
     placeholders = result["description_placeholders"]
     assert placeholders["manufacturer"] == "Landis+Gyr"
-    assert placeholders["model"] == "ZMXi320AP.B22"
+    assert placeholders["model"] == "E450 (ZMXi320AP)"
     assert placeholders["serial"] == E450_SERIAL
     assert placeholders["mode"] == "C" and placeholders["baud"] == "9600"
     assert placeholders["values"] == "28"
 
     result = dict(await hass.config_entries.flow.async_configure(result["flow_id"], {}))
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "Landis+Gyr ZMXi320AP.B22"
+    assert result["title"] == "Landis+Gyr E450"
     assert result["data"] == {CONF_PORT: meter.port, "max_baud": 9600, "device_address": "", "wake_up": False}
     assert result["result"].unique_id == E450_SERIAL
     await hass.async_block_till_done()

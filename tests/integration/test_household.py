@@ -14,8 +14,8 @@ from simulator import MeterSimulator
 
 from .conftest import entry_for
 
-OVERLOAD = "binary_sensor.landis_gyr_zmxi320ap_b22_overload"
-UNBALANCE = "binary_sensor.landis_gyr_zmxi320ap_b22_phase_unbalance"
+OVERLOAD = "binary_sensor.landis_gyr_e450_overload"
+UNBALANCE = "binary_sensor.landis_gyr_e450_phase_unbalance"
 
 
 async def test_problem_sensors_follow_the_limits(hass: HomeAssistant, meter: MeterSimulator) -> None:

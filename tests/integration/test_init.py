@@ -23,8 +23,8 @@ from simulator import MeterSimulator
 from .conftest import E450_SERIAL, entry_for, meter_device
 
 Simulated = Callable[..., contextlib.AbstractAsyncContextManager[MeterSimulator]]
-ENERGY = "sensor.landis_gyr_zmxi320ap_b22_energy_import"
-POWER = "sensor.landis_gyr_zmxi320ap_b22_power_import"
+ENERGY = "sensor.landis_gyr_e450_energy_import"
+POWER = "sensor.landis_gyr_e450_power_import"
 
 
 async def test_setup_and_unload(hass: HomeAssistant, meter: MeterSimulator) -> None:
@@ -38,7 +38,7 @@ async def test_setup_and_unload(hass: HomeAssistant, meter: MeterSimulator) -> N
     assert device is not None
     assert (device.manufacturer, device.model, device.serial_number, device.sw_version) == (
         "Landis+Gyr",
-        "ZMXi320AP.B22",
+        "E450 (ZMXi320AP)",  # the name users know and the type designation (docs/meter-names.md)
         E450_SERIAL,
         "B22",
     )

@@ -126,7 +126,7 @@ async def test_meter_changed_repair_flow(hass: HomeAssistant, meter: MeterSimula
         assert entry.unique_id == E450_SERIAL
         assert meter_device(hass, E450_SERIAL) is not None
         energy = registry.async_get_entity_id("sensor", DOMAIN, f"{E450_SERIAL}_1.8.0")
-        assert energy == "sensor.landis_gyr_zmxi320ap_b22_energy_import"  # same entity, same history
+        assert energy == "sensor.landis_gyr_e450_energy_import"  # same entity, same history
     else:
         assert entry.unique_id == "OLD-METER-1"
         assert entry.options[CONF_ACCEPTED_SERIAL] == E450_SERIAL

@@ -159,7 +159,7 @@ async def run_fault(
         await coordinator.async_refresh()
         await hass.async_block_till_done()
         outcome.failed_cycle = not coordinator.last_update_success
-        state = hass.states.get("sensor.landis_gyr_zmxi320ap_b22_energy_import")
+        state = hass.states.get("sensor.landis_gyr_e450_energy_import")
         outcome.unavailable = state is not None and state.state == STATE_UNAVAILABLE
         if dlms is not None:
             await dlms.stop()

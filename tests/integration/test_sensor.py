@@ -29,7 +29,7 @@ from .conftest import E450_SERIAL, entry_for
 from .test_init import _settle
 
 Simulated = Callable[..., contextlib.AbstractAsyncContextManager[MeterSimulator]]
-ENERGY = "sensor.landis_gyr_zmxi320ap_b22_energy_import"
+ENERGY = "sensor.landis_gyr_e450_energy_import"
 
 
 async def _setup(hass: HomeAssistant, port: str, unique_id: str = E450_SERIAL) -> Any:
@@ -66,7 +66,7 @@ async def test_e450_sensors(
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_statistics_sensors(hass: HomeAssistant, meter: MeterSimulator) -> None:
     entry = await _setup(hass, meter.port)
-    prefix = "sensor.landis_gyr_zmxi320ap_b22_"
+    prefix = "sensor.landis_gyr_e450_"
     assert hass.states.get(prefix + "baud_rate").state == "9600"
     assert hass.states.get(prefix + "read_success_rate").state == "100.0"
     assert 0 < float(hass.states.get(prefix + "last_read_duration").state) < 10
