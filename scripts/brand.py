@@ -1,6 +1,10 @@
 """Draw the brand images (original artwork): a meter face with an optical eye and an infrared wave.
 
-.venv/bin/python scripts/brand.py   # writes custom_components/e450/brand/{icon,logo}.png
+.venv/bin/python scripts/brand.py   # writes custom_components/e450/brand/{icon,logo}{,@2x}.png
+
+Home Assistant serves these files itself from 2026.3 on (its `brands` integration reads a custom integration's
+brand/ folder); the sizes are those of the home-assistant/brands repository: icon 256×256 and its @2x 512×512, logo
+with a shortest side of 256 and its @2x of 512. tests/test_validation.py checks them.
 """
 
 from pathlib import Path
@@ -30,14 +34,16 @@ def meter(draw: ImageDraw.ImageDraw, x: int, y: int, size: int) -> None:
         )
 
 
-def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    icon = Image.new("RGBA", (256, 256), (0, 0, 0, 0))
-    meter(ImageDraw.Draw(icon), 0, 0, 256)
-    icon.save(OUT / "icon.png")
-    logo = Image.new("RGBA", (768, 256), (0, 0, 0, 0))
+def draw_icon(scale: int) -> Image.Image:
+    icon = Image.new("RGBA", (256 * scale, 256 * scale), (0, 0, 0, 0))
+    meter(ImageDraw.Draw(icon), 0, 0, 256 * scale)
+    return icon
+
+
+def draw_logo(scale: int) -> Image.Image:
+    logo = Image.new("RGBA", (768 * scale, 256 * scale), (0, 0, 0, 0))
     draw = ImageDraw.Draw(logo)
-    meter(draw, 0, 0, 256)
+    meter(draw, 0, 0, 256 * scale)
     # "e450" in simple block strokes, so no font file is needed
     strokes = {
         "e": [(0, 30, 60, 42), (0, 30, 12, 110), (0, 64, 60, 76), (48, 30, 60, 76), (0, 98, 60, 110)],
@@ -48,9 +54,17 @@ def main() -> None:
     left = 290
     for char in "e450":
         for x0, y0, x1, y1 in strokes[char]:
-            draw.rectangle((left + x0 * 1.6, 60 + y0 * 1.2, left + x1 * 1.6, 60 + y1 * 1.2), fill=NAVY)
+            box = (left + x0 * 1.6, 60 + y0 * 1.2, left + x1 * 1.6, 60 + y1 * 1.2)
+            draw.rectangle(tuple(value * scale for value in box), fill=NAVY)
         left += 118
-    logo.save(OUT / "logo.png")
+    return logo
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    for scale, suffix in ((1, ""), (2, "@2x")):
+        draw_icon(scale).save(OUT / f"icon{suffix}.png")
+        draw_logo(scale).save(OUT / f"logo{suffix}.png")
 
 
 if __name__ == "__main__":
