@@ -8,7 +8,8 @@ starts a real Home Assistant: ``pytest -p no:homeassistant -m browser tests/brow
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -23,6 +24,8 @@ from simulator import launcher
 ROOT = Path(__file__).resolve().parent.parent.parent
 IMAGES = ROOT / "docs" / "images"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+BY_ID = Path("/dev/serial/by-id")
+HEAD_NAME = "usb-FTDI_FT230X_Basic_UART_D30E450S-if00-port0"  # an FTDI-based optical head, as udev names it
 
 pytestmark = pytest.mark.browser
 
@@ -38,6 +41,29 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@contextlib.contextmanager
+def by_id_link(target: str) -> Iterator[str]:
+    """The simulated meter under the kind of path a user's USB optical head has (/dev/serial/by-id/…), for the
+    screenshots; the simulator's own path where /dev cannot be written. Removed again afterwards."""
+    link = BY_ID / HEAD_NAME
+    created = [folder for folder in (BY_ID.parent, BY_ID) if not folder.exists()]
+    try:
+        BY_ID.mkdir(parents=True, exist_ok=True)
+        if link.is_symlink():
+            link.unlink()
+        link.symlink_to(target)
+    except OSError:
+        yield target
+        return
+    try:
+        yield str(link)
+    finally:
+        link.unlink(missing_ok=True)
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
 @pytest.fixture
 async def home_assistant(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     if async_playwright is None or not os.path.exists(CHROMIUM):
@@ -46,7 +72,8 @@ async def home_assistant(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     simulated = launcher.Simulated("e450")
     async with launcher.launch(config, http_port=_free_port(), fresh=True, meter=simulated) as running:
         codes = [await launcher.login(running.session, running.url) for _ in range(2)]
-        yield {"url": running.url, "link": running.port, "codes": codes, "config": config}
+        with by_id_link(running.port) as link:
+            yield {"url": running.url, "link": link, "codes": codes, "config": config}
 
 
 def _auth_url(url: str, code: str, path: str) -> str:
@@ -106,15 +133,22 @@ async def test_add_the_meter_in_a_browser(home_assistant: dict[str, Any]) -> Non
         await port.press_sequentially(link, delay=10)
         await port.press("Enter")  # a typed path is a custom value of the port picker
         await page.get_by_text("Submit").click()
+        # the progress dialog says what is tried while the meter is probed
+        await (
+            page.get_by_text("at 300 Bd (7E1)")
+            .or_(page.get_by_text("The meter answered"))
+            .first.wait_for(timeout=30000)
+        )
+        await page.screenshot(path=str(IMAGES / "config-flow-progress.png"))
         await page.get_by_text("Meter found").wait_for(timeout=60000)
         await page.screenshot(path=str(IMAGES / "config-flow-confirm.png"))
-        await _expect(page, "Landis+Gyr ZMXi320AP.B22", "read at 9600 Bd")
+        await _expect(page, "Landis+Gyr E450 (ZMXi320AP)", "read at 9600 Bd", link)
         await page.get_by_text("Submit").click()
-        await page.get_by_text("Created configuration for Landis+Gyr ZMXi320AP.B22").wait_for(timeout=30000)
+        await page.get_by_text("Created configuration for Landis+Gyr E450").wait_for(timeout=30000)
         await page.get_by_text("Finish").click()
 
         await _navigate(page, "/config/devices/dashboard")  # inside the app: a reload would need a new login
-        await page.get_by_text("Landis+Gyr ZMXi320AP.B22").first.click()
+        await page.get_by_text("Landis+Gyr E450").first.click()
         await page.get_by_text("Energy import").first.wait_for(timeout=30000)
         await page.wait_for_timeout(2000)
         await page.screenshot(path=str(IMAGES / "device.png"), full_page=True)

@@ -44,9 +44,10 @@ def _octets(data: Data) -> bytes:
 
 
 def _structure_entry(data: Data) -> Entry | None:
-    items = data.items
     if data.tag != STRUCTURE:
         return None
+    items = data.value
+    assert isinstance(items, tuple)
     if len(items) == 4 and items[0].tag == UINT16 and looks_like_obis(items[1]) and items[2].tag in NUMERIC:
         if items[3].tag == UINT16 and items[3].value == 0:
             return None  # a capture object {class, OBIS, attribute, data index}: a push list's, not a value

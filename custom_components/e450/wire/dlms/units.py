@@ -47,6 +47,9 @@ UNIT_NAMES: Final[dict[int, str | None]] = {
 }
 
 
+_SCALINGS: dict[tuple[int, int], Scaling] = {}  # one object per (scaler, unit): a meter repeats them every push
+
+
 def scaler_unit(data: Data) -> Scaling | None:
     """A ``scaler_unit`` structure ``{integer scaler, enum unit}``; ``None`` when ``data`` is not one."""
     items = data.items
@@ -54,6 +57,9 @@ def scaler_unit(data: Data) -> Scaling | None:
         return None
     scaler, unit = items[0].value, items[1].value
     assert isinstance(scaler, int) and isinstance(unit, int)
+    if (known := _SCALINGS.get((scaler, unit))) is not None:
+        return known
     if unit not in UNIT_NAMES:
         return None  # an enumeration value no electricity register uses: not a scaler_unit after all
-    return Scaling(UNIT_NAMES[unit], scaler)
+    scaling = _SCALINGS[scaler, unit] = Scaling(UNIT_NAMES[unit], scaler)
+    return scaling
