@@ -22,6 +22,14 @@ class Fault(StrEnum):
     UNPLUG = "unplug"
     METER_RESET = "meter_reset"
     INTERMITTENT = "intermittent"
+    # the DLMS server's (simulator/dlms_server.py, cosem_server.py)
+    NO_UA = "no_ua"
+    AARQ_REJECTED = "aarq_rejected"
+    LOST_FRAME = "lost_frame"
+    REPEATED_FRAME = "repeated_frame"
+    NS_MISMATCH = "ns_mismatch"
+    BLOCK_INTERRUPTED = "block_interrupted"
+    VANISH = "vanish"
 
 
 # plain strings: the command line offers them as choices and the tests name them in tables and ids
@@ -128,6 +136,36 @@ class FaultPlan:
     def truncate_at(self, length: int) -> int | None:
         """Where the message breaks off, or ``None`` for all of it."""
         return length // 2 if self.current is Fault.TRUNCATED else None
+
+    # --- questions of one DLMS connection ---------------------------------------------------------------------
+
+    def answers_snrm(self) -> bool:
+        """The meter accepts the HDLC connection (UA)."""
+        return self.current not in (Fault.NO_UA, Fault.NO_ANSWER)
+
+    def refuses_association(self) -> bool:
+        """The AARQ is rejected whatever it says (result rejected-permanent, no reason)."""
+        return self.current is Fault.AARQ_REJECTED
+
+    def loses_frame(self) -> bool:
+        """The first answer after the association never arrives (the client must ask again)."""
+        return self.current is Fault.LOST_FRAME
+
+    def repeats_frame(self) -> bool:
+        """The first answer after the association arrives twice."""
+        return self.current is Fault.REPEATED_FRAME
+
+    def breaks_sequence(self) -> bool:
+        """The first answer after the association carries the wrong send sequence number N(S)."""
+        return self.current is Fault.NS_MISMATCH
+
+    def aborts_block_transfer(self) -> bool:
+        """An answer in blocks breaks off after its first block (long-get-aborted)."""
+        return self.current is Fault.BLOCK_INTERRUPTED
+
+    def vanishes(self) -> bool:
+        """The meter falls silent right after it has accepted the association."""
+        return self.current is Fault.VANISH
 
     def damage_push(self, frame: bytes) -> bytes:
         """Line noise on a DLMS push: junk ahead of it (garbage), or a bit flipped in flight (bad_bcc)."""

@@ -13,6 +13,7 @@ import contextlib
 from pathlib import Path
 import random
 
+from .dlms_server import DlmsServer
 from .faults import Fault, FaultPlan
 from .profiles import PROFILES, MeterState, Profile
 from .push_sender import PushSender
@@ -54,11 +55,22 @@ class MeterSimulator:
         self._registers = Registers(self.profile, self.state, self._faults, frozen=frozen)
         self._responder: Responder | None = None
         self._sender: PushSender | None = None
+        self.dlms: DlmsServer | None = None
+        if self.profile.dlms_server:
+            self.dlms = DlmsServer(
+                self._line, self._faults, self._registers, realtime=realtime, baud=self.profile.max_baud
+            )
         if self.profile.mode in PUSH_MODES:
             self._sender = PushSender(self.profile, self._line, self._faults, self._registers, realtime=realtime)
-        else:
+        elif self.profile.mode != "hdlc":
             self._responder = Responder(
-                self.profile, self._line, self._faults, self._registers, realtime=realtime, address=address
+                self.profile,
+                self._line,
+                self._faults,
+                self._registers,
+                realtime=realtime,
+                address=address,
+                hdlc=self.dlms.session if self.dlms is not None else None,
             )
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -118,9 +130,11 @@ class MeterSimulator:
                 self._spawn(self._unplug_cycle())
         if self._sender is not None:
             self._spawn(self._sender.serve())
-        else:
-            assert self._responder is not None
+        elif self._responder is not None:
             self._spawn(self._responder.serve())
+        else:
+            assert self.dlms is not None
+            self._spawn(self.dlms.serve())
 
     async def stop(self) -> None:
         for task in self._tasks:

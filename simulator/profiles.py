@@ -224,6 +224,7 @@ class Profile:
     dlms_layout: str = "swiss"  # swiss, burgenland, wiener-netze, kaifa, aidon (simulator/dlms_push.py)
     dlms_security: str = "none"  # none, encrypted (SC 0x20), authenticated (SC 0x30)
     dlms_framing: str = "hdlc"  # hdlc, mbus, raw
+    dlms_server: bool = False  # answers a DLMS client: directly (mode "hdlc") or after a mode E sign-on (mode "C")
 
     @property
     def encrypted(self) -> bool:
@@ -241,6 +242,10 @@ PROFILES: dict[str, Profile] = {
         Profile("mode-a", "ABC@SIM-MODE-A", _simple_lines, mode="A"),
         Profile("mode-b", "SIEC2WR5", _simple_lines, max_baud=2400, mode="B"),
         Profile("mode-d", "EMH5----eHZ-E0018E", _ehz_lines, mode="D", push_interval=2.0, push_baud=2400),
+        # a DLMS server (simulator/dlms_server.py): direct HDLC at 9600 8N1 on the optical port, and mode E (an IEC
+        # 62056-21 sign-on with \2, then HDLC at the agreed speed; mode C readouts still answered)
+        Profile("e450-hdlc", "", _e450_lines, max_baud=9600, mode="hdlc", dlms_server=True),
+        Profile("e450-mode-e", "LGZ5\\2ZMXi320AP.B22", _e450_lines, max_baud=9600, dlms_server=True),
         # the E450's DLMS pushes (docs/dlms.md §1.1): Swiss CII on the wired port, Netz Burgenland and Wiener Netze
         # on the optical one
         Profile("e450-dlms", "", _e450_lines, mode="dlms", push_interval=5.0, push_baud=2400, dlms_parity="E"),

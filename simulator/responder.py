@@ -6,6 +6,7 @@ Written independently of the client's session logic: it shares only the frame co
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from custom_components.e450.wire.iec62056.frames import BAUD_MODE_C, bcc
 
@@ -30,6 +31,7 @@ class Responder:
         *,
         realtime: bool,
         address: str,
+        hdlc: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self.profile = profile
         self.line = line
@@ -37,6 +39,7 @@ class Responder:
         self.registers = registers
         self.realtime = realtime
         self.address = address
+        self.hdlc = hdlc  # mode E: the DLMS server that takes the line over after ACK 2 Z 2 (Annex E)
         self.requests = 0
 
     async def serve(self) -> None:
@@ -83,8 +86,16 @@ class Responder:
         ack = await self.line.read_line(OPTION_SELECT_TIMEOUT)
         if ack is None or len(ack) < 6 or ack[0] != 0x06:
             return  # E350: "without ACK no data is sent"
-        baud_char, mode_char = chr(ack[2]), chr(ack[3])
+        protocol_char, baud_char, mode_char = chr(ack[1]), chr(ack[2]), chr(ack[3])
         baud = BAUD_MODE_C.get(baud_char)
+        if protocol_char == "2" and mode_char == "2" and self.hdlc is not None and baud and baud <= profile.max_baud:
+            # Annex E: the meter confirms at the old speed, then both sides switch to 8N1 at the new one
+            await asyncio.sleep(self._reaction())
+            await self.line.transmit(ack)
+            self.line.baud = baud  # from here on, what the client sends at the old speed is noise
+            await self.line.wait_for_client_speed(baud)
+            await self.hdlc(baud)
+            return
         if baud is None or baud > profile.max_baud or mode_char != "0":
             await self.line.transmit(b"\x15")  # NAK: option not supported
             return

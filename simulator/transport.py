@@ -101,6 +101,7 @@ class Line:
         self.faults = faults
         self.realtime = realtime
         self.baud = 300
+        self.home_baud = 300  # where the meter waits for the next client: 300 Bd for a sign-on, 9600 for direct HDLC
         self.connected = asyncio.Event()
         self.port = ""  # the path or URL for the client, once open
         self._link = link
@@ -167,7 +168,7 @@ class Line:
         """The adapter comes back, at the same link path (a new pty behind it)."""
         assert self._pty is not None
         self._pty.create()
-        self.baud = 300
+        self.baud = self.home_baud
         self._client_speed = None
         _LOGGER.info("simulator: replugged at %s", self._pty.path)
 
@@ -184,7 +185,7 @@ class Line:
         """Park the line at once: a client may reopen right away (see Pty.park)."""
         self._remove_reader()
         self.connected.clear()
-        self.baud = 300
+        self.baud = self.home_baud
         self._client_speed = None
         if self._pty is not None and self._pty.master >= 0:
             self._pty.park()
@@ -222,7 +223,7 @@ class Line:
         finally:
             self.connected.clear()
             self._writer = None
-            self.baud = 300
+            self.baud = self.home_baud
             writer.close()
 
     # --- speed matching ---------------------------------------------------------------------------------------
@@ -286,6 +287,25 @@ class Line:
                     if self.realtime:  # the line only reached the meter after its wire time
                         await asyncio.sleep(max(0.0, received.at + len(line) * 10 / self.baud - loop.time()))
                     return bytes(line)
+
+    async def receive(self, timeout: float | None) -> bytes | None:
+        """What arrived at the meter's speed (a chunk at another speed is noise to it, dropped); ``None`` when
+        nothing did in ``timeout``. In realtime mode the bytes count as arrived once their wire time is over."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                return None
+            try:
+                received = await asyncio.wait_for(self._queue.get(), remaining)
+            except TimeoutError:
+                return None
+            if not received.speed_ok:
+                continue
+            if self.realtime:
+                await asyncio.sleep(max(0.0, received.at + len(received.data) * 10 / self.baud - loop.time()))
+            return received.data
 
     def _write_now(self, data: bytes) -> None:
         if self._pty is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from .models import PushMeter, Readout
+from .models import HdlcHandover, PushMeter, Readout
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +42,10 @@ class Wait:
 
 @dataclass(frozen=True, slots=True)
 class Done:
-    """The machine has finished: a readout, or (detection) the push meter it found."""
+    """The machine has finished: a readout, (detection) the push meter it found, or (an IEC session signing on
+    for mode E) the line handed over to HDLC."""
 
-    result: Readout | PushMeter
+    result: Readout | PushMeter | HdlcHandover
 
 
 Action = Send | Drain | Configure | Wait | Done

@@ -107,3 +107,46 @@ class NoPushError(MeterError):
         self.seconds = seconds
         self.received_bytes = received_bytes
         super().__init__(f"No DLMS push in {seconds:g} s ({received_bytes} bytes received)")
+
+
+class ClientProblem(StrEnum):
+    """Why a DLMS/COSEM client read failed; stable keys (translations, the command line's messages)."""
+
+    NO_UA = "no_ua"  # no answer to the connection request (SNRM)
+    CONNECTION_REFUSED = "connection_refused"  # the meter answered the SNRM with DM (disconnected mode)
+    ASSOCIATION_REFUSED = "association_refused"  # AARE with a result other than accepted
+    WRONG_PASSWORD = "wrong_password"  # AARE: authentication failure
+    AUTHENTICATION_REQUIRED = "authentication_required"  # AARE: this client must authenticate (a password)
+    OBJECT_UNAVAILABLE = "object_unavailable"  # none of the objects asked for could be read
+    NO_ANSWER = "no_answer"  # the meter stopped answering once connected
+    SEQUENCE_ERROR = "sequence_error"  # HDLC send/receive sequence numbers out of step, or a frame rejected
+    DISCONNECTED = "disconnected"  # the meter left the connection (DM) in the middle of the exchange
+    BLOCK_TRANSFER_ABORTED = "block_transfer_aborted"  # a GET answered in blocks broke off
+    REJECTED = "rejected"  # exception-response or confirmed-service-error to a request
+    MALFORMED = "malformed"  # an answer that does not parse
+
+
+_CLIENT_TEXT = {
+    ClientProblem.NO_UA: "the meter did not answer the HDLC connection request (check the port settings, the "
+    "client and server addresses)",
+    ClientProblem.CONNECTION_REFUSED: "the meter refused the HDLC connection (disconnected mode)",
+    ClientProblem.ASSOCIATION_REFUSED: "the meter refused the association (AARQ)",
+    ClientProblem.WRONG_PASSWORD: "the meter refused the password",
+    ClientProblem.AUTHENTICATION_REQUIRED: "the meter requires a password for this client",
+    ClientProblem.OBJECT_UNAVAILABLE: "the meter has none of the objects asked for",
+    ClientProblem.NO_ANSWER: "the meter stopped answering",
+    ClientProblem.SEQUENCE_ERROR: "HDLC frames out of sequence",
+    ClientProblem.DISCONNECTED: "the meter dropped the connection",
+    ClientProblem.BLOCK_TRANSFER_ABORTED: "a block transfer broke off",
+    ClientProblem.REJECTED: "the meter rejected a request",
+    ClientProblem.MALFORMED: "the meter's answer does not parse",
+}
+
+
+class DlmsClientError(MeterError):
+    """A DLMS/COSEM client read failed; ``reason`` says why, ``detail`` what exactly was seen."""
+
+    def __init__(self, reason: ClientProblem, detail: str = "") -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{_CLIENT_TEXT[reason]}{': ' + detail if detail else ''}")

@@ -220,6 +220,14 @@ class PushMeter:
 
 
 @dataclass(frozen=True, slots=True)
+class HdlcHandover:
+    """Mode E (IEC 62056-21 Annex E): the sign-on is over and the line runs at ``baud`` 8N1, for HDLC."""
+
+    identification: Identification
+    baud: int
+
+
+@dataclass(frozen=True, slots=True)
 class Readout:
     """Everything one read (or one push) produced."""
 

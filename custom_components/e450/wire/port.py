@@ -97,7 +97,8 @@ async def run(
             elif isinstance(action, Configure):
                 await serial.reconfigure_port(baudrate=action.baud, byte_size=action.byte_size, parity=action.parity)
             else:
-                assert isinstance(action, Done)
+                # a mode E handover (HdlcHandover) never leaves the DLMS client that signed on
+                assert isinstance(action, Done) and isinstance(action.result, Readout | PushMeter)
                 return action.result
     except (OSError, SerialException) as err:
         raise classify_os_error(port, err) from err

@@ -1,10 +1,13 @@
-"""Command line: ``python -m custom_components.e450.dlms {decode,listen}``.
+"""Command line: ``python -m custom_components.e450.dlms {decode,listen,read}``.
 
 ``decode FILE|-``  decode the bytes a port delivered (raw, or as a hex dump in any common form) and print JSON:
                    ``[--ek HEX] [--ak HEX] [--profile NAME] [--framing auto|hdlc|mbus|raw]``; exit 0 when at
                    least one push decoded
 ``listen PORT``    print pushes live, one JSON document per line:
                    ``[--baud 9600] [--parity N|E|O] [--framing …] [--ek] [--ak]``
+``read PORT``      read registers, clock and logical device name as a DLMS/COSEM client:
+                   ``[--mode-e] [--baud N] [--client SAP] [--logical N] [--physical N] [--password TEXT]
+                   [--registers CODE,…|all] [--json]``; exit 0 on success, else the reason on stderr
 """
 
 from __future__ import annotations
@@ -18,11 +21,17 @@ import re
 import sys
 from typing import Any
 
+from ..dlms.client import ClientConfig
+from ..dlms.cosem import DEFAULT_REGISTERS, meter_time
+from ..dlms.driver import read_dlms
+from ..dlms.hdlc_link import LinkSettings
 from ..dlms.listen import open_push_port, read_pushes
 from ..dlms.positional import PROFILES
 from ..dlms.push import Push, PushDecoder
 from ..errors import MeterError, PushProblem
 from ..framing import Framing
+from ..models import Readout
+from ..obis import CLOCK_DATE, CLOCK_TIME, LOGICAL_DEVICE_NAME
 from ..port import close_port
 
 _COMMENT = (b"#", b"//")
@@ -119,6 +128,47 @@ def _cmd_listen(args: argparse.Namespace) -> int:
     return 0
 
 
+def registers(text: str) -> tuple[str, ...]:
+    """``1.8.0,2.8.0`` → the codes; ``all``: every register the meter's object list offers (an empty tuple)."""
+    if text.strip().lower() == "all":
+        return ()
+    codes = tuple(code.strip() for code in text.split(",") if code.strip())
+    if not codes:
+        raise argparse.ArgumentTypeError("name at least one register, or 'all'")
+    return codes
+
+
+def read_document(readout: Readout) -> dict[str, Any]:
+    """The JSON document of the ``read`` contract."""
+    clock = meter_time(readout.text(CLOCK_DATE), readout.text(CLOCK_TIME))
+    return {
+        "logical_device_name": readout.text(LOGICAL_DEVICE_NAME),
+        "clock": clock.isoformat() if clock is not None else None,
+        "readings": readout.readings_json(),
+        "timing": {"total": round(readout.timings.total, 4), "baud": readout.timings.baud},
+    }
+
+
+def _cmd_read(args: argparse.Namespace) -> int:
+    link = LinkSettings(client=args.client, logical=args.logical, physical=args.physical)
+    config = ClientConfig(
+        link=link, password=args.password, registers=args.registers, mode_e=args.mode_e, baud=args.baud
+    )
+    try:
+        readout = asyncio.run(read_dlms(args.port, config))
+    except MeterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    document = read_document(readout)
+    if args.json:
+        print(json.dumps(document, indent=2))
+        return 0
+    print(f"{document['logical_device_name'] or 'meter'} at {readout.timings.baud} Bd, clock {document['clock']}")
+    for code, reading in document["readings"].items():
+        print(f"  {code:<10} {reading['value']} {reading['unit'] or ''}".rstrip())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m custom_components.e450.dlms",
@@ -142,8 +192,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             default=str(Framing.AUTO),
             help="how APDUs travel: auto (HDLC or M-Bus), hdlc, mbus, raw (APDUs with no framing)",
         )
+    read = commands.add_parser("read", help="read a meter as a DLMS/COSEM client (HDLC, mode E or direct)")
+    read.add_argument("port", help="a device path or a URL (socket://host:port)")
+    read.add_argument("--mode-e", action="store_true", help="sign on at 300 Bd first (IEC 62056-21 mode E)")
+    read.add_argument("--baud", type=int, default=9600, help="direct HDLC speed; mode E: the highest to agree")
+    read.add_argument("--client", type=int, default=16, help="client SAP: 16 public, 32, 48 …")
+    read.add_argument("--logical", type=int, default=1, help="server logical address (upper HDLC address)")
+    read.add_argument("--physical", type=int, default=17, help="server physical address (lower HDLC address)")
+    read.add_argument("--password", help="low level security (LLS) password")
+    read.add_argument(
+        "--registers", type=registers, default=DEFAULT_REGISTERS, help="OBIS codes, comma-separated, or 'all'"
+    )
+    read.add_argument("--json", action="store_true", help="print the JSON document")
+    # ``profile`` (load profiles, class 7 with selective access) will sit beside ``read``
     decode.set_defaults(func=_cmd_decode)
     listen.set_defaults(func=_cmd_listen)
+    read.set_defaults(func=_cmd_read)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -1,4 +1,5 @@
-"""A-XDR decoding of COSEM data (IEC 61334-6 / DLMS Blue Book 4.1.5), the types E450 pushes use."""
+"""A-XDR coding of COSEM data (IEC 61334-6 / DLMS Blue Book 4.1.5): decoding of the types E450 pushes use, and
+encoding for what the DLMS client sends (and the simulated meter answers)."""
 
 from __future__ import annotations
 
@@ -201,6 +202,64 @@ def cosem_datetime(raw: bytes) -> datetime | None:
         return datetime(year, month, day, hour, minute, second, micro)
     except ValueError:
         return None
+
+
+def encode_length(size: int) -> bytes:
+    """A-XDR length: one byte below 0x80, else 0x8N and N big-endian bytes."""
+    if size < 0x80:
+        return bytes([size])
+    raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def encode(data: Data) -> bytes:
+    """The A-XDR bytes of ``data``: the inverse of :func:`decode` for every type it reads."""
+    tag, value = data.tag, data.value
+    fixed = _FIXED.get(tag)
+    if fixed is not None:
+        return bytes([tag]) + fixed.pack(value)
+    if tag in _COMPOUND:
+        items = data.items
+        return bytes([tag]) + encode_length(len(items)) + b"".join(encode(item) for item in items)
+    if tag in _STRINGS:
+        raw = value.encode("latin-1" if tag == VISIBLE_STRING else "utf-8") if isinstance(value, str) else value
+        assert isinstance(raw, bytes)
+        return bytes([tag]) + encode_length(len(raw)) + raw
+    if tag == BOOLEAN:
+        return bytes([tag, 1 if value else 0])
+    if tag == BIT_STRING:
+        assert isinstance(value, bytes)
+        return bytes([tag]) + encode_length(8 * len(value)) + value
+    if tag in _RAW_SIZE:
+        assert isinstance(value, bytes) and len(value) == _RAW_SIZE[tag]
+        return bytes([tag]) + value
+    if tag == NULL:
+        return b"\x00"
+    raise ValueError(f"cannot encode A-XDR type 0x{tag:02x}")
+
+
+def obis_bytes(code: str) -> bytes:
+    """``1-0:1.8.0`` or ``1-0:1.8.0*255`` (F = 255 when absent) as six bytes; ``1.8.0`` alone means ``1-0:``
+    for electricity codes C ≥ 1 and ``0-0:`` for abstract ones (C = 0, 96 … 99: clock, identities, status)."""
+    text = code.strip()
+    f = 255
+    if "*" in text:
+        text, tail = text.split("*", 1)
+        f = int(tail)
+    if ":" in text:
+        ab, cde = text.split(":", 1)
+        a, b = (int(part) for part in ab.split("-"))
+    else:
+        cde = text
+        a, b = -1, 0
+    groups = [int(part) for part in cde.split(".")]
+    if len(groups) == 2:
+        groups.append(0)
+    if len(groups) != 3 or not all(0 <= part <= 255 for part in (*groups, f, b)):
+        raise ValueError(f"not an OBIS code: {code!r}")
+    if a < 0:
+        a = 0 if groups[0] == 0 or groups[0] >= 96 else 1
+    return bytes([a, b, *groups, f])
 
 
 def obis_text(raw: bytes) -> str:

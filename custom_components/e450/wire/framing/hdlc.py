@@ -1,6 +1,7 @@
 """HDLC frames as DLMS/COSEM uses them (frame format type 3: IEC 62056-46 §6.4, Green Book §8.4; docs/dlms.md
-§2): the checksum, the frame parser, a builder and a streaming reader. Shared by detection and the push decoder;
-knows nothing of the APDUs inside.
+§2): the checksum, the frame parser, the addresses, builders and a streaming reader. Shared by detection, the push
+decoder, the DLMS client's link (:mod:`..dlms.hdlc_link`) and the simulated meter; knows nothing of the APDUs inside
+nor of the connection's state.
 
 Frames are cut by the length in the format field, not by scanning for flags: E450 pushes carry 0x7E unescaped
 inside the information field (docs/dlms.md §2.2). Every candidate is checked (format type, closing flag, HCS, FCS)
@@ -109,6 +110,87 @@ def find_hdlc_frame(data: bytes) -> HdlcFrame | None:
         if (frame := parse_frame(data[start + 1 : start + 1 + length])) is not None:
             return frame
     return None
+
+
+# Control field values (IEC 62056-46 §6.4.3; docs/dlms-client.md §1): the poll/final bit is set on every frame
+# of a normal response mode exchange with a window of one.
+POLL_FINAL: Final = 0x10
+SNRM: Final = 0x93
+UA: Final = 0x73
+DISC: Final = 0x53
+DM: Final = 0x1F
+FRMR: Final = 0x97
+UI: Final = 0x13
+RR: Final = 0x01  # | N(R) << 5
+RNR: Final = 0x05
+
+
+def information_control(send_sequence: int, receive_sequence: int) -> int:
+    """An I-frame's control: ``N(R) P N(S) 0`` (sequence numbers modulo 8)."""
+    return ((receive_sequence & 7) << 5) | POLL_FINAL | ((send_sequence & 7) << 1)
+
+
+def receive_ready_control(receive_sequence: int) -> int:
+    """An RR frame's control: ``N(R) P 0 0 0 1``."""
+    return ((receive_sequence & 7) << 5) | POLL_FINAL | RR
+
+
+def encode_address(value: int, size: int) -> bytes:
+    """An HDLC address of ``size`` (1, 2 or 4) bytes: seven bits per byte, bit 0 set on the last (§6.4.2.2).
+
+    A 2-byte server address carries the upper (logical) address in its first byte and the lower (physical) in its
+    second; a 4-byte one gives each 14 bits."""
+    if size not in (1, 2, 4) or value < 0 or value >= 1 << (7 * size):
+        raise ValueError(f"address {value} does not fit in {size} byte(s)")
+    septets = [(value >> (7 * index)) & 0x7F for index in reversed(range(size))]
+    return bytes(septet << 1 for septet in septets[:-1]) + bytes([(septets[-1] << 1) | 1])
+
+
+def decode_address(raw: bytes) -> int:
+    """The value of an address as :func:`encode_address` wrote it."""
+    value = 0
+    for byte in raw:
+        value = (value << 7) | (byte >> 1)
+    return value
+
+
+def server_address(logical: int, physical: int | None, size: int | None = None) -> bytes:
+    """The server (meter) address: upper = logical device (1 = management), lower = physical device.
+
+    ``physical`` ``None`` gives the 1-byte form (upper address only). Without ``size``, two bytes when both fit in
+    seven bits, else four (fourteen bits each)."""
+    if physical is None:
+        return encode_address(logical, 1)
+    if size is None:
+        size = 2 if logical < 0x80 and physical < 0x80 else 4
+    shift = 7 if size == 2 else 14
+    if size not in (2, 4) or logical >= 1 << shift or physical >= 1 << shift:
+        raise ValueError(f"logical {logical} / physical {physical} do not fit in a {size}-byte address")
+    return encode_address((logical << shift) | physical, size)
+
+
+def physical_from_serial(serial_number: int) -> int:
+    """The lower HDLC address a meter derives from its serial number, ``SN mod 10000 + 1000`` (docs/dlms-client.md
+    §1.2): always four digits, so a 4-byte address."""
+    return serial_number % 10_000 + 1_000
+
+
+def build_frame(
+    destination: bytes, source: bytes, control: int, information: bytes = b"", *, segmented: bool = False
+) -> bytes:
+    """One frame between flags; the HCS only when an information field follows (§6.4.4)."""
+    header_length = 2 + len(destination) + len(source) + 1
+    length = header_length + (2 + len(information) if information else 0) + 2
+    if length > MAX_FRAME:
+        raise ValueError(f"a frame of {length} bytes does not fit the 11-bit length field")
+    header = (
+        bytes([FORMAT_TYPE_3 | (SEGMENTED if segmented else 0) | (length >> 8), length & 0xFF])
+        + destination
+        + source
+        + bytes([control])
+    )
+    body = header + (crc16_x25(header).to_bytes(2, "little") + information if information else b"")
+    return bytes([FLAG]) + body + crc16_x25(body).to_bytes(2, "little") + bytes([FLAG])
 
 
 def build_hdlc_frame(information: bytes, *, destination: bytes = b"\xce\xff", source: bytes = b"\x03") -> bytes:

@@ -12,16 +12,18 @@ Clause numbers refer to IEC 62056-21:2002; field quirks cite docs/iec62056-21.md
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum, auto
 from typing import ClassVar, Final
 
 from ..actions import Action, Configure, Done, Drain, Send, Wait
 from ..errors import ChecksumError, FramingError, MeterError, NoAnswerError, ReadoutTimeoutError
-from ..models import BccStatus, Identification, ProtocolMode, Readout, Timings
+from ..models import BccStatus, HdlcHandover, Identification, ProtocolMode, Readout, Timings
+from .config import DEFAULT_SWITCH_DELAY, SessionConfig
 from .dataset import parse_data_block
 from .frames import ACK, BAUD_CHAR_C, INITIAL_BAUD, NAK, SOH, STX, build_ack, build_request, split_data_message
 from .transcript import find_identification
+
+__all__ = ["DEFAULT_SWITCH_DELAY", "REACTION_TIME", "Session", "SessionConfig", "State", "wire_time"]
 
 REACTION_TIME: Final = 0.2  # tr, §6.3.14: the meter's (and our) minimum pause before answering
 FAST_REACTION_TIME: Final = 0.02  # tr when the flag's third letter is lowercase
@@ -30,28 +32,11 @@ WAKE_UP_DURATION: Final = 2.2  # battery meters: NULs for 2.1-2.3 s, then 1.5-1.
 WAKE_UP_PAUSE: Final = 1.6
 IDENT_MAX_CHARS: Final = 40  # "/" + 3 + 1 + escapes + up to 16 ident characters + CR LF, with margin
 MAX_NAKS: Final = 2
-DEFAULT_SWITCH_DELAY: Final = 0.3  # seconds after the ACK has left the UART, before changing the baud
 
 
 def wire_time(byte_count: int, baud: int) -> float:
     """Seconds ``byte_count`` characters take on the line at ``baud`` (10 bits per character)."""
     return byte_count * CHARACTER_BITS / baud
-
-
-@dataclass(frozen=True, slots=True)
-class SessionConfig:
-    """What the user and the caller may tune. Defaults follow the standard and field practice."""
-
-    max_baud: int = 19200  # user cap for the ACK option select (mode C)
-    address: str = ""  # device address / serial in the request, when the meter needs one
-    wake_up: bool = False  # battery meters: NUL preamble
-    switch_delay: float = DEFAULT_SWITCH_DELAY  # USB adapters need it (docs/iec62056-21.md §3.3)
-    identification_timeout: float = 2.0  # first byte after the request left: tr ≤ 1.5 s plus margin
-    inter_character_timeout: float = 1.5  # ta
-    readout_first_byte_timeout: float = 3.0  # after the switch: the meter's tr plus its own switch
-    readout_budget_bytes: int = 16384  # the overall readout deadline scales with this at the baud in force
-    retry_at_300: bool = True  # one more attempt with <ACK>000 when the switched read failed
-    fallback_wait: float = 2.5  # silence before the retry, so the meter is back at 300 Bd
 
 
 class State(Enum):
@@ -99,7 +84,7 @@ class Session:
         self._t_start = 0.0
         self._t_request = 0.0
         self._t_ident = 0.0
-        self._result: Readout | None = None
+        self._result: Readout | HdlcHandover | None = None
         self.echo_detected = False
 
     # --- inputs -----------------------------------------------------------------------------------------------
@@ -247,13 +232,18 @@ class Session:
         if (waiting := self._wait(now, self._deadline)) is not None:
             return waiting
         self._move(State.ACK_DRAIN)
-        return self._send(build_ack(self._ack_baud_char()), drain=True)
+        control = "2" if self.config.hdlc else "0"  # mode E: protocol control and mode control 2 (Annex E)
+        return self._send(build_ack(self._ack_baud_char(), control, control), drain=True)
 
     def _on_ack_drain(self, now: float) -> Action:
         delay = self.config.switch_delay if self._target_baud() != self._baud else 0.0
+        if self.config.hdlc:  # mode E: the meter confirms (ACK 2 Z 2, tr later) at the old speed, then switches
+            delay = max(delay, 2 * REACTION_TIME + wire_time(6, self._baud))  # its tr, its ACK, a margin
         return self._enter(State.SWITCH_DELAY, now, now + delay)
 
     def _on_switch_delay(self, now: float) -> Action:
+        if self.config.hdlc:
+            return self._wait(now, self._deadline) or self._hand_over()
         if STX in self._buffer:
             # AS1440/MT174 style: the meter sent its readout at the current speed without waiting
             return self._start_readout(now, unsolicited=True)
@@ -265,6 +255,15 @@ class Session:
             self._buffer.clear()
             return self._configure(target)
         return self._on_readout(now)
+
+    def _hand_over(self) -> Action:
+        """Mode E: the line is HDLC's now, at the agreed speed, 8N1 (IEC 62056-21 Annex E)."""
+        assert self._identification is not None
+        self._result = HdlcHandover(self._identification, self._target_baud())
+        self._move(State.DONE)
+        self._pending.append(Done(self._result))
+        self._baud = self._result.baud
+        return Configure(self._result.baud, 8, "N")
 
     def _ack_baud_char(self) -> str:
         if self._forced_baud_char is not None:

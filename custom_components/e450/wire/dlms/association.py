@@ -1,0 +1,206 @@
+"""Opening and closing a COSEM association: AARQ, AARE, RLRQ, RLRE (IEC 62056-5-3 §6 / Green Book §9.3;
+docs/dlms-client.md §2).
+
+The ACSE APDUs are BER-encoded (ISO 8650 / ITU-T X.227), the xDLMS InitiateRequest and InitiateResponse inside
+their user-information field A-XDR-encoded. Only what a reading client needs: logical name referencing, no
+security or low level security (a password), and a place for HLS where a meter needs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Final
+
+from ..errors import ClientProblem, DlmsClientError
+
+AARQ: Final = 0x60
+AARE: Final = 0x61
+RLRQ: Final = 0x62
+RLRE: Final = 0x63
+INITIATE_REQUEST: Final = 0x01
+INITIATE_RESPONSE: Final = 0x08
+CONFIRMED_SERVICE_ERROR: Final = 0x0E
+DLMS_VERSION: Final = 6
+# joint-iso-ctt(2) country(16) country-name(756) identified-organization(5) DLMS-UA(8): 60 85 74 05 08
+_DLMS_UA: Final = bytes.fromhex("6085740508")
+APPLICATION_CONTEXT_LN: Final = 1  # logical name referencing, no ciphering (…08 01 01)
+APPLICATION_CONTEXT_SN: Final = 2  # short name referencing (…08 01 02): not offered by this client
+
+
+class Mechanism(IntEnum):
+    """Authentication mechanism names (…08 02 xx; Green Book §9.2.2.2.2)."""
+
+    NONE = 0
+    LOW = 1  # LLS: a password in the AARQ
+    HIGH_GMAC = 5  # HLS with GMAC: challenge and response, keys of the security setup
+
+
+class Conformance:
+    """Bits of the 24-bit conformance block (Green Book Table 80: bit 0 is the first, most significant, bit)."""
+
+    GENERAL_BLOCK_TRANSFER: Final = 1 << (23 - 2)
+    BLOCK_TRANSFER_WITH_GET: Final = 1 << (23 - 11)
+    MULTIPLE_REFERENCES: Final = 1 << (23 - 14)
+    GET: Final = 1 << (23 - 19)
+    SELECTIVE_ACCESS: Final = 1 << (23 - 21)
+
+
+# What a reading client proposes: GET, in blocks, with lists, and selective access for load profiles
+PROPOSED_CONFORMANCE: Final = (
+    Conformance.GET
+    | Conformance.BLOCK_TRANSFER_WITH_GET
+    | Conformance.MULTIPLE_REFERENCES
+    | Conformance.SELECTIVE_ACCESS
+)
+
+
+class AssociationResult(IntEnum):
+    """AARE ``result`` (ISO 8650 Associate-result)."""
+
+    ACCEPTED = 0
+    REJECTED_PERMANENT = 1
+    REJECTED_TRANSIENT = 2
+
+
+class UserDiagnostic(IntEnum):
+    """``acse-service-user`` diagnostics of a refused AARQ (Green Book §9.3.2, Table 87)."""
+
+    NULL = 0
+    NO_REASON = 1
+    APPLICATION_CONTEXT_NOT_SUPPORTED = 2
+    MECHANISM_NOT_RECOGNISED = 11
+    MECHANISM_REQUIRED = 12
+    AUTHENTICATION_FAILURE = 13
+    AUTHENTICATION_REQUIRED = 14
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    if len(content) >= 0x80:  # every field of an AARQ is short; one byte of length keeps the parser honest
+        raise ValueError(f"BER field 0x{tag:02x} of {len(content)} bytes")
+    return bytes([tag, len(content)]) + content
+
+
+def _oid(kind: int, value: int) -> bytes:
+    """``60 85 74 05 08 <kind> <value>``: an application context (kind 1) or mechanism name (kind 2)."""
+    return _DLMS_UA + bytes([kind, value])
+
+
+def _conformance_block(bits: int) -> bytes:
+    """``5F 1F 04 00 xx xx xx``: [APPLICATION 31] BIT STRING of 24 bits, no unused bits."""
+    return b"\x5f\x1f\x04\x00" + bits.to_bytes(3, "big")
+
+
+def initiate_request(max_pdu: int, conformance: int = PROPOSED_CONFORMANCE) -> bytes:
+    """xDLMS InitiateRequest: no dedicated key, response allowed, no quality of service, version 6."""
+    header = bytes([INITIATE_REQUEST, 0, 0, 0, DLMS_VERSION])
+    return header + _conformance_block(conformance) + max_pdu.to_bytes(2, "big")
+
+
+def build_aarq(
+    mechanism: Mechanism = Mechanism.NONE,
+    secret: bytes = b"",
+    *,
+    max_pdu: int = 0xFFFF,
+    conformance: int = PROPOSED_CONFORMANCE,
+) -> bytes:
+    """An AARQ for logical name referencing; with LLS, ``secret`` is the password."""
+    fields = _tlv(0xA1, _tlv(0x06, _oid(1, APPLICATION_CONTEXT_LN)))
+    if mechanism is not Mechanism.NONE:
+        fields += _tlv(0x8A, b"\x07\x80")  # sender-acse-requirements: authentication (one bit of eight)
+        fields += _tlv(0x8B, _oid(2, mechanism))
+        fields += _tlv(0xAC, _tlv(0x80, secret))  # calling-authentication-value, charstring
+    fields += _tlv(0xBE, _tlv(0x04, initiate_request(max_pdu, conformance)))
+    return _tlv(AARQ, fields)
+
+
+def build_rlrq() -> bytes:
+    """A release request, reason normal (Green Book §9.3.3)."""
+    return _tlv(RLRQ, _tlv(0x80, b"\x00"))
+
+
+def ber_fields(content: bytes) -> dict[int, bytes]:
+    """The tag → content map of a run of BER fields with one-byte tags (lengths of one or more bytes)."""
+    fields: dict[int, bytes] = {}
+    pos = 0
+    while pos < len(content):
+        if pos + 2 > len(content):
+            raise DlmsClientError(ClientProblem.MALFORMED, "BER field cut short")
+        tag, size = content[pos], content[pos + 1]
+        pos += 2
+        if size & 0x80:
+            count = size & 0x7F
+            size = int.from_bytes(content[pos : pos + count], "big")
+            pos += count
+        if pos + size > len(content):
+            raise DlmsClientError(ClientProblem.MALFORMED, f"BER field 0x{tag:02x} longer than its APDU")
+        fields[tag] = content[pos : pos + size]
+        pos += size
+    return fields
+
+
+@dataclass(frozen=True, slots=True)
+class Association:
+    """What the meter accepted: the conformance block agreed and the largest APDU it receives."""
+
+    conformance: int
+    max_pdu: int
+    mechanism: Mechanism = Mechanism.NONE
+    challenge: bytes = b""  # the server's challenge (HLS only)
+
+    def allows(self, bit: int) -> bool:
+        """The negotiated conformance includes ``bit``."""
+        return bool(self.conformance & bit)
+
+
+def _small_int(field: bytes | None, inner: int = 0x02) -> int | None:
+    """The integer of ``02 01 xx`` (or of ``A1 03 02 01 xx`` one level down)."""
+    if field is None:
+        return None
+    values = ber_fields(field)
+    if values.get(inner):
+        return int.from_bytes(values[inner], "big")
+    for nested in values.values():  # result-source-diagnostic: a choice of service-user [1] / provider [2]
+        found = ber_fields(nested).get(0x02)
+        if found:
+            return int.from_bytes(found, "big")
+    return None
+
+
+def parse_aare(apdu: bytes, mechanism: Mechanism = Mechanism.NONE) -> Association:
+    """The association the meter accepted; :class:`DlmsClientError` with the reason when it refused."""
+    if not apdu or apdu[0] != AARE:
+        first = f"0x{apdu[0]:02x}" if apdu else "nothing"
+        raise DlmsClientError(ClientProblem.MALFORMED, f"expected an AARE (0x61), got {first}")
+    fields = ber_fields(ber_fields(apdu).get(AARE, b""))
+    result = _small_int(fields.get(0xA2))
+    diagnostic = _small_int(fields.get(0xA3))
+    if result is None:
+        raise DlmsClientError(ClientProblem.MALFORMED, "AARE without a result")
+    user_information = ber_fields(fields.get(0xBE, b"")).get(0x04, b"")
+    if result != AssociationResult.ACCEPTED:
+        detail = f"result {result}, diagnostic {diagnostic}"
+        if user_information.startswith(bytes([CONFIRMED_SERVICE_ERROR])):
+            detail += f", initiate error {user_information[1:].hex()}"
+        if diagnostic == UserDiagnostic.AUTHENTICATION_FAILURE:
+            raise DlmsClientError(ClientProblem.WRONG_PASSWORD, detail)
+        if diagnostic in (UserDiagnostic.AUTHENTICATION_REQUIRED, UserDiagnostic.MECHANISM_REQUIRED):
+            raise DlmsClientError(ClientProblem.AUTHENTICATION_REQUIRED, detail)
+        raise DlmsClientError(ClientProblem.ASSOCIATION_REFUSED, detail)
+    return _initiate_response(user_information, mechanism, ber_fields(fields.get(0xAA, b"")).get(0x80, b""))
+
+
+def _initiate_response(raw: bytes, mechanism: Mechanism, challenge: bytes) -> Association:
+    """``08 | quality of service (00, or 01 xx) | 06 | 5F 1F 04 00 c c c | max PDU (2) | VAA name (2)``."""
+    pos = 2 if raw[1:2] == b"\x00" else 3
+    if len(raw) < pos + 12 or raw[0] != INITIATE_RESPONSE or raw[pos + 1 : pos + 5] != b"\x5f\x1f\x04\x00":
+        raise DlmsClientError(ClientProblem.MALFORMED, f"InitiateResponse {raw.hex()}")
+    conformance = int.from_bytes(raw[pos + 5 : pos + 8], "big")
+    max_pdu = int.from_bytes(raw[pos + 8 : pos + 10], "big")
+    return Association(conformance, max_pdu, mechanism, challenge)
+
+
+def parse_rlre(apdu: bytes) -> None:
+    """A release response; anything else is malformed (a meter that does not release at all is the caller's)."""
+    if not apdu or apdu[0] != RLRE:
+        raise DlmsClientError(ClientProblem.MALFORMED, f"expected an RLRE (0x63), got {apdu[:1].hex() or 'nothing'}")

@@ -1,0 +1,386 @@
+"""A DLMS/COSEM client read as a sans-IO state machine: connect (HDLC), associate, GET, release, disconnect.
+
+Shaped like the IEC 62056-21 session (:mod:`..iec62056.session`): the driver feeds what arrived with
+:meth:`DlmsClient.receive_data` and asks :meth:`DlmsClient.next_action` what to do until ``Done`` or a
+:class:`~..errors.MeterError`. A table maps each state to its handler; the state changes only in :meth:`_move`.
+In mode E the IEC session signs on first and hands the line over at the agreed speed (IEC 62056-21 Annex E).
+Frames are :mod:`.hdlc_link`'s, APDUs :mod:`.association`'s and :mod:`.get`'s, meanings :mod:`.cosem`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import contextlib
+from dataclasses import dataclass, field, replace
+from enum import Enum, auto
+from typing import ClassVar, Final
+
+from ..actions import Action, Configure, Done, Drain, Send, Wait
+from ..errors import ClientProblem, DlmsClientError, MeterError
+from ..framing.hdlc import DM, UA, HdlcFrame, HdlcReader
+from ..iec62056.session import Session, SessionConfig, wire_time
+from ..models import BccStatus, DataSet, HdlcHandover, Identification, Readout, Timings
+from .association import Conformance, Mechanism, build_aarq, build_rlrq, parse_aare, parse_rlre
+from .cosem import (
+    CLOCK_TIME,
+    DEFAULT_REGISTERS,
+    LOGICAL_DEVICE_NAME,
+    OBJECT_LIST,
+    clock_datasets,
+    clock_of,
+    name_dataset,
+    parse_object_list,
+    register,
+    register_dataset,
+    registers_offered,
+    scaler_of,
+    scaling_of,
+    text_of,
+)
+from .get import (
+    Answer,
+    Attribute,
+    Result,
+    get_next,
+    get_normal,
+    get_with_list,
+    parse_get_response,
+    parse_list_results,
+    parse_single_result as parse_single,
+)
+from .hdlc_link import HdlcLink, LinkSettings
+from .units import Scaling
+
+DIRECT_BAUD: Final = 9600  # direct HDLC on an optical port: 9600 8N1 (IEC 62056-21 Annex E.1 / field practice)
+FRAME_OVERHEAD: Final = 14  # flags, format, 4-byte addresses, control, HCS, FCS
+# errors after which a DISC is pointless: the meter is gone or never came
+_SILENT: Final = frozenset({ClientProblem.NO_UA, ClientProblem.NO_ANSWER, ClientProblem.DISCONNECTED})
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    """Who we are to the meter, what to read, and how patient to be."""
+
+    link: LinkSettings = field(default_factory=LinkSettings)
+    password: str | None = None  # LLS (mechanism 1) when set; the public client 16 needs none
+    registers: tuple[str, ...] = DEFAULT_REGISTERS  # empty: every register the object list offers
+    mode_e: bool = False  # sign on at 300 Bd first (IEC 62056-21 Annex E), else direct HDLC
+    baud: int = DIRECT_BAUD  # direct HDLC: the line speed; mode E: the cap for the speed agreed
+    session: SessionConfig = field(default_factory=SessionConfig)  # mode E's sign-on
+    response_timeout: float = 1.5  # after a frame has left, for the first byte of the answer
+    retries: int = 2  # a frame is sent again this many times before the meter counts as silent
+    max_pdu: int = 0xFFFF  # client-max-receive-pdu-size proposed in the AARQ
+    list_size: int = 10  # attributes per GET-Request-With-List (when the meter agreed to lists)
+    disconnect_timeout: float = 0.5  # DISC is a courtesy: not waited for long
+
+
+class State(Enum):
+    """Where a read stands."""
+
+    START = auto()
+    SIGN_ON = auto()
+    CONNECT = auto()
+    AWAIT_UA = auto()
+    ASSOCIATE = auto()
+    READ = auto()
+    RELEASE = auto()
+    DISCONNECT = auto()
+    DONE = auto()
+    FAILED = auto()
+
+
+_NO_DISC: Final = frozenset({State.SIGN_ON, State.CONNECT, State.AWAIT_UA, State.DISCONNECT, State.FAILED})
+
+
+class DlmsClient:
+    """One read of one meter; ``scalers`` (value attribute → scaling) is kept by the caller across reads, so each
+    register's ``scaler_unit`` is read once."""
+
+    _HANDLERS: ClassVar[dict[State, Callable[[DlmsClient, float], Action]]]
+    _ANSWERS: ClassVar[dict[State, Callable[[DlmsClient, bytes, float], Action]]]
+
+    def __init__(self, config: ClientConfig | None = None, scalers: dict[Attribute, Scaling | None] | None = None):
+        self.config = config = config or ClientConfig()
+        self.scalers = scalers if scalers is not None else {}
+        self.link = HdlcLink(config.link)
+        self._state = State.START
+        self._pending: list[Action] = []
+        self._reader = HdlcReader()
+        self._frames: list[HdlcFrame] = []
+        self._session: Session | None = Session(self._sign_on_config()) if config.mode_e else None
+        self._identification: Identification | None = None
+        self._baud = config.baud
+        self._deadline = 0.0
+        self._tries = 0
+        self._mechanism = Mechanism.LOW if config.password is not None else Mechanism.NONE
+        self._lists = False
+        self._invoke_id = 0
+        self._batches: list[list[Attribute]] = []
+        self._batch: list[Attribute] = []
+        self._blocks: list[bytes] = []
+        self._results: dict[Attribute, Result] = {}
+        self._registers: tuple[Attribute, ...] = tuple(register(code) for code in config.registers)
+        self._error: DlmsClientError | None = None
+        self._result: Readout | None = None
+        self._bytes_sent = 0
+        self.bytes_received = 0
+        self._t_start = 0.0
+        self._t_connect = 0.0
+
+    def _sign_on_config(self) -> SessionConfig:
+        session = self.config.session
+        return replace(session, max_baud=min(session.max_baud, self.config.baud), hdlc=True)
+
+    @property
+    def state(self) -> State:
+        """Where the read stands."""
+        return self._state
+
+    # --- inputs and outputs -------------------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Bytes that arrived from the port."""
+        if self._state is State.SIGN_ON and self._session is not None:
+            self._session.receive_data(data, now)
+            return
+        self.bytes_received += len(data)
+        self._frames += self._reader.feed(data)
+        self._deadline = max(self._deadline, now + self.config.response_timeout)  # the answer is arriving
+
+    def next_action(self, now: float) -> Action:
+        """What the driver must do next; raises the typed error when the read failed."""
+        if self._pending:
+            return self._pending.pop(0)
+        try:
+            return self._HANDLERS[self._state](self, now)
+        except DlmsClientError as err:
+            if err.reason in _SILENT or self._state in _NO_DISC:
+                self._move(State.FAILED)
+                raise
+            self._error = err  # leave the connection properly, then report
+            return self._disconnect(now)
+        except MeterError:
+            self._move(State.FAILED)
+            raise
+
+    def _move(self, state: State) -> None:
+        """The only place the state changes."""
+        self._state = state
+
+    def _send(self, frame: bytes, now: float, timeout: float | None = None) -> Action:
+        """A frame, then the answer's deadline: its wire time, one answer's, and the meter's reaction."""
+        self._bytes_sent += len(frame)
+        answer = self.link.negotiated.max_info_receive + FRAME_OVERHEAD
+        wait = self.config.response_timeout if timeout is None else timeout
+        self._deadline = now + wire_time(len(frame) + answer, self._baud) + wait
+        self._pending.append(Drain())
+        return Send(frame)
+
+    # --- sign-on and connection ---------------------------------------------------------------------------------
+
+    def _on_start(self, now: float) -> Action:
+        self._t_start = now
+        if self._session is not None:
+            self._move(State.SIGN_ON)
+            return self._on_sign_on(now)
+        self._move(State.CONNECT)
+        return Configure(self._baud, 8, "N")
+
+    def _on_sign_on(self, now: float) -> Action:
+        assert self._session is not None
+        action = self._session.next_action(now)
+        if not isinstance(action, Done):
+            return action
+        assert isinstance(action.result, HdlcHandover)
+        self._identification = action.result.identification
+        self._baud = action.result.baud
+        self.bytes_received += self._session.bytes_received
+        self._move(State.CONNECT)
+        return self._on_connect(now)
+
+    def _on_connect(self, now: float) -> Action:
+        self._t_connect = now
+        self._move(State.AWAIT_UA)
+        return self._send(self.link.connect(), now)
+
+    def _on_await_ua(self, now: float) -> Action:
+        for frame in self._take_frames():
+            if frame.control in (UA, DM):
+                self.link.accept_ua(frame)
+                self._tries = 0
+                self.link.send(
+                    build_aarq(self._mechanism, (self.config.password or "").encode(), max_pdu=self.config.max_pdu)
+                )
+                self._move(State.ASSOCIATE)
+                return self._on_exchange(now)
+        if (waiting := self._waiting(now)) is not None:
+            return waiting
+        if self._tries < self.config.retries:
+            self._tries += 1
+            return self._send(self.link.retransmit(), now)
+        raise DlmsClientError(ClientProblem.NO_UA, f"no UA after {self._tries + 1} SNRM at {self._baud} Bd")
+
+    def _take_frames(self) -> list[HdlcFrame]:
+        frames, self._frames = [frame for frame in self._frames if self.link.ours(frame)], []
+        return frames
+
+    def _waiting(self, now: float) -> Action | None:
+        return Wait(self._deadline) if now < self._deadline else None
+
+    # --- APDU exchanges: associate, read, release --------------------------------------------------------------
+
+    def _on_exchange(self, now: float) -> Action:
+        while self._frames:
+            frame = self._frames.pop(0)
+            if not self.link.ours(frame):
+                continue
+            apdu = self.link.receive(frame)
+            self._tries = 0
+            if apdu is not None:
+                return self._ANSWERS[self._state](self, apdu, now)
+        if (frame_bytes := self.link.next_frame()) is not None:
+            return self._send(frame_bytes, now)
+        if (waiting := self._waiting(now)) is not None:
+            return waiting
+        if self._tries < self.config.retries:
+            self._tries += 1
+            return self._send(self.link.retransmit(), now)
+        if self._state is State.RELEASE:  # a meter that does not release: the DISC ends the association too
+            return self._disconnect(now)
+        raise DlmsClientError(ClientProblem.NO_ANSWER, f"no answer in {self._state.name.lower()} at {self._baud} Bd")
+
+    def _on_aare(self, apdu: bytes, now: float) -> Action:
+        association = parse_aare(apdu, self._mechanism)
+        self._lists = association.allows(Conformance.MULTIPLE_REFERENCES) and self.config.list_size > 1
+        if self._registers:
+            self._plan(self._registers)
+        else:
+            self._batches = [[OBJECT_LIST]]
+        return self._next_request(now)
+
+    def _plan(self, registers: tuple[Attribute, ...]) -> None:
+        """The attributes still to read: name, clock, the scalers not yet known, the values; in lists if agreed."""
+        wanted = [LOGICAL_DEVICE_NAME, CLOCK_TIME]
+        wanted += [scaler_of(value) for value in registers if value not in self.scalers]
+        wanted += registers
+        size = self.config.list_size if self._lists else 1
+        self._batches = [wanted[start : start + size] for start in range(0, len(wanted), size)]
+
+    def _next_request(self, now: float) -> Action:
+        if not self._batches:
+            self.link.send(build_rlrq())
+            self._move(State.RELEASE)
+            return self._on_exchange(now)
+        self._batch = self._batches.pop(0)
+        self._invoke_id = (self._invoke_id + 1) & 0x0F
+        if len(self._batch) == 1:
+            self.link.send(get_normal(self._invoke_id, self._batch[0]))
+        else:
+            self.link.send(get_with_list(self._invoke_id, self._batch))
+        self._blocks = []
+        self._move(State.READ)
+        return self._on_exchange(now)
+
+    def _on_get_response(self, apdu: bytes, now: float) -> Action:
+        answer = parse_get_response(apdu, self._invoke_id)
+        if not isinstance(answer, Answer):
+            if answer.error is not None or answer.number != len(self._blocks) + 1:
+                why = answer.error.name.lower() if answer.error is not None else f"block {answer.number} out of order"
+                raise DlmsClientError(ClientProblem.BLOCK_TRANSFER_ABORTED, f"{why} after {len(self._blocks)} blocks")
+            self._blocks.append(answer.raw)
+            if not answer.last:
+                self.link.send(get_next(self._invoke_id, answer.number))
+                return self._on_exchange(now)
+            joined = b"".join(self._blocks)
+            single = len(self._batch) == 1
+            answer = Answer((parse_single(joined),) if single else parse_list_results(joined))
+        if len(answer.results) != len(self._batch):
+            raise DlmsClientError(ClientProblem.MALFORMED, f"{len(answer.results)} results for {len(self._batch)}")
+        self._results.update(zip(self._batch, answer.results, strict=True))
+        if self._batch == [OBJECT_LIST]:
+            self._registers = registers_offered(parse_object_list(answer.results[0]))
+            self._plan(self._registers)
+        return self._next_request(now)
+
+    def _on_rlre(self, apdu: bytes, now: float) -> Action:
+        with contextlib.suppress(DlmsClientError):  # the values are read: an odd answer to the release is no matter
+            parse_rlre(apdu)
+        return self._disconnect(now)
+
+    # --- leaving ------------------------------------------------------------------------------------------------
+
+    def _disconnect(self, now: float) -> Action:
+        self._frames.clear()
+        self._move(State.DISCONNECT)
+        return self._send(self.link.disconnect(), now, self.config.disconnect_timeout)
+
+    def _on_disconnect(self, now: float) -> Action:
+        answered = any(frame.control in (UA, DM) for frame in self._take_frames())
+        if not answered and (waiting := self._waiting(now)) is not None:
+            return waiting
+        if self._error is not None:
+            raise self._error  # next_action moves to FAILED
+        self._result = self._readout(now)
+        self._move(State.DONE)
+        if self._session is not None:  # the meter is back at 300 Bd after the disconnect; so is the line
+            self._pending.append(Done(self._result))
+            return Configure(300)
+        return Done(self._result)
+
+    def _readout(self, now: float) -> Readout:
+        datasets: list[DataSet] = []
+        if (name := text_of(self._results.get(LOGICAL_DEVICE_NAME))) is not None:
+            datasets.append(name_dataset(name))
+        if (moment := clock_of(self._results.get(CLOCK_TIME))) is not None:
+            datasets += clock_datasets(moment)
+        read = 0
+        for value in self._registers:
+            scaler = scaler_of(value)
+            if scaler in self._results:
+                self.scalers[value] = scaling_of(self._results[scaler])
+            dataset = register_dataset(value, self._results.get(value), self.scalers.get(value))
+            if dataset is not None:
+                datasets.append(dataset)
+                read += 1
+        if self._registers and not read:
+            raise DlmsClientError(ClientProblem.OBJECT_UNAVAILABLE, f"{len(self._registers)} registers asked for")
+        return Readout(
+            identification=self._identification,
+            datasets=tuple(datasets),
+            bcc=BccStatus.OK,
+            timings=Timings(
+                total=now - self._t_start,
+                sign_on=self._t_connect - self._t_start,
+                readout=now - self._t_connect,
+                baud=self._baud,
+                bytes_sent=self._bytes_sent,
+                bytes_received=self.bytes_received,
+                retried=self.link.retransmissions > 0,
+            ),
+        )
+
+    def _on_done(self, now: float) -> Action:
+        assert self._result is not None
+        return Done(self._result)
+
+    def _on_failed(self, now: float) -> Action:
+        raise DlmsClientError(ClientProblem.MALFORMED, "the read has already failed")  # a caller kept going
+
+
+DlmsClient._HANDLERS = {
+    State.START: DlmsClient._on_start,
+    State.SIGN_ON: DlmsClient._on_sign_on,
+    State.CONNECT: DlmsClient._on_connect,
+    State.AWAIT_UA: DlmsClient._on_await_ua,
+    State.ASSOCIATE: DlmsClient._on_exchange,
+    State.READ: DlmsClient._on_exchange,
+    State.RELEASE: DlmsClient._on_exchange,
+    State.DISCONNECT: DlmsClient._on_disconnect,
+    State.DONE: DlmsClient._on_done,
+    State.FAILED: DlmsClient._on_failed,
+}
+DlmsClient._ANSWERS = {
+    State.ASSOCIATE: DlmsClient._on_aare,
+    State.READ: DlmsClient._on_get_response,
+    State.RELEASE: DlmsClient._on_rlre,
+}

@@ -1,0 +1,177 @@
+"""The COSEM objects a reading client asks for, and what their answers mean (IEC 62056-6-2 interface classes;
+docs/dlms-client.md §4): registers (class 3, and 4 extended, with attribute 3 ``scaler_unit``), the clock (class 8),
+the logical device name (class 1, 0-0:42.0.0) and the association's object list (class 15 attribute 2).
+
+Everything here is pure: descriptors in, :class:`~..models.DataSet` out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from ..models import DataSet, DataValue
+from .axdr import (
+    ARRAY,
+    DATE_TIME,
+    NUMERIC,
+    OCTET_STRING,
+    STRUCTURE,
+    UINT16,
+    VISIBLE_STRING,
+    Data,
+    cosem_datetime,
+    obis_bytes,
+    obis_text,
+)
+from .get import Attribute, Result
+from .units import Scaling, scaler_unit
+
+DATA: Final = 1
+REGISTER: Final = 3
+EXTENDED_REGISTER: Final = 4
+PROFILE_GENERIC: Final = 7
+CLOCK: Final = 8
+ASSOCIATION_LN: Final = 15
+VALUE: Final = 2
+SCALER_UNIT: Final = 3
+REGISTER_CLASSES: Final = frozenset({REGISTER, EXTENDED_REGISTER})
+
+LOGICAL_DEVICE_NAME: Final = Attribute(DATA, obis_bytes("0-0:42.0.0"), VALUE)
+CLOCK_TIME: Final = Attribute(CLOCK, obis_bytes("0-0:1.0.0"), 2)
+OBJECT_LIST: Final = Attribute(ASSOCIATION_LN, obis_bytes("0-0:40.0.0"), 2)  # the current association
+
+# What a read asks for when the caller names nothing: an E450's billing and instantaneous registers
+DEFAULT_REGISTERS: Final = (
+    "1.8.0",
+    "1.8.1",
+    "1.8.2",
+    "2.8.0",
+    "2.8.1",
+    "2.8.2",
+    "3.8.0",
+    "4.8.0",
+    "1.7.0",
+    "2.7.0",
+    "21.7.0",
+    "41.7.0",
+    "61.7.0",
+    "32.7.0",
+    "52.7.0",
+    "72.7.0",
+    "31.7.0",
+    "51.7.0",
+    "71.7.0",
+    "14.7.0",
+)
+
+
+def register(code: str, class_id: int = REGISTER) -> Attribute:
+    """The value attribute of the register ``code`` (``1.8.0``, ``1-0:1.8.0``, ``1-0:1.8.0*255``)."""
+    return Attribute(class_id, obis_bytes(code), VALUE)
+
+
+def scaler_of(value: Attribute) -> Attribute:
+    """The ``scaler_unit`` attribute beside a register's value."""
+    return Attribute(value.class_id, value.obis, SCALER_UNIT)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectListEntry:
+    """One object the association offers."""
+
+    class_id: int
+    version: int
+    obis: bytes
+
+
+def parse_object_list(data: Result) -> tuple[ObjectListEntry, ...]:
+    """``array of {class_id, version, logical_name, access_rights}``; an entry of another shape is skipped."""
+    if not isinstance(data, Data) or data.tag != ARRAY:
+        return ()
+    entries = []
+    for item in data.items:
+        fields = item.items
+        if item.tag != STRUCTURE or len(fields) < 3 or fields[0].tag != UINT16 or not fields[2].is_octets(6):
+            continue
+        class_id, version, obis = fields[0].value, fields[1].value, fields[2].value
+        assert isinstance(class_id, int) and isinstance(obis, bytes)
+        entries.append(ObjectListEntry(class_id, version if isinstance(version, int) else 0, obis))
+    return tuple(entries)
+
+
+def registers_offered(entries: tuple[ObjectListEntry, ...]) -> tuple[Attribute, ...]:
+    """The value attributes of the registers (class 3 and 4) in an object list, in its order."""
+    return tuple(
+        Attribute(entry.class_id, entry.obis, VALUE) for entry in entries if entry.class_id in REGISTER_CLASSES
+    )
+
+
+def scaled(raw: int | float, scaling: Scaling | None) -> tuple[int | float, str]:
+    """The register's value in its unit, and as text with as many decimals as the scaler gives."""
+    exponent = scaling.exponent if scaling is not None else 0
+    if isinstance(raw, float):
+        value: int | float = raw * 10**exponent
+        return value, repr(value)
+    if exponent >= 0:
+        whole = raw * 10**exponent
+        return whole, str(whole)
+    value = round(raw * 10**exponent, -exponent)
+    return value, f"{value:.{-exponent}f}"
+
+
+def register_dataset(value: Attribute, result: Result | None, scaling: Scaling | None) -> DataSet | None:
+    """A register read as a data set (``1-0:1.8.0``, the scaled number, the DLMS unit); ``None`` when the meter
+    gave no number."""
+    if not isinstance(result, Data) or result.tag not in NUMERIC or isinstance(result.value, bool):
+        return None
+    raw = result.value
+    assert isinstance(raw, int | float)
+    number, text = scaled(raw, scaling)
+    unit = scaling.unit if scaling is not None else None
+    return DataSet.of(obis_text(value.obis), (DataValue(text, unit),), number)
+
+
+def scaling_of(result: Result | None) -> Scaling | None:
+    """A ``scaler_unit`` answer, or ``None`` when the meter gave none (a class 1 object has no attribute 3)."""
+    return scaler_unit(result) if isinstance(result, Data) else None
+
+
+def text_of(result: Result | None) -> str | None:
+    """A logical device name (octet-string or visible-string) as text."""
+    if isinstance(result, Data) and result.tag in (OCTET_STRING, VISIBLE_STRING):
+        value = result.value
+        return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    return None
+
+
+def clock_of(result: Result | None) -> datetime | None:
+    """The clock's time attribute (date-time or its 12-byte octet-string), as naive meter time."""
+    if isinstance(result, Data) and (result.tag == DATE_TIME or result.is_octets(12)):
+        raw = result.value
+        assert isinstance(raw, bytes)
+        return cosem_datetime(raw)
+    return None
+
+
+def clock_datasets(moment: datetime) -> tuple[DataSet, ...]:
+    """The clock as an IEC 62056-21 readout carries it (0.9.2 date ``yymmdd``, 0.9.1 time ``hhmmss``), so the
+    clock check and the meter-clock sensor read a DLMS meter as they read any other."""
+    return (
+        DataSet.of("0-0:0.9.2", (DataValue(f"{moment:%y%m%d}", None),)),
+        DataSet.of("0-0:0.9.1", (DataValue(f"{moment:%H%M%S}", None),)),
+    )
+
+
+def name_dataset(name: str) -> DataSet:
+    """The logical device name (flag id and serial, ``LGZ1030655933512``)."""
+    return DataSet.of("0-0:42.0.0", (DataValue(name, None),))
+
+
+def meter_time(date_text: str | None, time_text: str | None) -> datetime | None:
+    """The inverse of :func:`clock_datasets` (for the command line)."""
+    try:
+        return datetime.strptime(f"{date_text}{time_text}", "%y%m%d%H%M%S")
+    except ValueError:
+        return None

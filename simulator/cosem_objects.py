@@ -1,0 +1,206 @@
+"""The simulated meter's COSEM objects, E450-like (IEC 62056-6-2 interface classes; docs/dlms-client.md §4):
+registers with scaler and unit, the clock, the logical device name, the meter number, a load profile and the
+association that lists them all.
+
+Values come from the same :class:`~.profiles.MeterState` the IEC readout and the pushes show, so the three paths
+agree. A-XDR is built with the wire package's encoder (a builder, shared as the design allows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from custom_components.e450.wire.dlms.axdr import (
+    ARRAY,
+    ENUM,
+    INT8,
+    NULL,
+    OCTET_STRING,
+    STRUCTURE,
+    UINT8,
+    UINT16,
+    UINT32,
+    Data,
+    obis_bytes,
+)
+
+from .dlms_push import LOGICAL_DEVICE_NAME, METER_NUMBER, cosem_datetime
+from .registers import Registers
+
+PROFILE_PERIOD: Final = 900  # seconds: quarter-hour load profile
+PROFILE_ENTRIES: Final = 96  # one day
+
+
+def _u32(value: float) -> Data:
+    return Data(UINT32, max(0, min(0xFFFFFFFF, round(value))))
+
+
+def _u16(value: float) -> Data:
+    return Data(UINT16, max(0, min(0xFFFF, round(value))))
+
+
+def _octets(raw: bytes) -> Data:
+    return Data(OCTET_STRING, raw)
+
+
+def scaler_unit(scaler: int, unit: int) -> Data:
+    """``{integer scaler, enum unit}`` (27 W, 30 Wh, 32 varh, 33 A, 35 V, 44 Hz)."""
+    return Data(STRUCTURE, (Data(INT8, scaler), Data(ENUM, unit)))
+
+
+Getter = Callable[[], Data]
+
+
+@dataclass(frozen=True)
+class CosemObject:
+    """One object: its class, version and logical name, and a getter per readable attribute."""
+
+    class_id: int
+    version: int
+    obis: bytes
+    attributes: dict[int, Getter]
+
+    def list_entry(self) -> Data:
+        """Its entry in an association's object list: ``{class, version, name, access rights}``, every attribute
+        read-only, no methods."""
+        rights = Data(
+            ARRAY,
+            tuple(
+                Data(STRUCTURE, (Data(INT8, index), Data(ENUM, 1), Data(NULL, None)))
+                for index in range(1, max(self.attributes) + 1)
+            ),
+        )
+        return Data(
+            STRUCTURE,
+            (
+                _u16(self.class_id),
+                Data(UINT8, self.version),
+                _octets(self.obis),
+                Data(STRUCTURE, (rights, Data(ARRAY, ()))),
+            ),
+        )
+
+
+class CosemObjects:
+    """The meter's objects, keyed by (class, logical name)."""
+
+    def __init__(self, registers: Registers) -> None:
+        self.registers = registers
+        state = registers.state
+        objects: list[CosemObject] = [
+            self._data("0-0:42.0.0", lambda: _octets(LOGICAL_DEVICE_NAME.encode())),
+            self._data("0-0:96.1.0", lambda: _octets(METER_NUMBER.encode())),
+            CosemObject(
+                8,
+                0,
+                obis_bytes("0-0:1.0.0"),
+                {
+                    1: self._name("0-0:1.0.0"),
+                    2: lambda: _octets(cosem_datetime(self._now())),
+                    3: lambda: Data(0x10, 60),
+                },
+            ),
+            self._register("1-0:1.8.0", lambda: _u32(state.import_kwh * 1000), 0, 30),
+            self._register("1-0:1.8.1", lambda: _u32(state.import_kwh * 620), 0, 30),
+            self._register("1-0:1.8.2", lambda: _u32(state.import_kwh * 380), 0, 30),
+            self._register("1-0:2.8.0", lambda: _u32(state.export_kwh * 1000), 0, 30),
+            self._register("1-0:3.8.0", lambda: _u32(state.reactive_import_kvarh * 1000), 0, 32),
+            self._register("1-0:4.8.0", lambda: _u32(state.reactive_export_kvarh * 1000), 0, 32),
+            self._register("1-0:1.7.0", lambda: _u32(sum(state.phase_power_kw) * 1000), 0, 27),
+            self._register("1-0:2.7.0", lambda: _u32(0), 0, 27),
+            *self._phases((21, 41, 61), lambda: state.phase_power_kw, 1000, 0, 27),
+            *self._phases((32, 52, 72), lambda: state.voltages, 10, -1, 35),
+            *self._phases((31, 51, 71), lambda: state.currents, 100, -2, 33),
+            self._register("1-0:14.7.0", lambda: _u16(state.frequency * 100), -2, 44),
+            self._load_profile(),
+        ]
+        association = CosemObject(15, 1, obis_bytes("0-0:40.0.0"), {1: self._name("0-0:40.0.0"), 2: self._object_list})
+        objects.append(association)
+        self.objects = {(item.class_id, item.obis): item for item in objects}
+
+    def _now(self) -> datetime:
+        return self.registers.now().replace(microsecond=0)
+
+    @staticmethod
+    def _name(code: str) -> Getter:
+        raw = obis_bytes(code)
+        return lambda: _octets(raw)
+
+    def _data(self, code: str, value: Getter) -> CosemObject:
+        return CosemObject(1, 0, obis_bytes(code), {1: self._name(code), 2: value})
+
+    def _register(self, code: str, value: Getter, scaler: int, unit: int) -> CosemObject:
+        return CosemObject(
+            3, 0, obis_bytes(code), {1: self._name(code), 2: value, 3: lambda: scaler_unit(scaler, unit)}
+        )
+
+    def _phases(
+        self, codes: tuple[int, ...], values: Callable[[], tuple[float, ...]], factor: int, scaler: int, unit: int
+    ) -> list[CosemObject]:
+        """L1-L3 registers of one quantity; ``factor`` turns the state's value into the register's integer."""
+        encoder = _u32 if unit == 27 else _u16
+
+        def getter(index: int) -> Getter:
+            return lambda: encoder(values()[index] * factor)
+
+        return [self._register(f"1-0:{c}.7.0", getter(i), scaler, unit) for i, c in enumerate(codes)]
+
+    def _object_list(self) -> Data:
+        return Data(ARRAY, tuple(item.list_entry() for item in self.objects.values()))
+
+    def _load_profile(self) -> CosemObject:
+        """1-0:99.1.0, class 7: {clock, status, +A, -A} every quarter hour, the last day."""
+        state = self.registers.state
+        captured = (("0-0:1.0.0", 8, 2), ("0-0:96.10.1", 1, 2), ("1-0:1.8.0", 3, 2), ("1-0:2.8.0", 3, 2))
+
+        def buffer() -> Data:
+            end = self._now().replace(minute=self._now().minute // 15 * 15, second=0)
+            rows = []
+            for index in range(PROFILE_ENTRIES):
+                back = PROFILE_ENTRIES - 1 - index
+                moment = end - timedelta(seconds=PROFILE_PERIOD * back)
+                energy = max(0.0, state.import_kwh - back * 0.25) * 1000
+                rows.append(
+                    Data(
+                        STRUCTURE,
+                        (_octets(cosem_datetime(moment)), Data(UINT8, 0), _u32(energy), _u32(state.export_kwh * 1000)),
+                    )
+                )
+            return Data(ARRAY, tuple(rows))
+
+        def capture_objects() -> Data:
+            return Data(
+                ARRAY,
+                tuple(
+                    Data(STRUCTURE, (_u16(cls), _octets(obis_bytes(code)), Data(INT8, attr), _u16(0)))
+                    for code, cls, attr in captured
+                ),
+            )
+
+        return CosemObject(
+            7,
+            1,
+            obis_bytes("1-0:99.1.0"),
+            {
+                1: self._name("1-0:99.1.0"),
+                2: buffer,
+                3: capture_objects,
+                4: lambda: _u32(PROFILE_PERIOD),
+                7: lambda: _u32(PROFILE_ENTRIES),
+                8: lambda: _u32(PROFILE_ENTRIES),
+            },
+        )
+
+    def get(self, class_id: int, obis: bytes, attribute: int) -> Data | int:
+        """The attribute's value, or a data-access-result: 4 object-undefined, 3 read-write-denied (no such
+        attribute), 9 object-class-inconsistent (right name, other class)."""
+        item = self.objects.get((class_id, obis))
+        if item is None:
+            if any(name == obis for _, name in self.objects):
+                return 9
+            return 4
+        getter = item.attributes.get(attribute)
+        return getter() if getter is not None else 3

@@ -1,0 +1,191 @@
+"""The DLMS client and the simulated meter's DLMS server over a real pty (serialx end to end), the same meter read
+by gurux-dlms's client, every fault ending in its error with the port closed, and the ``read`` command line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+import contextlib
+import json
+import os
+from pathlib import Path
+import subprocess
+import sys
+from typing import Any
+
+from gurux_dlms.enums import ObjectType
+from gurux_dlms.objects import GXDLMSClock, GXDLMSData, GXDLMSProfileGeneric, GXDLMSRegister
+import pytest
+
+from custom_components.e450.wire.commands.dlms import main
+from custom_components.e450.wire.dlms.client import ClientConfig
+from custom_components.e450.wire.dlms.driver import read_dlms
+from custom_components.e450.wire.dlms.get import Attribute
+from custom_components.e450.wire.dlms.hdlc_link import LinkSettings
+from custom_components.e450.wire.dlms.units import Scaling
+from custom_components.e450.wire.errors import ClientProblem, DlmsClientError, NoAnswerError
+from custom_components.e450.wire.framing.hdlc import physical_from_serial
+from custom_components.e450.wire.iec62056.session import SessionConfig
+
+from .gurux_peer import GuruxReader, gurux_client, open_hdlc
+from .test_driver import assert_port_released
+
+Factory = Callable[..., contextlib.AbstractAsyncContextManager[Any]]
+ROOT = Path(__file__).parent.parent
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+QUICK = ClientConfig(response_timeout=0.3, retries=1)
+MODE_E = SessionConfig(identification_timeout=0.6, switch_delay=0.05)
+
+
+async def test_direct_hdlc_read_with_scalers_kept(sim_factory: Factory) -> None:
+    scalers: dict[Attribute, Scaling | None] = {}
+    async with sim_factory("e450-hdlc") as sim:
+        readout = await read_dlms(sim.port, QUICK, scalers)
+        await assert_port_released(sim.port)
+        again = await read_dlms(sim.port, QUICK, scalers)
+        assert sim.dlms.connections == 2
+    assert readout.readings["1.8.0"].unit == "Wh" and readout.readings["31.7.0"].unit == "A"
+    assert readout.text("42.0.0") == "LGZ1030655933512" and readout.timings.baud == 9600
+    assert again.timings.bytes_sent < readout.timings.bytes_sent  # no scaler_unit asked for the second time
+    assert again.readings.keys() == readout.readings.keys()
+
+
+async def test_lls_client_with_a_serial_derived_address_and_every_register(sim_factory: Factory) -> None:
+    link = LinkSettings(client=32, physical=physical_from_serial(30137181))
+    async with sim_factory("e450-hdlc") as sim:
+        readout = await read_dlms(sim.port, ClientConfig(link=link, password="12345678", registers=()))
+    assert len(readout.readings) == 18 and readout.readings["14.7.0"].unit == "Hz"
+
+
+async def test_mode_e_signs_on_then_speaks_hdlc(sim_factory: Factory) -> None:
+    async with sim_factory("e450-mode-e") as sim:
+        readout = await read_dlms(sim.port, ClientConfig(mode_e=True, session=MODE_E))
+        await assert_port_released(sim.port)
+        assert sim.requests == 1
+    assert readout.identification is not None and readout.identification.hdlc_capable
+    assert readout.timings.baud == 9600 and readout.readings["1.8.0"].value > 0
+    assert not readout.timings.retried
+
+
+async def test_mode_e_meter_that_does_not_sign_on(sim_factory: Factory) -> None:
+    async with sim_factory("e450-mode-e", fault="no_answer") as sim:
+        with pytest.raises(NoAnswerError):
+            await read_dlms(sim.port, ClientConfig(mode_e=True, session=MODE_E))
+        await assert_port_released(sim.port)
+
+
+@pytest.mark.parametrize(
+    ("fault", "config", "reason"),
+    [
+        ("no_ua", QUICK, ClientProblem.NO_UA),
+        ("aarq_rejected", QUICK, ClientProblem.ASSOCIATION_REFUSED),
+        ("ns_mismatch", QUICK, ClientProblem.SEQUENCE_ERROR),
+        ("vanish", QUICK, ClientProblem.NO_ANSWER),
+        ("block_interrupted", ClientConfig(registers=(), max_pdu=0x100), ClientProblem.BLOCK_TRANSFER_ABORTED),
+        (None, ClientConfig(link=LinkSettings(client=32), password="1234"), ClientProblem.WRONG_PASSWORD),
+    ],
+)
+async def test_faults_end_in_a_clear_error_with_the_port_closed(
+    sim_factory: Factory, fault: str | None, config: ClientConfig, reason: ClientProblem
+) -> None:
+    async with sim_factory("e450-hdlc", fault=fault) as sim:
+        with pytest.raises(DlmsClientError) as caught:
+            await read_dlms(sim.port, config)
+        await assert_port_released(sim.port)
+    assert caught.value.reason is reason
+
+
+@pytest.mark.parametrize("fault", ["lost_frame", "repeated_frame"])
+async def test_lost_and_repeated_frames_still_read(sim_factory: Factory, fault: str) -> None:
+    async with sim_factory("e450-hdlc", fault=fault) as sim:
+        readout = await read_dlms(sim.port, QUICK)
+    assert readout.readings["1.8.0"].value == 12345678
+    assert readout.timings.retried is (fault == "lost_frame")
+
+
+async def test_gurux_client_reads_the_simulated_meter(sim_factory: Factory) -> None:
+    """Someone else's client proves the meter our client is tested against: LLS, GET normal, with a list, the
+    object list and a load profile in blocks, release and disconnect."""
+    async with sim_factory("e450-hdlc") as sim:
+        serial = await open_hdlc(sim.port)
+        try:
+            reader = GuruxReader(serial, gurux_client(32, "12345678"))
+            await reader.connect()
+            name = GXDLMSData("0.0.42.0.0.255")
+            await reader.read(name, 2)
+            clock = GXDLMSClock("0.0.1.0.0.255")
+            await reader.read(clock, 2)
+            voltage = GXDLMSRegister("1.0.32.7.0.255")
+            await reader.read(voltage, 3)
+            await reader.read(voltage, 2)
+            objects = await reader.objects()
+            currents = [GXDLMSRegister(f"1.0.{c}.7.0.255") for c in (31, 51, 71)]
+            await reader.read_list([(item, 2) for item in currents])
+            profile = objects.findByLN(ObjectType.PROFILE_GENERIC, "1.0.99.1.0.255")
+            assert isinstance(profile, GXDLMSProfileGeneric)
+            await reader.read(profile, 3)
+            await reader.read(profile, 2)
+            await reader.close()
+        finally:
+            await serial.close()
+    assert bytes(name.value) == b"LGZ1030655933512"
+    assert clock.time.value.year == 2026 or clock.time.value.year > 2000
+    assert voltage.scaler == 0.1 and voltage.unit == 35 and 220 < voltage.value < 240
+    assert len(objects) == 23 and all(isinstance(item.value, int) and item.value > 0 for item in currents)
+    assert len(profile.buffer) == 96 and len(profile.captureObjects) == 4
+
+
+@pytest.fixture
+def hdlc_simulator() -> Iterator[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "--profile", "e450-hdlc", "--pty"],
+        stdout=subprocess.PIPE,
+        env=ENV,
+        cwd=ROOT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout:
+            process.stdout.close()
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "custom_components.e450.dlms", "read", *args],
+        capture_output=True,
+        env=ENV,
+        cwd=ROOT,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_read_command_contract(hdlc_simulator: str, capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_cli(hdlc_simulator, "--registers", "1.8.0,32.7.0", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["readings"]["1.8.0"]["unit"] == "Wh"
+    assert main(["read", hdlc_simulator, "--registers", "1.8.0,32.7.0", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert set(document) == {"logical_device_name", "clock", "readings", "timing"}
+    assert document["logical_device_name"] == "LGZ1030655933512"
+    assert document["clock"] is not None and "T" in document["clock"]
+    assert document["readings"]["1.8.0"]["unit"] == "Wh" and document["readings"]["32.7.0"]["unit"] == "V"
+    assert set(document["timing"]) == {"total", "baud"} and document["timing"]["baud"] == 9600
+    assert main(["read", hdlc_simulator, "--client", "32", "--password", "12345678", "--registers", "all"]) == 0
+    table = capsys.readouterr().out
+    assert "LGZ1030655933512 at 9600 Bd" in table and "14.7.0" in table
+    assert main(["read", hdlc_simulator, "--client", "32", "--password", "nope", "--json"]) == 2
+    wrong = capsys.readouterr()
+    assert wrong.out == "" and wrong.err.startswith("error: the meter refused the password")
+
+
+def test_read_command_errors(tmp_path: Path) -> None:
+    missing = run_cli(str(tmp_path / "nope"))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    empty = run_cli(str(tmp_path / "nope"), "--registers", ",")
+    assert empty.returncode == 2 and "name at least one register" in empty.stderr
