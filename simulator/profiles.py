@@ -225,6 +225,7 @@ class Profile:
     dlms_security: str = "none"  # none, encrypted (SC 0x20), authenticated (SC 0x30)
     dlms_framing: str = "hdlc"  # hdlc, mbus, raw
     dlms_server: bool = False  # answers a DLMS client: directly (mode "hdlc") or after a mode E sign-on (mode "C")
+    readout: bool = True  # gives a mode C data readout; False: mode E only (the option select for a readout: NAK)
 
     @property
     def encrypted(self) -> bool:
@@ -246,6 +247,10 @@ PROFILES: dict[str, Profile] = {
         # 62056-21 sign-on with \2, then HDLC at the agreed speed; mode C readouts still answered)
         Profile("e450-hdlc", "", _e450_lines, max_baud=9600, mode="hdlc", dlms_server=True),
         Profile("e450-mode-e", "LGZ5\\2ZMXi320AP.B22", _e450_lines, max_baud=9600, dlms_server=True),
+        # where the grid operator turned the readout off and left the DLMS client open: mode E or nothing
+        Profile(
+            "e450-mode-e-only", "LGZ5\\2ZMXi320AP.B22", _e450_lines, max_baud=9600, dlms_server=True, readout=False
+        ),
         # the E450's DLMS pushes (docs/dlms.md §1.1): Swiss CII on the wired port, Netz Burgenland and Wiener Netze
         # on the optical one
         Profile("e450-dlms", "", _e450_lines, mode="dlms", push_interval=5.0, push_baud=2400, dlms_parity="E"),

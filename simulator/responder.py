@@ -96,7 +96,7 @@ class Responder:
             await self.line.wait_for_client_speed(baud)
             await self.hdlc(baud)
             return
-        if baud is None or baud > profile.max_baud or mode_char != "0":
+        if baud is None or baud > profile.max_baud or mode_char != "0" or not profile.readout:
             await self.line.transmit(b"\x15")  # NAK: option not supported
             return
         await asyncio.sleep(self._reaction())

@@ -17,6 +17,7 @@ from custom_components.e450.anomalies import ERROR_MEANINGS, AnomalyKind
 from custom_components.e450.messages import error_key
 from custom_components.e450.sensor import SENSORS, STATISTICS_SENSORS
 from custom_components.e450.wire import DlmsError, PushProblem
+from custom_components.e450.wire.errors import ClientProblem, DlmsClientError
 
 ROOT = Path(__file__).parent.parent / "custom_components" / "e450"
 LANGUAGES = ("en", "fr", "de")
@@ -68,6 +69,9 @@ def test_every_key_the_code_uses_exists() -> None:
     assert {"dlms_push_plain", "dlms_push_encrypted"} <= set(errors)
     for problem in PushProblem:  # what a push's failure shows, in the flows and as an update failure
         key = error_key(DlmsError(problem))[0]
+        assert key in errors and key in english["exceptions"], key
+    for client_problem in ClientProblem:  # what a DLMS client read's failure shows, in the flows and at run time
+        key = error_key(DlmsClientError(client_problem))[0]
         assert key in errors and key in english["exceptions"], key
     assert {str(kind) for kind in AnomalyKind} <= set(english["issues"])
     assert ERROR_MEANINGS

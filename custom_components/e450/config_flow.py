@@ -27,14 +27,17 @@ from .const import (
     CONF_DLMS_FRAMING,
     CONF_DLMS_PARITY,
     CONF_MAX_BAUD,
+    CONF_MODE_E,
     CONF_PORT,
     CONF_WAKE_UP,
     DOMAIN,
     FIRST_PUSH_WAIT,
+    PROTOCOL_DLMS,
 )
 from .coordinator import E450PushCoordinator
 from .forms import (
     address_error,
+    chosen_protocol,
     clean_keys,
     clean_settings,
     form_placeholders,
@@ -43,13 +46,14 @@ from .forms import (
     push_placeholders,
 )
 from .messages import error_key, push_meter_key
-from .meter_info import maker_and_model, manufacturer_name, meter_serial, readout_type
+from .meter_info import maker_and_model, meter_serial, readout_type
 from .options_flow import E450OptionsFlow
 from .ports import SerialPort, list_ports, same_port
 from .probe_steps import ProbeSteps
-from .settings import is_push, merged, push_decoder, session_config
+from .settings import client_config, is_client, is_push, merged, push_decoder, session_config
 from .wire import DetectConfig, MeterError, PushMeter, capture_push, detect_meter
 from .wire.detect import PUSH_LISTEN_SECONDS
+from .wire.dlms.driver import read_dlms
 from .wire.framing import Framing
 
 _LOGGER = logging.getLogger(__name__)
@@ -140,6 +144,15 @@ class E450ConfigFlow(ProbeSteps, domain=DOMAIN):
         self._readout = found
         return None, {}
 
+    async def _async_try_client(self, port: str, values: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
+        """A read with the DLMS/COSEM client and ``values``' settings; on success ``None``, ``self._readout`` set."""
+        try:
+            self._readout = await read_dlms(port, client_config(values))
+        except MeterError as err:
+            _LOGGER.debug("DLMS read of %s failed: %s", port, err)
+            return error_key(err)
+        return None, {}
+
     async def async_step_detect(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask before probing, then sign on to each candidate USB serial port in turn."""
         if user_input is None:
@@ -158,7 +171,9 @@ class E450ConfigFlow(ProbeSteps, domain=DOMAIN):
         return await self._async_start_probe([port.path for port in self._candidates])
 
     async def _async_start_probe(self, ports: list[str]) -> ConfigFlowResult:
-        return await self._async_probe(ports, DetectConfig(session_config(self._settings), listen=PUSH_LISTEN_SECONDS))
+        detect = DetectConfig(session_config(self._settings), listen=PUSH_LISTEN_SECONDS)
+        client_only = chosen_protocol(self._user_input or {}) == PROTOCOL_DLMS
+        return await self._async_probe(ports, detect, client_config(self._settings), client_only=client_only)
 
     async def _async_found(self, port: str) -> ConfigFlowResult:
         readout = self._readout
@@ -289,7 +304,12 @@ class E450ConfigFlow(ProbeSteps, domain=DOMAIN):
                 error, details = await self._async_try_push(port, entry.data) if port else ("port_not_found", {})
             else:
                 self._settings = clean_settings(user_input)
-                error, details = await self._async_try_read(port) if port else ("port_not_found", {})
+                if not port:
+                    error, details = "port_not_found", {}
+                elif is_client(entry.data):  # the DLMS client, with the entry's addresses and password
+                    error, details = await self._async_try_client(port, {**entry.data, **self._settings})
+                else:
+                    error, details = await self._async_try_read(port)
                 if error == PUSH_DETECTED and self._push is not None:  # an IEC meter's port now carries pushes
                     error, details = push_meter_key(self._push)
             if error is None:
@@ -324,22 +344,26 @@ class E450ConfigFlow(ProbeSteps, domain=DOMAIN):
         readout = self._readout
         assert readout is not None
         ident = readout.identification
-        maker = manufacturer_name(ident.manufacturer) if ident else "?"
+        maker, model = maker_and_model(readout)
         # the name users know for a known type: "Landis+Gyr E450", "E450 (ZMXi320AP)" (docs/meter-names.md)
         found = readout_type(readout)
-        model = found.model if found else ident.model if ident else "?"
+        model = found.model if found else model
         if user_input is not None:
+            name = found.name if found else model or self.unique_id
             return self.async_create_entry(
-                title=f"{maker} {found.name if found else model}".strip(),
+                title=f"{maker or 'DLMS'} {name}".strip(),
                 data={CONF_PORT: self._port, **self._settings},
             )
+        mode = ident.mode.value if ident else "?"
+        if is_client(self._settings):
+            mode = "E (DLMS/COSEM)" if self._settings.get(CONF_MODE_E) else "DLMS/COSEM (HDLC)"
         return self.async_show_form(
             step_id="confirm",
             description_placeholders={
-                "manufacturer": maker,
-                "model": model,
+                "manufacturer": maker or "?",
+                "model": model or "?",
                 "serial": self.unique_id or "",
-                "mode": ident.mode.value if ident else "?",
+                "mode": mode,
                 "baud": str(readout.timings.baud),
                 "values": str(len(readout.datasets)),
                 "port": self._port,

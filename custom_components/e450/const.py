@@ -61,3 +61,18 @@ DEFAULT_PUBLISH_INTERVAL: Final = timedelta(seconds=10)  # a 5 s push published 
 DEFAULT_PUSH_INTERVAL: Final = 5.0  # seconds, until the meter's own rhythm has been measured
 MISSED_PUSHES: Final = 3  # entities go unavailable after this many push intervals without a push
 FIRST_PUSH_WAIT: Final = 20.0  # seconds: set-up and the config flow wait this long for a complete push
+
+# DLMS/COSEM meters read by our client: mode E after an IEC 62056-21 sign-on, or direct HDLC (docs/dlms-client.md)
+TRANSPORT_CLIENT: Final = "dlms_client"
+CONF_PROTOCOL: Final = "protocol"  # advanced setting: how to talk to the meter
+PROTOCOL_AUTO: Final = "auto"  # IEC 62056-21 readout, else DLMS in mode E when the meter announces it, else pushes
+PROTOCOL_DLMS: Final = "dlms"  # the DLMS client over direct HDLC (9600 8N1), for meters without a sign-on
+PROTOCOLS: Final = (PROTOCOL_AUTO, PROTOCOL_DLMS)
+CONF_MODE_E: Final = "dlms_mode_e"  # sign on at 300 Bd first (IEC 62056-21 Annex E)
+CONF_CLIENT: Final = "dlms_client_address"  # client SAP: 16 public client, 32, 48 …
+CONF_LOGICAL: Final = "dlms_logical_address"
+CONF_PHYSICAL: Final = "dlms_physical_address"
+CONF_PASSWORD: Final = "dlms_password"  # low-level security (LLS)
+DEFAULT_CLIENT: Final = 16
+DEFAULT_LOGICAL: Final = 1
+DEFAULT_PHYSICAL: Final = 17

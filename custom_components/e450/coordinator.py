@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 import asyncio
+from collections.abc import Awaitable
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,9 @@ from .meter_names import MeterType
 from .monitor import MeterMonitor
 from .settings import Settings, merged, push_decoder
 from .wire import MeterError, NoPushError, Readout, read_meter
+from .wire.dlms.driver import read_dlms
+from .wire.dlms.get import Attribute
+from .wire.dlms.units import Scaling
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -179,10 +183,11 @@ class E450ReadCoordinator(E450Coordinator):
         super().__init__(hass, entry)
         self._read_lock = asyncio.Lock()
         self._read_task: asyncio.Task[Readout] | None = None
+        self._scalers: dict[Attribute, Scaling | None] = {}
 
     async def _async_fetch(self) -> Readout:
         async with self._read_lock:  # the port opens exclusively: one read at a time
-            self._read_task = asyncio.ensure_future(read_meter(self.port, self.settings.session))
+            self._read_task = asyncio.ensure_future(self._read())
             try:
                 return await self._read_task
             except asyncio.CancelledError:
@@ -195,6 +200,12 @@ class E450ReadCoordinator(E450Coordinator):
                 ) from None
             finally:
                 self._read_task = None
+
+    def _read(self) -> Awaitable[Readout]:
+        client = self.settings.client
+        if client is not None:  # the DLMS/COSEM client: each register's scaler_unit is read once and kept
+            return read_dlms(self.port, client, self._scalers)
+        return read_meter(self.port, self.settings.session)
 
     def _count_success(self, readout: Readout) -> None:
         self.statistics.last_duration = readout.timings.total

@@ -14,7 +14,7 @@ from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntry
 
-from .const import CONF_ACCEPTED_SERIAL, CONF_DEVICE_ADDRESS
+from .const import CONF_ACCEPTED_SERIAL, CONF_DEVICE_ADDRESS, CONF_PASSWORD
 from .coordinator import E450ConfigEntry, E450Coordinator, E450PushCoordinator
 from .wire.obis import SERIAL_CODES
 
@@ -23,6 +23,7 @@ TO_REDACT = {
     CONF_ACCEPTED_SERIAL,
     "unique_id",
     "password",
+    CONF_PASSWORD,
     "key",
     "encryption_key",
     "authentication_key",

@@ -15,15 +15,25 @@ from .const import (
     BAUD_CHOICES,
     CONF_ADVANCED,
     CONF_AUTHENTICATION_KEY,
+    CONF_CLIENT,
     CONF_DEVICE_ADDRESS,
     CONF_DLMS_BAUD,
     CONF_DLMS_FRAMING,
     CONF_DLMS_PARITY,
     CONF_ENCRYPTION_KEY,
+    CONF_LOGICAL,
     CONF_MAX_BAUD,
+    CONF_PASSWORD,
+    CONF_PHYSICAL,
     CONF_PORT,
+    CONF_PROTOCOL,
     CONF_WAKE_UP,
+    DEFAULT_CLIENT,
+    DEFAULT_LOGICAL,
     DEFAULT_MAX_BAUD,
+    DEFAULT_PHYSICAL,
+    PROTOCOL_AUTO,
+    PROTOCOLS,
 )
 from .ports import SerialPort, preferred_port
 from .wire import Readout
@@ -40,8 +50,8 @@ def address_error(address: str) -> bool:
     return any(char in address for char in "/!?") or not address.isprintable() or len(address) > 32
 
 
-def _advanced_schema(defaults: dict[str, Any]) -> Any:
-    return vol.Schema(
+def _advanced_schema(defaults: dict[str, Any], *, protocol: bool) -> Any:
+    schema = vol.Schema(
         {
             vol.Required(CONF_MAX_BAUD, default=str(defaults.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD))): (
                 selector.SelectSelector(
@@ -57,6 +67,14 @@ def _advanced_schema(defaults: dict[str, Any]) -> Any:
             vol.Required(CONF_WAKE_UP, default=bool(defaults.get(CONF_WAKE_UP, False))): selector.BooleanSelector(),
         }
     )
+    if not protocol:  # a reconfiguration keeps the way the meter is read
+        return schema
+    protocols = selector.SelectSelector(
+        selector.SelectSelectorConfig(
+            options=list(PROTOCOLS), mode=selector.SelectSelectorMode.DROPDOWN, translation_key="protocol"
+        )
+    )
+    return schema.extend({vol.Required(CONF_PROTOCOL, default=PROTOCOL_AUTO): protocols})
 
 
 _HEX_KEY = re.compile(r"[0-9A-Fa-f]{32}")
@@ -93,6 +111,11 @@ def clean_settings(user_input: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def chosen_protocol(user_input: Mapping[str, Any]) -> str:
+    """How the user wants the meter talked to (advanced settings): automatic, or the DLMS client."""
+    return str(user_input.get(CONF_ADVANCED, {}).get(CONF_PROTOCOL, PROTOCOL_AUTO))
+
+
 def port_schema(
     ports: list[SerialPort],
     settings: dict[str, Any],
@@ -121,7 +144,7 @@ def port_schema(
     return vol.Schema(
         {
             vol.Required(CONF_PORT, default=default): port_selector,
-            vol.Required(CONF_ADVANCED): section(_advanced_schema(settings), {"collapsed": True}),
+            vol.Required(CONF_ADVANCED): section(_advanced_schema(settings, protocol=auto_detect), {"collapsed": True}),
         }
     )
 
@@ -142,4 +165,30 @@ def push_placeholders(
         "security": info.security + (f" (tag {info.tag})" if info.tag else ""),
         "layout": f"{layout}, {str(settings.get(CONF_DLMS_FRAMING, 'hdlc')).upper()}",
         "values": str(len(readout.readings)),
+    }
+
+
+def client_schema(values: Mapping[str, Any]) -> Any:
+    """The DLMS client's addresses and password, asked for when the public client is refused."""
+    number = selector.NumberSelector(
+        selector.NumberSelectorConfig(min=1, max=0x3FFF, mode=selector.NumberSelectorMode.BOX)
+    )
+    secret = selector.TextSelector(selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD))
+    return vol.Schema(
+        {
+            vol.Required(CONF_CLIENT, default=int(values.get(CONF_CLIENT, DEFAULT_CLIENT))): number,
+            vol.Optional(CONF_PASSWORD): secret,
+            vol.Required(CONF_LOGICAL, default=int(values.get(CONF_LOGICAL, DEFAULT_LOGICAL))): number,
+            vol.Required(CONF_PHYSICAL, default=int(values.get(CONF_PHYSICAL, DEFAULT_PHYSICAL))): number,
+        }
+    )
+
+
+def clean_client(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """The client form's values as entry data: whole-number addresses, the password as typed (none when empty)."""
+    return {
+        CONF_CLIENT: int(user_input[CONF_CLIENT]),
+        CONF_LOGICAL: int(user_input[CONF_LOGICAL]),
+        CONF_PHYSICAL: int(user_input[CONF_PHYSICAL]),
+        CONF_PASSWORD: str(user_input.get(CONF_PASSWORD) or ""),
     }

@@ -16,6 +16,7 @@ from .wire import (
     PushProblem,
     ReadoutTimeoutError,
 )
+from .wire.errors import DlmsClientError
 
 
 def error_key(err: MeterError, meter: MeterType | None = None) -> tuple[str, dict[str, str]]:
@@ -36,6 +37,8 @@ def error_key(err: MeterError, meter: MeterType | None = None) -> tuple[str, dic
         return "no_answer", {}
     if isinstance(err, NoPushError):
         return "no_push", {"seconds": f"{err.seconds:g}"}
+    if isinstance(err, DlmsClientError):
+        return f"client_{err.reason}", {"detail": err.detail}
     if isinstance(err, DlmsError):
         known = err.reason in KEY_PROBLEMS or err.reason is PushProblem.UNKNOWN_LAYOUT
         return str(err.reason) if known else "dlms_malformed", {"detail": err.detail}

@@ -1,23 +1,31 @@
 """Probing ports for the config flow, with what is being tried now for its progress dialog. No HA import.
 
-One :class:`Probe` runs detection (:mod:`.wire.detect`) on each port in turn, each port opened once and closed
-again, and stops at the first meter found. It keeps the phase the detector is in (signing on at 300 Bd, reading,
-listening for pushes at 9600 8N1 …) and lets the flow wait for the next change, so the dialog can say what is
-happening during the 20-40 s a push meter takes to find.
+One :class:`Probe` runs detection (:mod:`.wire.detect`) on each port in turn, each port opened and closed again
+for every attempt, and stops at the first meter found. It keeps the phase the detector is in (signing on at 300 Bd,
+reading, listening for pushes at 9600 8N1 …) and lets the flow wait for the next change, so the dialog can say what
+is happening during the 20-40 s a push meter takes to find. A meter whose identification announces mode E
+(``\2``) but gives no readout is then read with the DLMS/COSEM client (IEC 62056-21 Annex E); with ``client_only``
+the client alone is tried (direct HDLC, or mode E as configured).
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from collections.abc import Awaitable
+from dataclasses import dataclass, field, replace
 import logging
 
 from .wire import DetectConfig, MeterError, PushMeter, Readout
 from .wire.actions import Action
 from .wire.detect import Detector, Phase
+from .wire.dlms.client import ClientConfig
+from .wire.dlms.driver import read_dlms
+from .wire.errors import ClientProblem, DlmsClientError
 from .wire.port import run_on_port
 
 _LOGGER = logging.getLogger(__name__)
+# a mode E attempt that ends so proves no DLMS server answers: the readout's own failure is the one to tell
+NOT_DLMS = frozenset({ClientProblem.NO_UA, ClientProblem.CONNECTION_REFUSED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +42,7 @@ class Outcome:
 
     port: str | None = None
     found: Readout | PushMeter | None = None
+    client: ClientConfig | None = None  # the DLMS client settings that read the meter, when it was the client
     errors: dict[str, MeterError | Exception] = field(default_factory=dict)
 
 
@@ -53,13 +62,23 @@ class _Observed:
             self._probe.moved(Step(self._port, self._detector.phase))
 
 
+def client_phase(client: ClientConfig) -> Phase:
+    """What the progress dialog says while the DLMS client reads: the sign-on at 300 Bd 7E1 first in mode E."""
+    return Phase("dlms", 300, "7E1") if client.mode_e else Phase("dlms", client.baud, "8N1")
+
+
 class Probe:
     """Detection over ``ports``, one after another, until a meter is found."""
 
-    def __init__(self, ports: list[str], config: DetectConfig) -> None:
+    def __init__(
+        self, ports: list[str], config: DetectConfig, client: ClientConfig | None = None, *, client_only: bool = False
+    ) -> None:
         self.ports = ports
         self.config = config
-        self.step: Step | None = Step(ports[0], Detector(config).phase) if ports else None
+        self.client = client
+        self.client_only = client_only and client is not None
+        first = client_phase(client) if client is not None and self.client_only else Detector(config).phase
+        self.step: Step | None = Step(ports[0], first) if ports else None
         self.outcome = Outcome()
         self.finished = False
         self._changed = asyncio.Event()
@@ -80,20 +99,45 @@ class Probe:
         """Probe every port until a meter answers or pushes; each port is closed again whatever happens."""
         try:
             for port in self.ports:
-                detector = Detector(self.config)
-                self.moved(Step(port, detector.phase))
-                try:
-                    found = await run_on_port(port, _Observed(detector, self, port))
-                except MeterError as err:
-                    _LOGGER.debug("No meter on %s: %s", port, err)
-                    self.outcome.errors[port] = err
-                except Exception as err:  # reported to the user as "unknown", logged here
-                    _LOGGER.exception("Unexpected error probing %s", port)
-                    self.outcome.errors[port] = err
-                else:
-                    self.outcome.port, self.outcome.found = port, found
+                if await self._probe(port):
                     break
             return self.outcome
         finally:
             self.finished = True
             self._changed.set()  # wakes whoever waits for the next step: probing is over
+
+    async def _probe(self, port: str) -> bool:
+        client = self.client if self.client_only else None
+        if client is None:
+            detector = Detector(self.config)
+            self.moved(Step(port, detector.phase))
+            found = await self._attempt(port, run_on_port(port, _Observed(detector, self, port)))
+            if isinstance(found, Readout | PushMeter):
+                self.outcome.port, self.outcome.found = port, found
+                return True
+            identification = detector.identification
+            if self.client is None or identification is None or not identification.hdlc_capable:
+                return False
+            # the identification announced mode E, but no readout came: ask in DLMS/COSEM instead
+            client = replace(self.client, mode_e=True)
+        iec_error = self.outcome.errors.get(port)
+        self.moved(Step(port, client_phase(client)))
+        read = await self._attempt(port, read_dlms(port, client))
+        if read is None:
+            failure = self.outcome.errors.get(port)
+            if iec_error is not None and isinstance(failure, DlmsClientError) and failure.reason in NOT_DLMS:
+                self.outcome.errors[port] = iec_error  # no DLMS server there: the readout's failure says more
+            return False
+        self.outcome.port, self.outcome.found, self.outcome.client = port, read, client
+        return True
+
+    async def _attempt[T](self, port: str, attempt: Awaitable[T]) -> T | None:
+        try:
+            return await attempt
+        except MeterError as err:
+            _LOGGER.debug("No meter on %s: %s", port, err)
+            self.outcome.errors[port] = err
+        except Exception as err:  # reported to the user as "unknown", logged here
+            _LOGGER.exception("Unexpected error probing %s", port)
+            self.outcome.errors[port] = err
+        return None

@@ -6,17 +6,38 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import replace
 import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.core import callback
 
-from .const import CONF_DLMS_BAUD, CONF_DLMS_PARITY, DOMAIN
+from .const import (
+    CONF_CLIENT,
+    CONF_DLMS_BAUD,
+    CONF_DLMS_PARITY,
+    CONF_LOGICAL,
+    CONF_MODE_E,
+    CONF_PASSWORD,
+    CONF_PHYSICAL,
+    CONF_TRANSPORT,
+    DOMAIN,
+    TRANSPORT_CLIENT,
+)
+from .forms import clean_client, client_schema, form_placeholders
 from .messages import error_key
 from .probe import Probe
 from .settings import push_settings
 from .wire import KEY_PROBLEMS, DetectConfig, MeterError, PushMeter, Readout
+from .wire.dlms.client import ClientConfig
+from .wire.dlms.driver import read_dlms
+from .wire.errors import ClientProblem, DlmsClientError
+
+# the meter answered but wants another client address or a password
+NEEDS_CREDENTIALS = frozenset(
+    {ClientProblem.ASSOCIATION_REFUSED, ClientProblem.WRONG_PASSWORD, ClientProblem.AUTHENTICATION_REQUIRED}
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -33,6 +54,7 @@ class ProbeSteps(ConfigFlow):
         self._detecting = False  # probing the candidates of "detect automatically"
         self._probe: Probe | None = None
         self._task: asyncio.Task[Any] | None = None  # probing, or waiting for the first push
+        self._client = ClientConfig()  # the DLMS client settings being tried
 
     async def _async_found(self, port: str) -> ConfigFlowResult:
         raise NotImplementedError  # pragma: no cover - the flow's
@@ -50,10 +72,13 @@ class ProbeSteps(ConfigFlow):
         _LOGGER.debug("The port carries DLMS pushes: %s", found)
         self._push, self._settings = found, push_settings(found)
 
-    async def _async_probe(self, ports: list[str], config: DetectConfig) -> ConfigFlowResult:
-        """Start detection on ``ports`` (one after another) and show its progress."""
+    async def _async_probe(
+        self, ports: list[str], config: DetectConfig, client: ClientConfig, *, client_only: bool = False
+    ) -> ConfigFlowResult:
+        """Start detection on ``ports`` (one after another) and show its progress. ``client``: how the DLMS client
+        reads a meter that announces mode E but gives no readout (or, ``client_only``, every meter)."""
         self._push = None
-        self._probe = Probe(ports, config)
+        self._probe = Probe(ports, config, client, client_only=client_only)
         self._task = self.hass.async_create_task(self._probe.run(), f"{DOMAIN} probe", eager_start=False)
         return await self.async_step_probe()
 
@@ -77,6 +102,8 @@ class ProbeSteps(ConfigFlow):
         outcome = self._probe.outcome
         if outcome.port is not None and isinstance(outcome.found, Readout):
             self._readout = outcome.found
+            if outcome.client is not None:
+                self._use_client(outcome.client)
             return await self._async_found(outcome.port)
         if outcome.port is not None and isinstance(outcome.found, PushMeter):
             self._port = outcome.port
@@ -90,9 +117,62 @@ class ProbeSteps(ConfigFlow):
             return await self.async_step_first_push()
         if self._detecting:
             return self.async_abort(reason="no_meter_found")
-        failure = next(iter(outcome.errors.values()), None)
+        port, failure = next(iter(outcome.errors.items()), ("", None))
+        if isinstance(failure, DlmsClientError) and failure.reason in NEEDS_CREDENTIALS:
+            # a DLMS meter that refuses the public client: ask for the client address and password it wants
+            self._port, self._client = port, self._probe.client or ClientConfig()
+            if self._probe.client and not self._probe.client_only:
+                self._client = replace(self._client, mode_e=True)  # refused after the sign-on announced mode E
+            return await self.async_step_dlms_client(refused=failure)
         error, details = error_key(failure) if isinstance(failure, MeterError) else ("unknown", {})
         return await self._async_show_error(error, details)
+
+    def _use_client(self, client: ClientConfig) -> None:
+        """The entry reads the meter with these DLMS client settings."""
+        self._settings.update(
+            {
+                CONF_TRANSPORT: TRANSPORT_CLIENT,
+                CONF_MODE_E: client.mode_e,
+                CONF_CLIENT: client.link.client,
+                CONF_LOGICAL: client.link.logical,
+                CONF_PHYSICAL: client.link.physical,
+                CONF_PASSWORD: client.password or "",
+            }
+        )
+
+    async def async_step_dlms_client(
+        self, user_input: dict[str, Any] | None = None, *, refused: MeterError | None = None
+    ) -> ConfigFlowResult:
+        """The meter refused the public client: ask for the client address and password (and the server's
+        addresses, for meters that need others); prove them with a read."""
+        errors: dict[str, str] = {}
+        placeholders = form_placeholders(port=self._port)
+        if refused is not None:
+            errors["base"], details = error_key(refused)
+            placeholders.update(details)
+        if user_input is not None:
+            values = clean_client(user_input)
+            link = replace(
+                self._client.link,
+                client=values[CONF_CLIENT],
+                logical=values[CONF_LOGICAL],
+                physical=values[CONF_PHYSICAL],
+            )
+            client = replace(self._client, link=link, password=values[CONF_PASSWORD] or None)
+            try:
+                self._readout = await read_dlms(self._port, client)
+            except MeterError as err:
+                errors["base"], details = error_key(err)
+                placeholders.update(details)
+            else:
+                self._use_client(client)
+                return await self._async_found(self._port)
+        return self.async_show_form(
+            step_id="dlms_client",
+            data_schema=self.add_suggested_values_to_schema(client_schema(self._settings), user_input or {}),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
 
     async def async_step_first_push(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Waiting for one complete push at the line settings detection found."""

@@ -16,6 +16,7 @@ from homeassistant.config_entries import ConfigEntry
 from .anomalies import Thresholds
 from .const import (
     CONF_AUTHENTICATION_KEY,
+    CONF_CLIENT,
     CONF_CLOCK_DRIFT,
     CONF_CONTRACT_POWER,
     CONF_DEVICE_ADDRESS,
@@ -26,29 +27,39 @@ from .const import (
     CONF_ENCRYPTION_KEY,
     CONF_FUSE_CURRENT,
     CONF_LINK_LOST_MINUTES,
+    CONF_LOGICAL,
     CONF_MAX_BAUD,
+    CONF_MODE_E,
     CONF_NOMINAL_FREQUENCY,
     CONF_NOMINAL_VOLTAGE,
+    CONF_PASSWORD,
+    CONF_PHYSICAL,
     CONF_PORT,
     CONF_SCAN_INTERVAL,
     CONF_SWITCH_DELAY,
     CONF_TRANSPORT,
     CONF_VOLTAGE_TOLERANCE,
     CONF_WAKE_UP,
+    DEFAULT_CLIENT,
     DEFAULT_CLOCK_DRIFT_MINUTES,
     DEFAULT_LINK_LOST_MINUTES,
+    DEFAULT_LOGICAL,
     DEFAULT_MAX_BAUD,
     DEFAULT_NOMINAL_FREQUENCY,
     DEFAULT_NOMINAL_VOLTAGE,
+    DEFAULT_PHYSICAL,
     DEFAULT_PUBLISH_INTERVAL,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_SWITCH_DELAY_MS,
     DEFAULT_VOLTAGE_TOLERANCE,
     DLMS_PROFILE_AUTO,
+    TRANSPORT_CLIENT,
     TRANSPORT_DLMS,
 )
 from .household import Limits
 from .wire import PushDecoder, PushMeter, SessionConfig
+from .wire.dlms.client import DIRECT_BAUD, ClientConfig
+from .wire.dlms.hdlc_link import LinkSettings
 from .wire.framing import Framing
 
 
@@ -75,6 +86,30 @@ def session_config(values: Mapping[str, Any]) -> SessionConfig:
         address=str(values.get(CONF_DEVICE_ADDRESS) or ""),
         wake_up=bool(values.get(CONF_WAKE_UP, False)),
         switch_delay=float(values.get(CONF_SWITCH_DELAY, DEFAULT_SWITCH_DELAY_MS)) / 1000,
+    )
+
+
+def is_client(values: Mapping[str, Any]) -> bool:
+    """The values describe a meter our DLMS/COSEM client reads (mode E or direct HDLC)."""
+    return values.get(CONF_TRANSPORT) == TRANSPORT_CLIENT
+
+
+def client_config(values: Mapping[str, Any]) -> ClientConfig:
+    """DLMS/COSEM client settings from entry values (or a flow's settings): addresses, password, mode E."""
+    password = str(values.get(CONF_PASSWORD) or "")
+    mode_e = bool(values.get(CONF_MODE_E, False))
+    max_baud = int(values.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD))
+    return ClientConfig(
+        link=LinkSettings(
+            client=int(values.get(CONF_CLIENT, DEFAULT_CLIENT)),
+            logical=int(values.get(CONF_LOGICAL, DEFAULT_LOGICAL)),
+            physical=int(values.get(CONF_PHYSICAL, DEFAULT_PHYSICAL)),
+        ),
+        password=password or None,
+        mode_e=mode_e,
+        # mode E: the cap for the speed agreed at the sign-on; direct HDLC: the optical port's 9600 Bd
+        baud=max_baud if mode_e else DIRECT_BAUD,
+        session=session_config(values),
     )
 
 
@@ -142,6 +177,7 @@ class Settings:
     clock_drift_minutes: float
     link_lost_after: timedelta
     session: SessionConfig  # IEC 62056-21 meters
+    client: ClientConfig | None  # meters read by the DLMS/COSEM client
     push: PushLine | None  # push meters
     profile: str | None  # push meters: the layout the options force
 
@@ -158,6 +194,7 @@ class Settings:
             clock_drift_minutes=float(values.get(CONF_CLOCK_DRIFT, DEFAULT_CLOCK_DRIFT_MINUTES)),
             link_lost_after=timedelta(minutes=float(values.get(CONF_LINK_LOST_MINUTES, DEFAULT_LINK_LOST_MINUTES))),
             session=session_config(values),
+            client=client_config(values) if is_client(values) else None,
             push=push,
             profile=push_profile(values),
         )

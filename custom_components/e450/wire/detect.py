@@ -24,7 +24,7 @@ from .framing.hdlc import find_hdlc_frame, strip_llc
 from .framing.mbus import START as MBUS_START, parse_long_frame
 from .iec62056.frames import INITIAL_BAUD
 from .iec62056.session import Session, SessionConfig
-from .models import PushMeter, Readout
+from .models import Identification, PushMeter, Readout
 from .port import run_on_port
 
 # Where meters push DLMS/COSEM: optical 9600 8N1 (Wiener Netze, Burgenland), wired CII and M-Bus 2400 8E1 (Swiss
@@ -118,11 +118,17 @@ class Detector:
         self._burst_whole = False  # the current burst began after a silence: we see it from its start
         self._burst_start = 0  # where the current burst begins in the buffer
         self._answered = 0  # bytes the sign-on received
+        self._identification: Identification | None = None
 
     @property
     def baud(self) -> int:
         """The baud rate the line is (to be) set to."""
         return self._session.baud if self._session is not None else self._baud
+
+    @property
+    def identification(self) -> Identification | None:
+        """The identification the sign-on received, if any (also when no readout followed it)."""
+        return self._identification
 
     @property
     def phase(self) -> Phase:
@@ -153,6 +159,9 @@ class Detector:
                 return self._session.next_action(now)
             except NoAnswerError:
                 self._answered, self._session = self._session.bytes_received, None
+            finally:
+                if self._session is not None:  # kept, also when the readout then fails (mode E meters)
+                    self._identification = self._session.identification
         return self._listen(now)
 
     def _listen(self, now: float) -> Action:
@@ -192,4 +201,6 @@ class Detector:
 
 async def detect_meter(port: str, config: DetectConfig | None = None) -> Readout | PushMeter:
     """Sign on to ``port`` and, failing an answer, listen for pushes; the port is closed again either way."""
-    return await run_on_port(port, Detector(config))
+    result = await run_on_port(port, Detector(config))
+    assert isinstance(result, Readout | PushMeter)  # detection never reads a load profile
+    return result
