@@ -1,0 +1,72 @@
+"""DLMS/COSEM client benchmark (not a test): a read cycle of 20 registers at 9600 Bd against its wire-time floor.
+
+    scripts/bench client [--runs N] [--json]
+
+The simulated E450 with a DLMS server (profile ``e450-hdlc``, direct HDLC at 9600 8N1) runs in realtime mode: every
+byte takes its 10 bit times each way and the meter answers as soon as a request has arrived. The floor of a read is
+then the wire time of all the bytes both sides sent (SNRM/UA, AARQ/AARE, the GETs and their answers, RLRQ/RLRE,
+DISC/UA); what the read takes beyond it is the client's own time: parsing, deciding, the event loop, the pty.
+Two cycles are measured: the first (scaler_unit read with the values) and a following one (scalers kept, values
+only), as the coordinator runs them. ``--json`` prints one object:
+``{"registers": 20, "first": {"seconds", "floor", "ratio"}, "kept": {…}}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from statistics import median
+import sys
+import time
+
+from custom_components.e450.wire.dlms.client import ClientConfig
+from custom_components.e450.wire.dlms.driver import read_dlms
+from custom_components.e450.wire.dlms.get import Attribute
+from custom_components.e450.wire.dlms.units import Scaling
+from custom_components.e450.wire.iec62056.session import wire_time
+from simulator import MeterSimulator
+
+REGISTERS = 20  # the client's default list: energies per tariff, powers, voltages, currents, frequency, PF
+
+
+async def cycles(runs: int) -> dict[str, dict[str, float]]:
+    results: dict[str, list[tuple[float, float]]] = {"first": [], "kept": []}
+    config = ClientConfig()
+    async with MeterSimulator("e450-hdlc", realtime=True) as meter:
+        for _ in range(runs):
+            scalers: dict[Attribute, Scaling | None] = {}
+            for kind in ("first", "kept"):
+                started = time.perf_counter()
+                readout = await read_dlms(meter.port, config, scalers)
+                seconds = time.perf_counter() - started
+                timings = readout.timings
+                floor = wire_time(timings.bytes_sent + timings.bytes_received, timings.baud)
+                results[kind].append((seconds, floor))
+                await asyncio.sleep(0.3)
+    summary = {}
+    for kind, rows in results.items():
+        seconds, floor = median(row[0] for row in rows), median(row[1] for row in rows)
+        summary[kind] = {"seconds": round(seconds, 4), "floor": round(floor, 4), "ratio": round(seconds / floor, 3)}
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    summary = asyncio.run(cycles(args.runs))
+    if args.json:
+        print(json.dumps({"registers": REGISTERS, **summary}))
+        return
+    print(f"| DLMS read of {REGISTERS} registers, 9600 Bd | seconds | wire-time floor | ratio |")
+    print("|---|---|---|---|")
+    for kind, label in (("first", "first cycle (values and scalers)"), ("kept", "next cycles (scalers kept)")):
+        row = summary[kind]
+        print(f"| {label} | {row['seconds']:.3f} | {row['floor']:.3f} | {row['ratio']:.2f} × |")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
