@@ -9,8 +9,9 @@ agree. A-XDR is built with the wire package's encoder (a builder, shared as the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+import struct
 from typing import Final
 
 from custom_components.e450.wire.dlms.axdr import (
@@ -52,6 +53,21 @@ def scaler_unit(scaler: int, unit: int) -> Data:
 
 
 Getter = Callable[[], Data]
+Selector = Callable[[int, Data], Data | int]  # (access selector, its parameters) → the selection or a result
+OTHER_REASON: Final = 250  # data-access-result of a selection the meter cannot make
+
+
+def meter_time(raw: object) -> datetime | None:
+    """A 12-byte COSEM date-time as wall-clock meter time (deviation and status ignored, as the E450 compares
+    its profile's times); unspecified hours, minutes or seconds (0xFF) count as 0."""
+    if not isinstance(raw, bytes) or len(raw) != 12:
+        return None
+    year, month, day, _weekday, hour, minute, second = struct.unpack(">HBBBBBB", raw[:8])
+    hour, minute, second = (0 if part == 0xFF else part for part in (hour, minute, second))
+    try:
+        return datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,7 @@ class CosemObject:
     version: int
     obis: bytes
     attributes: dict[int, Getter]
+    selections: dict[int, Selector] = field(default_factory=dict)  # attributes read with selective access
 
     def list_entry(self) -> Data:
         """Its entry in an association's object list: ``{class, version, name, access rights}``, every attribute
@@ -156,20 +173,37 @@ class CosemObjects:
         state = self.registers.state
         captured = (("0-0:1.0.0", 8, 2), ("0-0:96.10.1", 1, 2), ("1-0:1.8.0", 3, 2), ("1-0:2.8.0", 3, 2))
 
-        def buffer() -> Data:
+        def rows() -> list[tuple[datetime, Data]]:
             end = self._now().replace(minute=self._now().minute // 15 * 15, second=0)
             rows = []
             for index in range(PROFILE_ENTRIES):
                 back = PROFILE_ENTRIES - 1 - index
                 moment = end - timedelta(seconds=PROFILE_PERIOD * back)
                 energy = max(0.0, state.import_kwh - back * 0.25) * 1000
-                rows.append(
-                    Data(
-                        STRUCTURE,
-                        (_octets(cosem_datetime(moment)), Data(UINT8, 0), _u32(energy), _u32(state.export_kwh * 1000)),
-                    )
+                row = Data(
+                    STRUCTURE,
+                    (_octets(cosem_datetime(moment)), Data(UINT8, 0), _u32(energy), _u32(state.export_kwh * 1000)),
                 )
-            return Data(ARRAY, tuple(rows))
+                rows.append((moment, row))
+            return rows
+
+        def buffer() -> Data:
+            return Data(ARRAY, tuple(row for _, row in rows()))
+
+        def select(selector: int, parameters: Data) -> Data | int:
+            """Blue Book class 7 attribute 2: selector 1 a range of the clock column (both ends included),
+            selector 2 entries ``from_entry``…``to_entry`` (1-based, 0: the last); every column either way."""
+            fields, entries = parameters.items, rows()
+            if selector == 1 and len(fields) == 4 and fields[0].items[1:2] == (_octets(obis_bytes("0-0:1.0.0")),):
+                start, end = meter_time(fields[1].value), meter_time(fields[2].value)
+                if start is None or end is None:
+                    return OTHER_REASON
+                return Data(ARRAY, tuple(row for moment, row in entries if start <= moment <= end))
+            if selector == 2 and len(fields) == 4 and all(isinstance(item.value, int) for item in fields):
+                first, last = fields[0].value, fields[1].value
+                assert isinstance(first, int) and isinstance(last, int)
+                return Data(ARRAY, tuple(row for _, row in entries[max(first, 1) - 1 : last or None]))
+            return OTHER_REASON
 
         def capture_objects() -> Data:
             return Data(
@@ -192,15 +226,20 @@ class CosemObjects:
                 7: lambda: _u32(PROFILE_ENTRIES),
                 8: lambda: _u32(PROFILE_ENTRIES),
             },
+            {2: select},
         )
 
-    def get(self, class_id: int, obis: bytes, attribute: int) -> Data | int:
-        """The attribute's value, or a data-access-result: 4 object-undefined, 3 read-write-denied (no such
-        attribute), 9 object-class-inconsistent (right name, other class)."""
+    def get(self, class_id: int, obis: bytes, attribute: int, selection: tuple[int, Data] | None = None) -> Data | int:
+        """The attribute's value (with ``selection``, an access selector and its parameters: the part selected),
+        or a data-access-result: 4 object-undefined, 3 read-write-denied (no such attribute), 9
+        object-class-inconsistent (right name, other class), 250 other-reason (a selection it cannot make)."""
         item = self.objects.get((class_id, obis))
         if item is None:
             if any(name == obis for _, name in self.objects):
                 return 9
             return 4
+        if selection is not None:
+            selector = item.selections.get(attribute)
+            return selector(*selection) if selector is not None else OTHER_REASON
         getter = item.attributes.get(attribute)
         return getter() if getter is not None else 3

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from custom_components.e450.wire.dlms.axdr import Data, encode, encode_length
+from custom_components.e450.wire.dlms.axdr import Data, decode, encode, encode_length
+from custom_components.e450.wire.errors import DlmsError
 
 from .cosem_objects import CosemObjects
 from .faults import FaultPlan
@@ -22,6 +23,7 @@ SERVER_MAX_PDU: Final = 0x01F4  # what the meter receives, and the most it sends
 _LN_CONTEXT: Final = bytes.fromhex("60857405080101")
 _LLS: Final = bytes.fromhex("60857405080201")
 LONG_GET_ABORTED: Final = 15
+OTHER_REASON: Final = 250
 NO_LONG_GET_IN_PROGRESS: Final = 16
 
 
@@ -123,14 +125,30 @@ class Application:
 
     # --- GET ----------------------------------------------------------------------------------------------------
 
-    def _result(self, descriptor: bytes) -> bytes:
-        value = self.objects.get(int.from_bytes(descriptor[0:2], "big"), descriptor[2:8], descriptor[8])
+    def _result(self, descriptor: bytes, selection: tuple[int, Data] | None = None) -> bytes:
+        value = self.objects.get(int.from_bytes(descriptor[0:2], "big"), descriptor[2:8], descriptor[8], selection)
         return b"\x00" + encode(value) if isinstance(value, Data) else bytes([0x01, value])
+
+    def _selection(self, apdu: bytes) -> tuple[int, Data] | int | None:
+        """A GET-Request-Normal's selective access (``01 selector parameters``), a data-access-result when it is
+        refused or does not parse, ``None`` when there is none."""
+        if apdu[12:13] != b"\x01":
+            return None
+        if self.faults.refuses_selective_access() or len(apdu) < 15:
+            return OTHER_REASON
+        try:
+            parameters, end = decode(apdu, 14)
+        except DlmsError:
+            return OTHER_REASON
+        return (apdu[13], parameters) if end == len(apdu) else OTHER_REASON
 
     def _get(self, apdu: bytes) -> bytes:
         kind, invoke = apdu[1], apdu[2]
-        if kind == 0x01:  # normal: the descriptor, then an access selection flag (ignored: the whole attribute)
-            answer = self._result(apdu[3:12])
+        if kind == 0x01:  # normal: the descriptor, then the access selection
+            selection = self._selection(apdu)
+            if isinstance(selection, int):
+                return bytes([0xC4, 0x01, invoke, 0x01, selection])
+            answer = self._result(apdu[3:12], selection)
             if answer[0] == 0x01:
                 return bytes([0xC4, 0x01, invoke]) + answer
             return self._maybe_blocks(0x01, invoke, answer, answer[1:])

@@ -30,6 +30,7 @@ class Fault(StrEnum):
     NS_MISMATCH = "ns_mismatch"
     BLOCK_INTERRUPTED = "block_interrupted"
     VANISH = "vanish"
+    NO_SELECTIVE_ACCESS = "no_selective_access"
 
 
 # plain strings: the command line offers them as choices and the tests name them in tables and ids
@@ -162,6 +163,10 @@ class FaultPlan:
     def aborts_block_transfer(self) -> bool:
         """An answer in blocks breaks off after its first block (long-get-aborted)."""
         return self.current is Fault.BLOCK_INTERRUPTED
+
+    def refuses_selective_access(self) -> bool:
+        """A GET with selective access (a profile by range) is answered other-reason: the whole buffer only."""
+        return self.current is Fault.NO_SELECTIVE_ACCESS
 
     def vanishes(self) -> bool:
         """The meter falls silent right after it has accepted the association."""

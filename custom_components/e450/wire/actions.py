@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from .models import HdlcHandover, PushMeter, Readout
+from .models import HdlcHandover, LoadProfile, PushMeter, Readout
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ class Done:
     """The machine has finished: a readout, (detection) the push meter it found, or (an IEC session signing on
     for mode E) the line handed over to HDLC."""
 
-    result: Readout | PushMeter | HdlcHandover
+    result: Readout | PushMeter | HdlcHandover | LoadProfile
 
 
 Action = Send | Drain | Configure | Wait | Done

@@ -6,6 +6,7 @@ a :class:`Readout` indexes its current values once. Nothing downstream parses te
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -276,3 +277,38 @@ class Readout:
         if dataset is None or dataset.number is None:
             return None
         return Reading(dataset.number, dataset.values[0].unit)
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileEntry:
+    """One capture of a load profile: when (meter time, as the meter keeps it) and the value of each captured
+    register by normalised code, in its unit; ``status`` the entry's status word when the profile carries one."""
+
+    time: datetime
+    values: Mapping[str, Reading]
+    status: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadProfile:
+    """A load profile read once: its code (``1.0.99.1.0.255``, ``P.01``), the capture period in seconds and the
+    entries in time order. ``status_code`` names the status column (``96.10.1``) when the meter captures one."""
+
+    code: str
+    period: int
+    entries: tuple[ProfileEntry, ...]
+    status_code: str | None = None
+    timings: Timings = field(default_factory=Timings, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape of the ``profile`` command-line contract: the status, when there is one, is a column of
+        its own code (no unit), as the meter captures it."""
+        entries = []
+        for entry in self.entries:
+            values: dict[str, dict[str, Any]] = {
+                code: {"value": reading.value, "unit": reading.unit} for code, reading in entry.values.items()
+            }
+            if entry.status is not None and self.status_code is not None:
+                values[self.status_code] = {"value": entry.status, "unit": None}
+            entries.append({"time": entry.time.isoformat(), "values": values})
+        return {"profile": self.code, "entries": entries}

@@ -17,7 +17,7 @@ from serialx.common import SerialException, UnknownUriScheme
 
 from .actions import Configure, Done, Drain, Machine, Send, Wait
 from .errors import PortProblem, PortUnavailableError
-from .models import PushMeter, Readout
+from .models import LoadProfile, PushMeter, Readout
 
 _LOGGER = logging.getLogger(__name__)
 READ_CHUNK = 4096
@@ -72,7 +72,7 @@ async def close_port(serial: Any) -> None:
 
 async def run(
     serial: Any, machine: Machine, *, port: str = "", clock: Callable[[], float] | None = None
-) -> Readout | PushMeter:
+) -> Readout | PushMeter | LoadProfile:
     """Do what the machine asks until it is done. Port errors become :class:`PortUnavailableError`."""
     now = clock or asyncio.get_running_loop().time
     try:
@@ -98,7 +98,7 @@ async def run(
                 await serial.reconfigure_port(baudrate=action.baud, byte_size=action.byte_size, parity=action.parity)
             else:
                 # a mode E handover (HdlcHandover) never leaves the DLMS client that signed on
-                assert isinstance(action, Done) and isinstance(action.result, Readout | PushMeter)
+                assert isinstance(action, Done) and isinstance(action.result, Readout | PushMeter | LoadProfile)
                 return action.result
     except (OSError, SerialException) as err:
         raise classify_os_error(port, err) from err
@@ -106,7 +106,7 @@ async def run(
 
 async def run_on_port(
     port: str, machine: Machine, baud: int = INITIAL_BAUD, byte_size: int = 7, parity: str = "E"
-) -> Readout | PushMeter:
+) -> Readout | PushMeter | LoadProfile:
     """Open ``port``, run ``machine`` over it, close it whatever happens."""
     serial = await open_port(port, baud, byte_size, parity)
     try:

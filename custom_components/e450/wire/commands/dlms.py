@@ -8,6 +8,10 @@
 ``read PORT``      read registers, clock and logical device name as a DLMS/COSEM client:
                    ``[--mode-e] [--baud N] [--client SAP] [--logical N] [--physical N] [--password TEXT]
                    [--registers CODE,…|all] [--json]``; exit 0 on success, else the reason on stderr
+``profile PORT``   read a load profile (class 7) by range, the same connection options as ``read``:
+                   ``--from ISO --to ISO [--code OBIS] [--json]`` → ``{"profile": "1.0.99.1.0.255", "entries":
+                   [{"time": ISO, "values": {"1.8.0": {"value": …, "unit": …}}}]}``; times are meter time (an ISO
+                   time with an offset is taken in this computer's time zone); exit 0, else the reason on stderr
 """
 
 from __future__ import annotations
@@ -16,17 +20,20 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 import contextlib
+from datetime import datetime
 import json
 import re
 import sys
 from typing import Any
 
+from ..dlms.axdr import obis_bytes
 from ..dlms.client import ClientConfig
 from ..dlms.cosem import DEFAULT_REGISTERS, meter_time
-from ..dlms.driver import read_dlms
+from ..dlms.driver import read_dlms, read_profile
 from ..dlms.hdlc_link import LinkSettings
 from ..dlms.listen import open_push_port, read_pushes
 from ..dlms.positional import PROFILES
+from ..dlms.profile import LOAD_PROFILE
 from ..dlms.push import Push, PushDecoder
 from ..errors import MeterError, PushProblem
 from ..framing import Framing
@@ -149,11 +156,51 @@ def read_document(readout: Readout) -> dict[str, Any]:
     }
 
 
-def _cmd_read(args: argparse.Namespace) -> int:
+def _client_config(args: argparse.Namespace, registers: tuple[str, ...] = DEFAULT_REGISTERS) -> ClientConfig:
     link = LinkSettings(client=args.client, logical=args.logical, physical=args.physical)
-    config = ClientConfig(
-        link=link, password=args.password, registers=args.registers, mode_e=args.mode_e, baud=args.baud
-    )
+    return ClientConfig(link=link, password=args.password, registers=registers, mode_e=args.mode_e, baud=args.baud)
+
+
+def meter_moment(text: str) -> datetime:
+    """An ISO 8601 date or date-time as naive meter time; one with an offset is converted to local time first."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {text!r}") from None
+    return moment.astimezone().replace(tzinfo=None) if moment.tzinfo is not None else moment
+
+
+def obis_code(text: str) -> str:
+    """An OBIS code the client can address (``1-0:99.1.0``, ``1.0.99.1.0.255`` is not one: use ``A-B:C.D.E``)."""
+    try:
+        obis_bytes(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    if args.end < args.start:
+        print(f"error: --to ({args.end.isoformat()}) is before --from ({args.start.isoformat()})", file=sys.stderr)
+        return 2
+    try:
+        profile = asyncio.run(read_profile(args.port, args.start, args.end, _client_config(args), args.code))
+    except MeterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    document = profile.as_dict()
+    if args.json:
+        print(json.dumps(document, indent=2))
+        return 0
+    print(f"{document['profile']}: {len(profile.entries)} entries every {profile.period} s")
+    for entry in document["entries"]:
+        values = "  ".join(f"{code} {v['value']} {v['unit'] or ''}".rstrip() for code, v in entry["values"].items())
+        print(f"  {entry['time']}  {values}")
+    return 0
+
+
+def _cmd_read(args: argparse.Namespace) -> int:
+    config = _client_config(args, args.registers)
     try:
         readout = asyncio.run(read_dlms(args.port, config))
     except MeterError as err:
@@ -193,21 +240,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             help="how APDUs travel: auto (HDLC or M-Bus), hdlc, mbus, raw (APDUs with no framing)",
         )
     read = commands.add_parser("read", help="read a meter as a DLMS/COSEM client (HDLC, mode E or direct)")
-    read.add_argument("port", help="a device path or a URL (socket://host:port)")
-    read.add_argument("--mode-e", action="store_true", help="sign on at 300 Bd first (IEC 62056-21 mode E)")
-    read.add_argument("--baud", type=int, default=9600, help="direct HDLC speed; mode E: the highest to agree")
-    read.add_argument("--client", type=int, default=16, help="client SAP: 16 public, 32, 48 …")
-    read.add_argument("--logical", type=int, default=1, help="server logical address (upper HDLC address)")
-    read.add_argument("--physical", type=int, default=17, help="server physical address (lower HDLC address)")
-    read.add_argument("--password", help="low level security (LLS) password")
+    profile = commands.add_parser("profile", help="read a load profile (class 7) between two times")
+    for command in (read, profile):
+        command.add_argument("port", help="a device path or a URL (socket://host:port)")
+        command.add_argument("--mode-e", action="store_true", help="sign on at 300 Bd first (IEC 62056-21 mode E)")
+        command.add_argument("--baud", type=int, default=9600, help="direct HDLC speed; mode E: the highest to agree")
+        command.add_argument("--client", type=int, default=16, help="client SAP: 16 public, 32, 48 …")
+        command.add_argument("--logical", type=int, default=1, help="server logical address (upper HDLC address)")
+        command.add_argument("--physical", type=int, default=17, help="server physical address (lower HDLC address)")
+        command.add_argument("--password", help="low level security (LLS) password")
+        command.add_argument("--json", action="store_true", help="print the JSON document")
     read.add_argument(
         "--registers", type=registers, default=DEFAULT_REGISTERS, help="OBIS codes, comma-separated, or 'all'"
     )
-    read.add_argument("--json", action="store_true", help="print the JSON document")
-    # ``profile`` (load profiles, class 7 with selective access) will sit beside ``read``
+    profile.add_argument("--from", dest="start", type=meter_moment, required=True, help="first entry (ISO 8601)")
+    profile.add_argument("--to", dest="end", type=meter_moment, required=True, help="last entry (ISO 8601)")
+    profile.add_argument(
+        "--code", type=obis_code, default=LOAD_PROFILE, help="the profile generic's OBIS code (1-0:99.1.0)"
+    )
     decode.set_defaults(func=_cmd_decode)
     listen.set_defaults(func=_cmd_listen)
     read.set_defaults(func=_cmd_read)
+    profile.set_defaults(func=_cmd_profile)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

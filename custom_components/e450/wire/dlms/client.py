@@ -19,28 +19,12 @@ from ..actions import Action, Configure, Done, Drain, Send, Wait
 from ..errors import ClientProblem, DlmsClientError, MeterError
 from ..framing.hdlc import DM, UA, HdlcFrame, HdlcReader
 from ..iec62056.session import Session, SessionConfig, wire_time
-from ..models import BccStatus, DataSet, HdlcHandover, Identification, Readout, Timings
-from .association import Conformance, Mechanism, build_aarq, build_rlrq, parse_aare, parse_rlre
-from .cosem import (
-    CLOCK_TIME,
-    DEFAULT_REGISTERS,
-    LOGICAL_DEVICE_NAME,
-    OBJECT_LIST,
-    clock_datasets,
-    clock_of,
-    name_dataset,
-    parse_object_list,
-    register,
-    register_dataset,
-    registers_offered,
-    scaler_of,
-    scaling_of,
-    text_of,
-)
+from ..models import HdlcHandover, Identification, LoadProfile, Readout, Timings
+from .association import Mechanism, build_aarq, build_rlrq, parse_aare, parse_rlre
+from .cosem import DEFAULT_REGISTERS
 from .get import (
     Answer,
-    Attribute,
-    Result,
+    DataAccessResult,
     get_next,
     get_normal,
     get_with_list,
@@ -49,7 +33,7 @@ from .get import (
     parse_single_result as parse_single,
 )
 from .hdlc_link import HdlcLink, LinkSettings
-from .units import Scaling
+from .reading import Read, RegisterRead, Request, Scalers, list_size
 
 DIRECT_BAUD: Final = 9600  # direct HDLC on an optical port: 9600 8N1 (IEC 62056-21 Annex E.1 / field practice)
 FRAME_OVERHEAD: Final = 14  # flags, format, 4-byte addresses, control, HCS, FCS
@@ -93,15 +77,17 @@ _NO_DISC: Final = frozenset({State.SIGN_ON, State.CONNECT, State.AWAIT_UA, State
 
 
 class DlmsClient:
-    """One read of one meter; ``scalers`` (value attribute → scaling) is kept by the caller across reads, so each
-    register's ``scaler_unit`` is read once."""
+    """One read of one meter: registers (:class:`~.reading.RegisterRead`, the default) or what ``read`` plans (a
+    load profile, :class:`~.profile.ProfileRead`). ``scalers`` (value attribute → scaling) is kept by the caller
+    across reads, so each register's ``scaler_unit`` is read once."""
 
     _HANDLERS: ClassVar[dict[State, Callable[[DlmsClient, float], Action]]]
     _ANSWERS: ClassVar[dict[State, Callable[[DlmsClient, bytes, float], Action]]]
 
-    def __init__(self, config: ClientConfig | None = None, scalers: dict[Attribute, Scaling | None] | None = None):
+    def __init__(self, config: ClientConfig | None = None, scalers: Scalers | None = None, read: Read | None = None):
         self.config = config = config or ClientConfig()
         self.scalers = scalers if scalers is not None else {}
+        self.read: Read = read or RegisterRead(config.registers, self.scalers)
         self.link = HdlcLink(config.link)
         self._state = State.START
         self._pending: list[Action] = []
@@ -113,15 +99,11 @@ class DlmsClient:
         self._deadline = 0.0
         self._tries = 0
         self._mechanism = Mechanism.LOW if config.password is not None else Mechanism.NONE
-        self._lists = False
         self._invoke_id = 0
-        self._batches: list[list[Attribute]] = []
-        self._batch: list[Attribute] = []
+        self._request = Request(())
         self._blocks: list[bytes] = []
-        self._results: dict[Attribute, Result] = {}
-        self._registers: tuple[Attribute, ...] = tuple(register(code) for code in config.registers)
         self._error: DlmsClientError | None = None
-        self._result: Readout | None = None
+        self._result: Readout | LoadProfile | None = None
         self._bytes_sent = 0
         self.bytes_received = 0
         self._t_start = 0.0
@@ -251,38 +233,33 @@ class DlmsClient:
 
     def _on_aare(self, apdu: bytes, now: float) -> Action:
         association = parse_aare(apdu, self._mechanism)
-        self._lists = association.allows(Conformance.MULTIPLE_REFERENCES) and self.config.list_size > 1
-        if self._registers:
-            self._plan(self._registers)
-        else:
-            self._batches = [[OBJECT_LIST]]
+        self.read.begin(association, list_size(association, self.config.list_size))
         return self._next_request(now)
 
-    def _plan(self, registers: tuple[Attribute, ...]) -> None:
-        """The attributes still to read: name, clock, the scalers not yet known, the values; in lists if agreed."""
-        wanted = [LOGICAL_DEVICE_NAME, CLOCK_TIME]
-        wanted += [scaler_of(value) for value in registers if value not in self.scalers]
-        wanted += registers
-        size = self.config.list_size if self._lists else 1
-        self._batches = [wanted[start : start + size] for start in range(0, len(wanted), size)]
-
     def _next_request(self, now: float) -> Action:
-        if not self._batches:
+        request = self.read.next_request()
+        if request is None:
             self.link.send(build_rlrq())
             self._move(State.RELEASE)
             return self._on_exchange(now)
-        self._batch = self._batches.pop(0)
+        self._request = request
         self._invoke_id = (self._invoke_id + 1) & 0x0F
-        if len(self._batch) == 1:
-            self.link.send(get_normal(self._invoke_id, self._batch[0]))
+        if len(request.attributes) == 1:
+            self.link.send(get_normal(self._invoke_id, request.attributes[0], request.access))
         else:
-            self.link.send(get_with_list(self._invoke_id, self._batch))
+            self.link.send(get_with_list(self._invoke_id, list(request.attributes)))
         self._blocks = []
         self._move(State.READ)
         return self._on_exchange(now)
 
     def _on_get_response(self, apdu: bytes, now: float) -> Action:
-        answer = parse_get_response(apdu, self._invoke_id)
+        try:
+            answer = parse_get_response(apdu, self._invoke_id)
+        except DlmsClientError as err:
+            if err.reason is not ClientProblem.REJECTED or not self._request.access:
+                raise
+            # some meters refuse selective access with an exception-response: a refusal the read can work around
+            answer = Answer((DataAccessResult.OTHER_REASON,))
         if not isinstance(answer, Answer):
             if answer.error is not None or answer.number != len(self._blocks) + 1:
                 why = answer.error.name.lower() if answer.error is not None else f"block {answer.number} out of order"
@@ -292,14 +269,12 @@ class DlmsClient:
                 self.link.send(get_next(self._invoke_id, answer.number))
                 return self._on_exchange(now)
             joined = b"".join(self._blocks)
-            single = len(self._batch) == 1
+            single = len(self._request.attributes) == 1
             answer = Answer((parse_single(joined),) if single else parse_list_results(joined))
-        if len(answer.results) != len(self._batch):
-            raise DlmsClientError(ClientProblem.MALFORMED, f"{len(answer.results)} results for {len(self._batch)}")
-        self._results.update(zip(self._batch, answer.results, strict=True))
-        if self._batch == [OBJECT_LIST]:
-            self._registers = registers_offered(parse_object_list(answer.results[0]))
-            self._plan(self._registers)
+        if len(answer.results) != len(self._request.attributes):
+            detail = f"{len(answer.results)} results for {len(self._request.attributes)}"
+            raise DlmsClientError(ClientProblem.MALFORMED, detail)
+        self.read.answered(self._request, answer.results)
         return self._next_request(now)
 
     def _on_rlre(self, apdu: bytes, now: float) -> Action:
@@ -327,37 +302,17 @@ class DlmsClient:
             return Configure(300)
         return Done(self._result)
 
-    def _readout(self, now: float) -> Readout:
-        datasets: list[DataSet] = []
-        if (name := text_of(self._results.get(LOGICAL_DEVICE_NAME))) is not None:
-            datasets.append(name_dataset(name))
-        if (moment := clock_of(self._results.get(CLOCK_TIME))) is not None:
-            datasets += clock_datasets(moment)
-        read = 0
-        for value in self._registers:
-            scaler = scaler_of(value)
-            if scaler in self._results:
-                self.scalers[value] = scaling_of(self._results[scaler])
-            dataset = register_dataset(value, self._results.get(value), self.scalers.get(value))
-            if dataset is not None:
-                datasets.append(dataset)
-                read += 1
-        if self._registers and not read:
-            raise DlmsClientError(ClientProblem.OBJECT_UNAVAILABLE, f"{len(self._registers)} registers asked for")
-        return Readout(
-            identification=self._identification,
-            datasets=tuple(datasets),
-            bcc=BccStatus.OK,
-            timings=Timings(
-                total=now - self._t_start,
-                sign_on=self._t_connect - self._t_start,
-                readout=now - self._t_connect,
-                baud=self._baud,
-                bytes_sent=self._bytes_sent,
-                bytes_received=self.bytes_received,
-                retried=self.link.retransmissions > 0,
-            ),
+    def _readout(self, now: float) -> Readout | LoadProfile:
+        timings = Timings(
+            total=now - self._t_start,
+            sign_on=self._t_connect - self._t_start,
+            readout=now - self._t_connect,
+            baud=self._baud,
+            bytes_sent=self._bytes_sent,
+            bytes_received=self.bytes_received,
+            retried=self.link.retransmissions > 0,
         )
+        return self.read.result(self._identification, timings)
 
     def _on_done(self, now: float) -> Action:
         assert self._result is not None

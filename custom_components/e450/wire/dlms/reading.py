@@ -1,0 +1,125 @@
+"""What one association reads, planned apart from how it travels: the client (:mod:`.client`) connects,
+associates, sends the requests a read plans, hands back each answer, and releases; a read decides what to ask next
+from what came back and makes the result (docs/dlms-client.md §3-§4).
+
+:class:`RegisterRead` reads registers, clock and logical device name into a :class:`~..models.Readout`; the load
+profile read (:mod:`.profile`) follows the same protocol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..errors import ClientProblem, DlmsClientError
+from ..models import BccStatus, DataSet, Identification, LoadProfile, Readout, Timings
+from .association import Association, Conformance
+from .cosem import (
+    CLOCK_TIME,
+    DEFAULT_REGISTERS,
+    LOGICAL_DEVICE_NAME,
+    OBJECT_LIST,
+    clock_datasets,
+    clock_of,
+    name_dataset,
+    parse_object_list,
+    register,
+    register_dataset,
+    registers_offered,
+    scaler_of,
+    scaling_of,
+    text_of,
+)
+from .get import Attribute, Result
+from .units import Scaling
+
+Scalers = dict[Attribute, Scaling | None]  # value attribute → its scaling, kept by the caller across reads
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One GET: several attributes (with a list when there are more than one), or one with selective access
+    (``access``: the access selector and its parameters, A-XDR)."""
+
+    attributes: tuple[Attribute, ...]
+    access: bytes = b""
+
+
+class Read(Protocol):
+    """What an association reads: requests in, answers back, one result at the end."""
+
+    def begin(self, association: Association, list_size: int) -> None:
+        """The association is open: ``list_size`` attributes may go in one request (1: no lists)."""
+
+    def next_request(self) -> Request | None:
+        """The next GET, or ``None`` when everything is read."""
+
+    def answered(self, request: Request, results: tuple[Result, ...]) -> None:
+        """The meter's answer to ``request``, one result per attribute (a refusal is a data-access-result)."""
+
+    def result(self, identification: Identification | None, timings: Timings) -> Readout | LoadProfile:
+        """What was read; raises :class:`~..errors.DlmsClientError` when nothing useful was."""
+
+
+def batches(attributes: list[Attribute], size: int) -> list[Request]:
+    """``attributes`` in requests of at most ``size``."""
+    return [Request(tuple(attributes[start : start + size])) for start in range(0, len(attributes), size)]
+
+
+def list_size(association: Association, configured: int) -> int:
+    """Attributes per request: the configured number when the meter agreed to lists, else one."""
+    return configured if association.allows(Conformance.MULTIPLE_REFERENCES) and configured > 1 else 1
+
+
+class RegisterRead:
+    """Registers (their ``scaler_unit`` once), clock and logical device name; with no registers named, every
+    register the association's object list offers."""
+
+    def __init__(self, registers: tuple[str, ...] = DEFAULT_REGISTERS, scalers: Scalers | None = None) -> None:
+        self.scalers: Scalers = scalers if scalers is not None else {}
+        self._registers: tuple[Attribute, ...] = tuple(register(code) for code in registers)
+        self._requests: list[Request] = []
+        self._results: dict[Attribute, Result] = {}
+        self._size = 1
+
+    def begin(self, association: Association, list_size: int) -> None:
+        self._size = list_size
+        if self._registers:
+            self._plan()
+        else:
+            self._requests = [Request((OBJECT_LIST,))]
+
+    def _plan(self) -> None:
+        """Name, clock, the scalers not yet known, the values; in lists if agreed."""
+        wanted = [LOGICAL_DEVICE_NAME, CLOCK_TIME]
+        wanted += [scaler_of(value) for value in self._registers if value not in self.scalers]
+        wanted += self._registers
+        self._requests = batches(wanted, self._size)
+
+    def next_request(self) -> Request | None:
+        return self._requests.pop(0) if self._requests else None
+
+    def answered(self, request: Request, results: tuple[Result, ...]) -> None:
+        self._results.update(zip(request.attributes, results, strict=True))
+        if request.attributes == (OBJECT_LIST,):
+            self._registers = registers_offered(parse_object_list(results[0]))
+            self._plan()
+
+    def result(self, identification: Identification | None, timings: Timings) -> Readout:
+        datasets: list[DataSet] = []
+        if (name := text_of(self._results.get(LOGICAL_DEVICE_NAME))) is not None:
+            datasets.append(name_dataset(name))
+        if (moment := clock_of(self._results.get(CLOCK_TIME))) is not None:
+            datasets += clock_datasets(moment)
+        read = 0
+        for value in self._registers:
+            scaler = scaler_of(value)
+            if scaler in self._results:
+                self.scalers[value] = scaling_of(self._results[scaler])
+            dataset = register_dataset(value, self._results.get(value), self.scalers.get(value))
+            if dataset is not None:
+                datasets.append(dataset)
+                read += 1
+        if self._registers and not read:
+            raise DlmsClientError(ClientProblem.OBJECT_UNAVAILABLE, f"{len(self._registers)} registers asked for")
+        return Readout(identification=identification, datasets=tuple(datasets), bcc=BccStatus.OK, timings=timings)
