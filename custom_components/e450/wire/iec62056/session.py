@@ -1,289 +1,47 @@
-"""The IEC 62056-21 read session (modes A, B and C) as a sans-IO state machine.
-
-The driver feeds it what arrived with :meth:`Session.receive_data` and asks :meth:`Session.next_action` what to do
-(:mod:`..actions`) until it returns ``Done`` or raises a :class:`~..errors.MeterError`. The machine is a table of
-state → handler (as h11 keeps its own); a handler returns the next action and moves the state only through
-:meth:`Session._enter`. The session knows nothing of DLMS: a meter that does not answer ends in
-:class:`~..errors.NoAnswerError`, and detection (:mod:`..detect`) decides what to try next.
+"""The IEC 62056-21 data readout (modes A, B and C) as a sans-IO state machine: the sign-on of :mod:`.signon`,
+then one data message, possibly in partial blocks (:mod:`.assembly`), parsed into a :class:`~..models.Readout`.
 
 Clause numbers refer to IEC 62056-21:2002; field quirks cite docs/iec62056-21.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from enum import Enum, auto
-from typing import ClassVar, Final
+from typing import ClassVar
 
-from ..actions import Action, Configure, Done, Drain, Send, Wait
-from ..errors import ChecksumError, FramingError, MeterError, NoAnswerError, ReadoutTimeoutError
-from ..models import BccStatus, HdlcHandover, Identification, ProtocolMode, Readout, Timings
+from ..actions import Action, Wait
+from ..errors import MeterError
+from ..models import BccStatus, Identification, ProtocolMode, Readout
+from .assembly import MessageAssembly
 from .config import DEFAULT_SWITCH_DELAY, SessionConfig
 from .dataset import parse_data_block
-from .frames import ACK, BAUD_CHAR_C, INITIAL_BAUD, NAK, SOH, STX, build_ack, build_request, split_data_message
-from .transcript import find_identification
+from .signon import REACTION_TIME, SIGN_ON_HANDLERS, Handler, SignOn, State, wire_time
 
 __all__ = ["DEFAULT_SWITCH_DELAY", "REACTION_TIME", "Session", "SessionConfig", "State", "wire_time"]
 
-REACTION_TIME: Final = 0.2  # tr, §6.3.14: the meter's (and our) minimum pause before answering
-FAST_REACTION_TIME: Final = 0.02  # tr when the flag's third letter is lowercase
-CHARACTER_BITS: Final = 10  # start + 7 data + parity + stop, as for 8N1
-WAKE_UP_DURATION: Final = 2.2  # battery meters: NULs for 2.1-2.3 s, then 1.5-1.7 s pause (docs/iec62056-21.md §1.5)
-WAKE_UP_PAUSE: Final = 1.6
-IDENT_MAX_CHARS: Final = 40  # "/" + 3 + 1 + escapes + up to 16 ident characters + CR LF, with margin
-MAX_NAKS: Final = 2
 
-
-def wire_time(byte_count: int, baud: int) -> float:
-    """Seconds ``byte_count`` characters take on the line at ``baud`` (10 bits per character)."""
-    return byte_count * CHARACTER_BITS / baud
-
-
-class State(Enum):
-    """Where a read stands."""
-
-    START = auto()
-    WAKE_UP_PAUSE = auto()
-    REQUEST = auto()
-    REQUEST_DRAIN = auto()
-    AWAIT_IDENTIFICATION = auto()
-    ACK_DELAY = auto()
-    ACK_DRAIN = auto()
-    SWITCH_DELAY = auto()
-    READOUT = auto()
-    RECOVER = auto()
-    DONE = auto()
-    FAILED = auto()
-
-
-class Session:
+class Session(SignOn):
     """One read of one meter. Create a new session for every read."""
 
-    _HANDLERS: ClassVar[dict[State, Callable[[Session, float], Action]]]
+    _HANDLERS: ClassVar[dict[State, Handler]]
 
     def __init__(self, config: SessionConfig | None = None) -> None:
-        self.config = config or SessionConfig()
-        self._state = State.START
-        self._pending: list[Action] = []
-        self._buffer = bytearray()  # received, parity-stripped, echo-free bytes of the current phase
-        self._echo = b""  # what we just sent, expected back from an echoing head
-        self._echo_held = bytearray()
-        self._baud = INITIAL_BAUD
-        self._deadline = 0.0
-        self._phase_deadline: float | None = None
-        self._last_rx: float | None = None
-        self._retried = False
-        self._forced_baud_char: str | None = None
-        self._identification: Identification | None = None
-        self._blocks: list[bytes] = []
-        self._naks = 0
-        self._frame_seen = False
-        self._raw = bytearray()
-        self._bytes_sent = 0
-        self.bytes_received = 0
-        self._t_start = 0.0
-        self._t_request = 0.0
-        self._t_ident = 0.0
-        self._result: Readout | HdlcHandover | None = None
-        self.echo_detected = False
-
-    # --- inputs -----------------------------------------------------------------------------------------------
-
-    @property
-    def baud(self) -> int:
-        """The baud rate the line is (to be) set to."""
-        return self._baud
-
-    @property
-    def state(self) -> State:
-        """Where the read stands."""
-        return self._state
-
-    @property
-    def identification(self) -> Identification | None:
-        """The identification, once received."""
-        return self._identification
-
-    def receive_data(self, data: bytes, now: float) -> None:
-        """Feed bytes that arrived from the port."""
-        if not data:
-            return
-        self.bytes_received += len(data)
-        self._last_rx = now
-        data = bytes(byte & 0x7F for byte in data)  # the parity bit, when the port runs at 8 bits
-        self._raw += data
-        self._buffer += self._strip_echo(data)
-
-    def _strip_echo(self, data: bytes) -> bytes:
-        """Drop our own transmission coming back from an echoing optical head (docs/iec62056-21.md §1.4)."""
-        if not self._echo:
-            return data
-        echo, held = self._echo, self._echo_held + data
-        if held.startswith(echo):
-            self.echo_detected = True
-            self._echo, self._echo_held = b"", bytearray()
-            return bytes(held[len(echo) :])
-        if self._echo.startswith(held):
-            self._echo_held = held  # could still be the echo: decide when more arrives
-            return b""
-        self._echo, self._echo_held = b"", bytearray()
-        return bytes(held)
-
-    # --- outputs ----------------------------------------------------------------------------------------------
-
-    def next_action(self, now: float) -> Action:
-        """What the driver must do next. Raises the typed error when the read has failed."""
-        if self._pending:
-            return self._pending.pop(0)
-        try:
-            return self._HANDLERS[self._state](self, now)
-        except MeterError:
-            self._move(State.FAILED)
-            raise
-
-    def _move(self, state: State, deadline: float | None = None) -> None:
-        """The only place the state changes (and, with it, the deadline of the new state)."""
-        self._state = state
-        if deadline is not None:
-            self._deadline = deadline
-
-    def _enter(self, state: State, now: float, deadline: float | None = None) -> Action:
-        """Move to ``state`` and run its handler at once."""
-        self._move(state, deadline)
-        return self._HANDLERS[state](self, now)
-
-    def _send(self, data: bytes, *, drain: bool = False) -> Send:
-        self._bytes_sent += len(data)
-        self._echo = data
-        self._echo_held = bytearray()
-        if drain:
-            self._pending.append(Drain())
-        return Send(data)
-
-    def _configure(self, baud: int) -> Configure:
-        self._baud = baud
-        return Configure(baud)
-
-    def _wait(self, now: float, deadline: float) -> Action | None:
-        """``Wait`` until ``deadline`` unless it has passed."""
-        return Wait(deadline) if now < deadline else None
-
-    # --- sign-on ----------------------------------------------------------------------------------------------
-
-    def _on_start(self, now: float) -> Action:
-        self._t_start = now
-        if not self.config.wake_up:
-            return self._enter(State.REQUEST, now)
-        # battery meters sleep: a train of NULs, then a pause, wakes them (docs/iec62056-21.md §1.5)
-        self._move(State.WAKE_UP_PAUSE, -1.0)  # the pause's deadline is set once the NULs have drained
-        return self._send(b"\x00" * max(1, round(WAKE_UP_DURATION * self._baud / CHARACTER_BITS)), drain=True)
-
-    def _on_wake_up_pause(self, now: float) -> Action:
-        if self._deadline < 0:
-            self._move(State.WAKE_UP_PAUSE, now + WAKE_UP_PAUSE)
-        return self._wait(now, self._deadline) or self._enter(State.REQUEST, now)
-
-    def _on_request(self, now: float) -> Action:
-        self._buffer.clear()
-        self._raw.clear()
-        self._move(State.REQUEST_DRAIN)
-        return self._send(build_request(self.config.address), drain=True)
-
-    def _on_request_drain(self, now: float) -> Action:
-        # the drain has completed: the request is on the wire, the meter's tr starts now
-        self._t_request = now
-        self._phase_deadline = now + self.config.identification_timeout + wire_time(IDENT_MAX_CHARS, self._baud)
-        return self._enter(State.AWAIT_IDENTIFICATION, now, now + self.config.identification_timeout)
-
-    def _on_await_identification(self, now: float) -> Action:
-        identification, line_end = find_identification(bytes(self._buffer), complete=True)
-        if identification is not None:
-            self._identification = identification
-            self._t_ident = now
-            del self._buffer[:line_end]
-            return self._after_identification(now, identification)
-        if not self._buffer:
-            waiting = self._wait(now, self._deadline)
-        else:
-            # noise, or half an identification: wait for the rest, but no longer than ta after the last byte
-            assert self._last_rx is not None and self._phase_deadline is not None
-            waiting = self._wait(now, min(self._phase_deadline, self._last_rx + self.config.inter_character_timeout))
-        if waiting is not None:
-            return waiting
-        raise NoAnswerError(received_bytes=self.bytes_received)
+        super().__init__(config)
+        self._assembly = MessageAssembly()
 
     def _after_identification(self, now: float, identification: Identification) -> Action:
         if identification.mode is ProtocolMode.A:
-            return self._start_readout(now, unsolicited=True)
+            return self._begin(now, unsolicited=True)
         if identification.mode is ProtocolMode.B:
             # §6.4.2: in mode B both sides switch to the announced rate right after the identification
-            self._start_readout(now, unsolicited=False)
+            self._begin(now, unsolicited=False)
             self._buffer.clear()
             return self._configure(identification.max_baud)
-        # Mode C (and \2 mode-E capable meters, which still accept a mode C readout): ACK after tr
-        reaction = FAST_REACTION_TIME if identification.fast_reaction else REACTION_TIME
-        return self._enter(State.ACK_DELAY, now, now + reaction)
-
-    # --- option select and baud switch ------------------------------------------------------------------------
-
-    def _on_ack_delay(self, now: float) -> Action:
-        if STX in self._buffer or SOH in self._buffer:
-            return self._start_readout(now, unsolicited=True)
-        if (waiting := self._wait(now, self._deadline)) is not None:
-            return waiting
-        self._move(State.ACK_DRAIN)
-        control = "2" if self.config.hdlc else "0"  # mode E: protocol control and mode control 2 (Annex E)
-        return self._send(build_ack(self._ack_baud_char(), control, control), drain=True)
-
-    def _on_ack_drain(self, now: float) -> Action:
-        delay = self.config.switch_delay if self._target_baud() != self._baud else 0.0
-        if self.config.hdlc:  # mode E: the meter confirms (ACK 2 Z 2, tr later) at the old speed, then switches
-            delay = max(delay, 2 * REACTION_TIME + wire_time(6, self._baud))  # its tr, its ACK, a margin
-        return self._enter(State.SWITCH_DELAY, now, now + delay)
-
-    def _on_switch_delay(self, now: float) -> Action:
-        if self.config.hdlc:
-            return self._wait(now, self._deadline) or self._hand_over()
-        if STX in self._buffer:
-            # AS1440/MT174 style: the meter sent its readout at the current speed without waiting
-            return self._start_readout(now, unsolicited=True)
-        if (waiting := self._wait(now, self._deadline)) is not None:
-            return waiting
-        target = self._target_baud()
-        self._start_readout(now, unsolicited=False)
-        if target != self._baud:
-            self._buffer.clear()
-            return self._configure(target)
-        return self._on_readout(now)
-
-    def _hand_over(self) -> Action:
-        """Mode E: the line is HDLC's now, at the agreed speed, 8N1 (IEC 62056-21 Annex E)."""
-        assert self._identification is not None
-        self._result = HdlcHandover(self._identification, self._target_baud())
-        self._move(State.DONE)
-        self._pending.append(Done(self._result))
-        self._baud = self._result.baud
-        return Configure(self._result.baud, 8, "N")
-
-    def _ack_baud_char(self) -> str:
-        if self._forced_baud_char is not None:
-            return self._forced_baud_char
-        return BAUD_CHAR_C[self._target_baud()]
-
-    def _target_baud(self) -> int:
-        assert self._identification is not None
-        if self._forced_baud_char is not None:
-            return INITIAL_BAUD
-        cap = min(self._identification.max_baud, self.config.max_baud)
-        # the highest standard rate not above both the meter's maximum and the user's cap
-        return max((baud for baud in BAUD_CHAR_C if baud <= cap), default=INITIAL_BAUD)
+        return super()._after_identification(now, identification)
 
     # --- data readout -----------------------------------------------------------------------------------------
 
-    def _start_readout(self, now: float, *, unsolicited: bool) -> Action:
-        self._blocks = []
-        self._frame_seen = False
-        self._naks = 0
+    def _begin(self, now: float, *, unsolicited: bool) -> Action:
+        self._assembly = MessageAssembly()
         self._phase_deadline = None  # set once the baud is final, see _on_readout
         self._last_rx = None
         deadline = now + self.config.readout_first_byte_timeout
@@ -296,123 +54,33 @@ class Session:
         if self._phase_deadline is None:
             budget = wire_time(self.config.readout_budget_bytes, self._baud)
             self._phase_deadline = now + self.config.readout_first_byte_timeout + budget
-        while (start := self._frame_start()) >= 0:
-            cut = split_data_message(bytes(self._buffer), start)
-            if cut is None:
-                break
-            message, consumed = cut
-            del self._buffer[:consumed]
-            self._frame_seen = True
-            if message.bcc is BccStatus.MISMATCH:
-                if message.partial and self._naks < MAX_NAKS:
-                    self._naks += 1
-                    return self._send(bytes([NAK]))  # ask for the block again (§6.3.6)
-                assert message.expected_bcc is not None and message.received_bcc is not None
-                return self._fail_readout(now, ChecksumError(message.expected_bcc, message.received_bcc))
-            self._blocks.append(message.block)
-            if message.partial:
-                self._naks = 0
-                return self._send(bytes([ACK]))  # request the next partial block
-            return self._finish(now, b"".join(self._blocks))
+        try:
+            step = self._assembly.step(self._buffer)
+        except MeterError as error:
+            return self._fail(now, error)
+        if isinstance(step, bytes):
+            return self._send(step)
+        if step is not None:
+            return self._finish(now, step.block)
         # still waiting: for the first byte, for the next character (ta), or the overall deadline
         deadline = self._deadline if self._last_rx is None else self._last_rx + self.config.inter_character_timeout
         if (waiting := self._wait(now, min(deadline, self._phase_deadline))) is not None:
             return waiting
-        if (block := self._ended_at_bang()) is not None:
+        if self._last_rx is not None and (block := self._assembly.ended_at_bang(self._buffer)) is not None:
             return self._finish(now, block, BccStatus.ABSENT)
-        error: MeterError
-        if not self._frame_seen and self._frame_start() < 0 and self._last_rx is None:
-            error = ReadoutTimeoutError(
-                f"No data message from the meter within {self.config.readout_first_byte_timeout:g} s at {self._baud} Bd"
-            )
-        elif self._frame_start() < 0:
-            error = FramingError(f"Received {len(self._buffer)} bytes at {self._baud} Bd but no data message")
-        else:
-            error = ReadoutTimeoutError(f"The data message stopped arriving at {self._baud} Bd (truncated)")
-        return self._fail_readout(now, error)
-
-    def _ended_at_bang(self) -> bytes | None:
-        """The data block of a message that ends at its ``!`` line and then falls silent, with no ETX and BCC
-        (some E350 firmware; docs/iec62056-21.md §4.1): complete, but unchecked. ``None`` for a message cut before
-        its ``!``: that one is truncated, never accepted."""
-        start = self._frame_start()
-        if start < 0 or self._last_rx is None:
-            return None
-        text = bytes(self._buffer[start + 1 :])
-        if self._buffer[start] == SOH and STX in text:
-            text = text[text.index(STX) + 1 :]
-        for end in (b"\n!\r\n", b"\n!\n"):  # the "!" line, complete: alone on its line, its line end arrived
-            if (bang := (b"\n" + text).find(end)) >= 0:
-                return b"".join(self._blocks) + text[: bang - 1 + len(end)]
-        return None
-
-    def _frame_start(self) -> int:
-        starts = [index for index in (self._buffer.find(STX), self._buffer.find(SOH)) if index >= 0]
-        return min(starts, default=-1)
-
-    def _fail_readout(self, now: float, error: MeterError) -> Action:
-        identification = self._identification
-        if (
-            self.config.retry_at_300
-            and not self._retried
-            and identification is not None
-            and identification.mode is ProtocolMode.C
-            and self._baud != INITIAL_BAUD
-        ):
-            # Baud switch failures are the most common field problem (docs/iec62056-21.md §3.4): the meter falls
-            # back to 300 Bd after its timeout, so sign on again and ask it to stay there (<ACK>000).
-            self._retried = True
-            self._forced_baud_char = "0"
-            self._move(State.RECOVER, now + self.config.fallback_wait)
-            return self._configure(INITIAL_BAUD)
-        raise error
-
-    def _on_recover(self, now: float) -> Action:
-        return self._wait(now, self._deadline) or self._enter(State.REQUEST, now)
+        heard = self._last_rx is not None
+        first = self.config.readout_first_byte_timeout
+        return self._fail(now, self._assembly.timeout_error(self._buffer, self._baud, first, heard=heard))
 
     def _finish(self, now: float, block: bytes, bcc: BccStatus = BccStatus.OK) -> Action:
-        self._result = Readout(
+        readout = Readout(
             identification=self._identification,
             datasets=parse_data_block(block),
             bcc=bcc,
             raw=bytes(self._raw),
-            timings=Timings(
-                total=now - self._t_start,
-                sign_on=self._t_request - self._t_start,
-                identification=self._t_ident - self._t_request,
-                readout=now - self._t_ident,
-                baud=self._baud,
-                bytes_sent=self._bytes_sent,
-                bytes_received=self.bytes_received,
-                retried=self._retried,
-            ),
+            timings=self._timings(now, self._t_ident),
         )
-        self._move(State.DONE)
-        if self._baud != INITIAL_BAUD:
-            # meters return to 300 Bd after the readout; so does the line, for the next read (§6.4.3)
-            self._pending.append(Done(self._result))
-            return Configure(INITIAL_BAUD)
-        return Done(self._result)
-
-    def _on_done(self, now: float) -> Action:
-        assert self._result is not None
-        return Done(self._result)
-
-    def _on_failed(self, now: float) -> Action:
-        raise FramingError("the session has already failed")  # a caller kept going
+        return self._done(readout)
 
 
-Session._HANDLERS = {
-    State.START: Session._on_start,
-    State.WAKE_UP_PAUSE: Session._on_wake_up_pause,
-    State.REQUEST: Session._on_request,
-    State.REQUEST_DRAIN: Session._on_request_drain,
-    State.AWAIT_IDENTIFICATION: Session._on_await_identification,
-    State.ACK_DELAY: Session._on_ack_delay,
-    State.ACK_DRAIN: Session._on_ack_drain,
-    State.SWITCH_DELAY: Session._on_switch_delay,
-    State.READOUT: Session._on_readout,
-    State.RECOVER: Session._on_recover,
-    State.DONE: Session._on_done,
-    State.FAILED: Session._on_failed,
-}
+Session._HANDLERS = {**SIGN_ON_HANDLERS, State.READOUT: Session._on_readout}
