@@ -76,3 +76,6 @@ CONF_PASSWORD: Final = "dlms_password"  # low-level security (LLS)
 DEFAULT_CLIENT: Final = 16
 DEFAULT_LOGICAL: Final = 1
 DEFAULT_PHYSICAL: Final = 17
+# option: after a gap, fill the energy statistics from the meter's load profile (DLMS client meters; docs/backfill.md)
+CONF_BACKFILL: Final = "load_profile_backfill"
+DEFAULT_BACKFILL: Final = True

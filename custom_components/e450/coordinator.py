@@ -25,7 +25,8 @@ from homeassistant.util import dt as dt_util
 
 from .anomalies import Anomaly, AnomalyKind, Severity
 from .const import CONF_ACCEPTED_SERIAL, DEFAULT_PUSH_INTERVAL, DOMAIN, FIRST_PUSH_WAIT, MISSED_PUSHES
-from .household import LiveProblem
+from .gap_filler import GapFiller
+from .household import Limits, LiveProblem
 from .issues import IssueTracker, link_lost
 from .listener import PushListener
 from .messages import error_key
@@ -34,9 +35,10 @@ from .meter_names import MeterType
 from .monitor import MeterMonitor
 from .settings import Settings, merged, push_decoder
 from .wire import MeterError, NoPushError, Readout, read_meter
-from .wire.dlms.driver import read_dlms
+from .wire.dlms.driver import read_dlms, read_profile as read_dlms_profile
 from .wire.dlms.get import Attribute
 from .wire.dlms.units import Scaling
+from .wire.models import LoadProfile
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -107,6 +109,9 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
     def _count_success(self, readout: Readout) -> None:
         """What a good readout says about the link (read duration, speed)."""
 
+    def _resumed(self, after_failure: bool) -> None:
+        """A good read (``after_failure``: the previous one failed)."""
+
     async def _async_update_data(self) -> Readout:
         self.statistics.reads += 1
         started = time.monotonic()
@@ -123,9 +128,14 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
             raise UpdateFailed(
                 str(err), translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
             ) from err
-        self.statistics.successes += 1
-        self.statistics.last_success = dt_util.utcnow()
+        stats = self.statistics
+        after_failure = stats.last_failure is not None and (
+            stats.last_success is None or stats.last_failure > stats.last_success
+        )
+        stats.successes += 1
+        stats.last_success = dt_util.utcnow()
         self._count_success(readout)
+        self._resumed(after_failure)
         model = readout.identification.model if readout.identification else ""
         live = dict(self.monitor.live)
         self._meter_anomalies = self.monitor.evaluate(readout, time.monotonic(), dt_util.now(), model)
@@ -176,6 +186,15 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
         self.issues.clear()
 
 
+def _max_power(limits: Limits) -> float | None:
+    """W: the most the supply carries (the contracted power, else three phases at the fuse rating)."""
+    if limits.contract_power:
+        return limits.contract_power * 1000
+    if limits.fuse_current:
+        return limits.fuse_current * limits.nominal_voltage * 3
+    return None
+
+
 class E450ReadCoordinator(E450Coordinator):
     """Reads a meter that answers IEC 62056-21, at the scan interval."""
 
@@ -184,6 +203,7 @@ class E450ReadCoordinator(E450Coordinator):
         self._read_lock = asyncio.Lock()
         self._read_task: asyncio.Task[Readout] | None = None
         self._scalers: dict[Attribute, Scaling | None] = {}
+        self.gaps = GapFiller(hass, entry, self._read_lock, _max_power(self.settings.limits))
 
     async def _async_fetch(self) -> Readout:
         async with self._read_lock:  # the port opens exclusively: one read at a time
@@ -210,6 +230,17 @@ class E450ReadCoordinator(E450Coordinator):
     def _count_success(self, readout: Readout) -> None:
         self.statistics.last_duration = readout.timings.total
         self.statistics.baud = readout.timings.baud
+
+    def _resumed(self, after_failure: bool) -> None:
+        client = self.settings.client
+        if client is None or not self.settings.backfill:
+            return  # only the DLMS client reads a load profile
+
+        def read_profile(start: datetime, end: datetime) -> Awaitable[LoadProfile]:
+            return read_dlms_profile(self.port, start, end, client, scalers=self._scalers)
+
+        self.gaps.max_power = _max_power(self.settings.limits)
+        self.gaps.resumed(after_failure, read_profile)
 
     async def async_shutdown(self) -> None:
         """Stop polling and abandon a read in progress (the driver closes the port as it unwinds)."""

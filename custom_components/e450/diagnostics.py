@@ -15,7 +15,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntry
 
 from .const import CONF_ACCEPTED_SERIAL, CONF_DEVICE_ADDRESS, CONF_PASSWORD
-from .coordinator import E450ConfigEntry, E450Coordinator, E450PushCoordinator
+from .coordinator import E450ConfigEntry, E450Coordinator, E450PushCoordinator, E450ReadCoordinator
 from .wire.obis import SERIAL_CODES
 
 TO_REDACT = {
@@ -58,8 +58,11 @@ def _session(coordinator: E450Coordinator) -> dict[str, Any]:
     if isinstance(coordinator, E450PushCoordinator):
         listener = coordinator.listener
         return {"baud": listener.baud, "parity": listener.parity, "profile": listener.decoder.profile}
-    session = coordinator.settings.session
-    return asdict(session) | {"address": REDACTED if session.address else ""}
+    session = asdict(coordinator.settings.session)
+    for secret in ("address", "password"):  # a device address, a programming-mode password
+        if secret in session:
+            session[secret] = REDACTED if session[secret] else ""
+    return session
 
 
 async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: E450ConfigEntry) -> dict[str, Any]:
@@ -120,6 +123,14 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: E450Con
         "session": _session(coordinator),
         "last_readout": last,
         "statistics": statistics,
+        "backfill": (
+            {
+                "report": coordinator.gaps.report.as_dict() if coordinator.gaps.report else None,
+                "last_error": coordinator.gaps.last_error,
+            }
+            if isinstance(coordinator, E450ReadCoordinator) and coordinator.settings.client is not None
+            else None
+        ),
         "live_problems": {
             str(problem): coordinator.monitor.live.get(problem, False)
             for problem in sorted(coordinator.live_problems())

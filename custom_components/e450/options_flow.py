@@ -10,6 +10,7 @@ from homeassistant.helpers import selector
 from .compat import vol
 from .const import (
     BAUD_CHOICES,
+    CONF_BACKFILL,
     CONF_CLOCK_DRIFT,
     CONF_CONTRACT_POWER,
     CONF_DLMS_PROFILE,
@@ -21,6 +22,7 @@ from .const import (
     CONF_SCAN_INTERVAL,
     CONF_SWITCH_DELAY,
     CONF_VOLTAGE_TOLERANCE,
+    DEFAULT_BACKFILL,
     DEFAULT_CLOCK_DRIFT_MINUTES,
     DEFAULT_LINK_LOST_MINUTES,
     DEFAULT_MAX_BAUD,
@@ -33,7 +35,7 @@ from .const import (
     MIN_SCAN_INTERVAL,
     SCAN_MARGIN_SECONDS,
 )
-from .settings import is_push, scan_interval
+from .settings import is_client, is_push, scan_interval
 from .wire import PROFILES
 
 
@@ -91,6 +93,11 @@ class E450OptionsFlow(OptionsFlow):
                     CONF_FUSE_CURRENT: float(user_input.get(CONF_FUSE_CURRENT) or 0),
                     CONF_CONTRACT_POWER: float(user_input.get(CONF_CONTRACT_POWER) or 0),
                     CONF_CLOCK_DRIFT: float(user_input[CONF_CLOCK_DRIFT]),
+                    **(
+                        {CONF_BACKFILL: bool(user_input[CONF_BACKFILL])}
+                        if is_client(entry.data)  # the meters whose load profile the integration can read
+                        else {}
+                    ),
                 }
                 return self.async_create_entry(data=options)
             current = {**current, **user_input}
@@ -144,6 +151,14 @@ class E450OptionsFlow(OptionsFlow):
                 ): _number(0, 240, 1, "min"),
             }
         )
+        if is_client(entry.data):  # the meters whose load profile the integration can read
+            schema = schema.extend(
+                {
+                    vol.Required(
+                        CONF_BACKFILL, default=bool(current.get(CONF_BACKFILL, DEFAULT_BACKFILL))
+                    ): selector.BooleanSelector()
+                }
+            )
         return self.async_show_form(
             step_id="init", data_schema=schema, errors=errors, description_placeholders=placeholders
         )

@@ -16,6 +16,7 @@ from homeassistant.config_entries import ConfigEntry
 from .anomalies import Thresholds
 from .const import (
     CONF_AUTHENTICATION_KEY,
+    CONF_BACKFILL,
     CONF_CLIENT,
     CONF_CLOCK_DRIFT,
     CONF_CONTRACT_POWER,
@@ -40,6 +41,7 @@ from .const import (
     CONF_TRANSPORT,
     CONF_VOLTAGE_TOLERANCE,
     CONF_WAKE_UP,
+    DEFAULT_BACKFILL,
     DEFAULT_CLIENT,
     DEFAULT_CLOCK_DRIFT_MINUTES,
     DEFAULT_LINK_LOST_MINUTES,
@@ -178,6 +180,7 @@ class Settings:
     link_lost_after: timedelta
     session: SessionConfig  # IEC 62056-21 meters
     client: ClientConfig | None  # meters read by the DLMS/COSEM client
+    backfill: bool  # fill the statistics' gaps from the load profile (where the meter has one we can read)
     push: PushLine | None  # push meters
     profile: str | None  # push meters: the layout the options force
 
@@ -195,6 +198,7 @@ class Settings:
             link_lost_after=timedelta(minutes=float(values.get(CONF_LINK_LOST_MINUTES, DEFAULT_LINK_LOST_MINUTES))),
             session=session_config(values),
             client=client_config(values) if is_client(values) else None,
+            backfill=bool(values.get(CONF_BACKFILL, DEFAULT_BACKFILL)),
             push=push,
             profile=push_profile(values),
         )

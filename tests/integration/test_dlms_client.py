@@ -11,10 +11,12 @@ from homeassistant import config_entries
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.e450.config_flow import E450ConfigFlow
 from custom_components.e450.const import (
     CONF_ADVANCED,
+    CONF_BACKFILL,
     CONF_CLIENT,
     CONF_LOGICAL,
     CONF_MODE_E,
@@ -114,3 +116,19 @@ async def test_a_silent_dlms_meter_is_explained(hass: HomeAssistant) -> None:
     async with MeterSimulator("e450-hdlc", frozen=True, fault="no_ua") as meter:
         result = await user_flow(hass, meter.port, protocol="dlms")
     assert result["step_id"] == "user" and result["errors"] == {"base": "client_no_ua"}
+
+
+async def test_the_backfill_option_is_offered_for_client_meters_only(hass: HomeAssistant) -> None:
+    """The load profile is read by the DLMS client: its entries have the option (on by default), others not."""
+    client = MockConfigEntry(domain=DOMAIN, data={CONF_PORT: "/dev/null", CONF_TRANSPORT: TRANSPORT_CLIENT})
+    iec = MockConfigEntry(domain=DOMAIN, data={CONF_PORT: "/dev/null"})
+    for entry in (client, iec):
+        entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(client.entry_id)
+    fields = {str(key): key for key in result["data_schema"].schema}
+    assert fields[CONF_BACKFILL].default() is True
+    defaults = {str(key): key.default() for key in result["data_schema"].schema if callable(key.default)}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {**defaults, CONF_BACKFILL: False})
+    assert result["type"] is FlowResultType.CREATE_ENTRY and client.options[CONF_BACKFILL] is False
+    result = await hass.config_entries.options.async_init(iec.entry_id)
+    assert CONF_BACKFILL not in {str(key) for key in result["data_schema"].schema}
