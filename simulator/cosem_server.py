@@ -13,17 +13,24 @@ from typing import Final
 from custom_components.e450.wire.dlms.axdr import Data, decode, encode, encode_length
 from custom_components.e450.wire.errors import DlmsError
 
+from .cosem_hls import HLS_GMAC, LN_CIPHERED_CONTEXT, MANAGEMENT_CLIENT, SecureSession, ServerKeys
 from .cosem_objects import CosemObjects
 from .faults import FaultPlan
 
-# client SAP → the password it must give (None: the public client, no authentication)
-CLIENTS: Final[dict[int, str | None]] = {16: None, 32: "12345678", 48: "12345678"}
+# client SAP → the password it must give (None: the public client, no authentication), or the keys of HLS-GMAC
+CLIENTS: Final[dict[int, str | ServerKeys | None]] = {
+    16: None,
+    32: "12345678",
+    48: "12345678",
+    MANAGEMENT_CLIENT: ServerKeys(),
+}
 SERVER_CONFORMANCE: Final = 0x00121D  # block transfer with get, multiple references, get, set, selective access, action
 SERVER_MAX_PDU: Final = 0x01F4  # what the meter receives, and the most it sends in one APDU
 _LN_CONTEXT: Final = bytes.fromhex("60857405080101")
 _LLS: Final = bytes.fromhex("60857405080201")
 LONG_GET_ABORTED: Final = 15
 OTHER_REASON: Final = 250
+CIPHERING_OVERHEAD: Final = 22  # glo- tag, length (up to 3), SC, IC, GCM tag
 NO_LONG_GET_IN_PROGRESS: Final = 16
 
 
@@ -57,12 +64,14 @@ class Application:
         self.objects = objects
         self.faults = faults
         self.association: Association | None = None
+        self.secure: SecureSession | None = None  # an HLS association's ciphering
         self._blocks: list[bytes] = []  # the rest of an answer in blocks
         self._block_number = 0
         self.associations = 0  # accepted, for tests
 
     def reset(self) -> None:
         self.association = None
+        self.secure = None
         self._blocks = []
 
     def handle(self, client: int, apdu: bytes) -> bytes:
@@ -73,9 +82,23 @@ class Application:
         if tag == b"\x62":
             self.reset()
             return _tlv(0x63, _tlv(0x80, b"\x00"))
+        if self.secure is not None and self.association is not None:
+            return self._ciphered(self.secure, apdu)
         if tag == b"\xc0" and self.association is not None:
             return self._get(apdu)
         return b"\xd8\x01\x02"  # exception-response: state error service-not-allowed, service unknown
+
+    def _ciphered(self, secure: SecureSession, apdu: bytes) -> bytes:
+        """After an HLS AARE: only glo-ciphered requests, and nothing but the reply to our challenge until it
+        checked out (Green Book §9.2.7.4)."""
+        plain = secure.open(apdu)
+        if plain is None:
+            return b"\xd8\x01\x05"  # exception-response: service-not-allowed, deciphering error
+        if plain[0] == 0xC3:
+            return secure.seal(secure.reply(plain))
+        if not secure.authenticated:
+            return b"\xd8\x01\x01"  # service-not-allowed, operation not possible: HLS still pending
+        return secure.seal(self._get(plain))
 
     # --- association ------------------------------------------------------------------------------------------
 
@@ -88,13 +111,25 @@ class Application:
         required = CLIENTS.get(client)
         if self.faults.refuses_association():
             return self._aare(1, 1)  # rejected permanent, no reason given
-        if context != _LN_CONTEXT or len(initiate) < 14 or initiate[0] != 0x01:
-            return self._aare(1, 2)  # application context name not supported
         if required is not None and mechanism is None:
             return self._aare(1, 14)  # authentication required
+        self.secure = None
+        if isinstance(required, ServerKeys):
+            title = _fields(fields.get(0xA6, b"")).get(0x04, b"")
+            if mechanism != HLS_GMAC:
+                return self._aare(1, 11)  # mechanism not recognised
+            if context != LN_CIPHERED_CONTEXT or len(title) != 8 or not 8 <= len(secret or b"") <= 64:
+                return self._aare(1, 2)
+            secure = SecureSession(required, title, secret or b"")
+            opened = secure.open(initiate)
+            if opened is None:
+                return self._aare(1, 13)  # the ciphered InitiateRequest does not open: wrong keys
+            initiate, mechanism, context, self.secure = opened, None, _LN_CONTEXT, secure
         if mechanism is not None and mechanism != _LLS:
-            return self._aare(1, 11)  # mechanism not recognised
-        if mechanism is not None and secret != (required or "").encode():
+            return self._aare(1, 11)  # mechanism not recognised (HLS from a client that has none)
+        if context != _LN_CONTEXT or len(initiate) < 14 or initiate[0] != 0x01:
+            return self._aare(1, 2)  # application context name not supported
+        if mechanism is not None and secret != (required if isinstance(required, str) else "").encode():
             return self._aare(1, 13)  # authentication failure
         pos = 4 if initiate[1:4] == b"\x00\x00\x00" else 5  # dedicated key, response allowed, QoS absent
         proposed = int.from_bytes(initiate[pos + 5 : pos + 8], "big")
@@ -105,6 +140,7 @@ class Application:
         return self._aare(0, 0)
 
     def _aare(self, result: int, diagnostic: int) -> bytes:
+        secure = self.secure if result == 0 else None
         if result == 0:
             assert self.association is not None
             information = (
@@ -115,13 +151,27 @@ class Application:
             )
         else:
             information = b"\x0e\x01\x06\x00"  # confirmed-service-error: initiate error, other
-        body = (
-            _tlv(0xA1, _tlv(0x06, _LN_CONTEXT))
+        if secure is None:
+            return _tlv(0x61, self._aare_fields(_LN_CONTEXT, result, diagnostic, information))
+        # HLS: accepted with 'authentication required' until the client answers StoC (Green Book §9.3.2)
+        hls = (
+            _tlv(0xA4, _tlv(0x04, secure.keys.system_title))  # responding-AP-title
+            + _tlv(0x88, b"\x07\x80")  # responder-acse-requirements: authentication
+            + _tlv(0x89, HLS_GMAC)  # mechanism-name
+            + _tlv(0xAA, _tlv(0x80, secure.stoc))  # responding-authentication-value: StoC
+        )
+        body = self._aare_fields(LN_CIPHERED_CONTEXT, 0, 14, secure.seal(information), hls)
+        return _tlv(0x61, body)
+
+    @staticmethod
+    def _aare_fields(context: bytes, result: int, diagnostic: int, information: bytes, hls: bytes = b"") -> bytes:
+        return (
+            _tlv(0xA1, _tlv(0x06, context))
             + _tlv(0xA2, _tlv(0x02, bytes([result])))
             + _tlv(0xA3, _tlv(0xA1, _tlv(0x02, bytes([diagnostic]))))
+            + hls
             + _tlv(0xBE, _tlv(0x04, information))
         )
-        return _tlv(0x61, body)
 
     # --- GET ----------------------------------------------------------------------------------------------------
 
@@ -167,7 +217,7 @@ class Application:
     def _maybe_blocks(self, kind: int, invoke: int, whole: bytes, raw: bytes) -> bytes:
         """The answer in one APDU when it fits the client's and the meter's limit, else its first block."""
         assert self.association is not None
-        limit = min(self.association.client_pdu, SERVER_MAX_PDU)
+        limit = min(self.association.client_pdu, SERVER_MAX_PDU) - (CIPHERING_OVERHEAD if self.secure else 0)
         if len(whole) + 3 <= limit:
             return bytes([0xC4, kind, invoke]) + whole
         size = limit - 16  # header, block number, length

@@ -9,8 +9,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from gurux_dlms import GXByteBuffer, GXDLMSClient, GXDLMSTranslator, GXReplyData
-from gurux_dlms.enums import Authentication, InterfaceType
+from gurux_dlms.enums import Authentication, InterfaceType, Security
 from gurux_dlms.enums.TranslatorOutputType import TranslatorOutputType
+from gurux_dlms.secure import GXDLMSSecureClient
 import serialx
 
 EXCHANGE_TIMEOUT = 5.0
@@ -21,6 +22,19 @@ def gurux_client(client: int = 16, password: str | None = None, physical: int = 
     authentication = Authentication.LOW if password else Authentication.NONE
     server = GXDLMSClient.getServerAddress(1, physical)
     return GXDLMSClient(True, client, server, authentication, password, InterfaceType.HDLC)
+
+
+def gurux_secure_client(client: int, ek: bytes, ak: bytes, system_title: bytes = b"GRX00001") -> Any:
+    """A logical-name client with HLS-GMAC (mechanism 5) and authenticated encryption, as Gurux's reader example
+    sets one up with ``-C AuthenticationEncryption -a HighGMAC``."""
+    secure = GXDLMSSecureClient(
+        True, client, GXDLMSClient.getServerAddress(1, 17), Authentication.HIGH_GMAC, None, InterfaceType.HDLC
+    )
+    secure.ciphering.security = Security.AUTHENTICATION_ENCRYPTION
+    secure.ciphering.systemTitle = system_title
+    secure.ciphering.blockCipherKey = ek
+    secure.ciphering.authenticationKey = ak
+    return secure
 
 
 class GuruxReader:
@@ -55,6 +69,10 @@ class GuruxReader:
         reply = GXReplyData()
         await self.block(self.client.aarqRequest(), reply)
         self.client.parseAareResponse(reply.data)
+        if self.client.authentication == Authentication.HIGH_GMAC:  # the challenges (GXDLMSReader.initializeConnection)
+            reply = GXReplyData()
+            await self.block(self.client.getApplicationAssociationRequest(), reply)
+            self.client.parseApplicationAssociationResponse(reply.data)
 
     async def read(self, item: Any, attribute: int) -> Any:
         reply = GXReplyData()
@@ -88,9 +106,14 @@ async def open_hdlc(port: str) -> Any:
     return serial
 
 
-def translate(frame: bytes) -> str:
+def translate(frame: bytes, keys: tuple[bytes, bytes, bytes] | None = None) -> str:
     """Gurux's reading of one HDLC frame, as XML (its interface type pinned, see docs: the translator's
-    ``decryptManufacturer`` bug)."""
+    ``decryptManufacturer`` bug). With ``keys`` (EK, AK, the client's system title) it deciphers glo- requests
+    and shows their plain APDU in a comment."""
     translator = GXDLMSTranslator(TranslatorOutputType.SIMPLE_XML)
     translator.interfaceType = InterfaceType.HDLC
+    if keys is not None:
+        translator.comments = True
+        translator.security = Security.AUTHENTICATION_ENCRYPTION
+        translator.blockCipherKey, translator.authenticationKey, translator.systemTitle = keys
     return str(translator.messageToXml(GXByteBuffer(frame)))

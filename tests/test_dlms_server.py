@@ -25,6 +25,7 @@ from custom_components.e450.wire.dlms.units import Scaling
 from custom_components.e450.wire.errors import ClientProblem, DlmsClientError, NoAnswerError
 from custom_components.e450.wire.framing.hdlc import physical_from_serial
 from custom_components.e450.wire.iec62056.session import SessionConfig
+from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK
 
 from .gurux_peer import GuruxReader, gurux_client, open_hdlc
 from .test_driver import assert_port_released
@@ -189,3 +190,19 @@ def test_read_command_errors(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     empty = run_cli(str(tmp_path / "nope"), "--registers", ",")
     assert empty.returncode == 2 and "name at least one register" in empty.stderr
+
+
+KEYS = ["--ek", EXAMPLE_EK.hex(), "--ak", EXAMPLE_AK.hex()]
+
+
+def test_read_command_with_keys(hdlc_simulator: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["read", hdlc_simulator, "--client", "1", *KEYS, "--registers", "1.8.0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["readings"]["1.8.0"]["unit"] == "Wh"
+    wrong = ["--ek", EXAMPLE_AK.hex(), "--ak", EXAMPLE_AK.hex(), "--system-title", "4534350000000001"]
+    assert main(["read", hdlc_simulator, "--client", "1", *wrong]) == 2
+    assert capsys.readouterr().err.startswith("error: high level security (HLS-GMAC) failed")
+    with pytest.raises(SystemExit):
+        main(["read", hdlc_simulator, "--ek", EXAMPLE_EK.hex()])
+    assert "needs both --ek and --ak" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["read", hdlc_simulator, *KEYS, "--system-title", "E45"])

@@ -117,6 +117,7 @@ class ClientProblem(StrEnum):
     ASSOCIATION_REFUSED = "association_refused"  # AARE with a result other than accepted
     WRONG_PASSWORD = "wrong_password"  # AARE: authentication failure
     AUTHENTICATION_REQUIRED = "authentication_required"  # AARE: this client must authenticate (a password)
+    AUTHENTICATION_FAILED = "authentication_failed"  # HLS-GMAC: the meter and we do not share the keys
     OBJECT_UNAVAILABLE = "object_unavailable"  # none of the objects asked for could be read
     NO_ANSWER = "no_answer"  # the meter stopped answering once connected
     SEQUENCE_ERROR = "sequence_error"  # HDLC send/receive sequence numbers out of step, or a frame rejected
@@ -133,6 +134,8 @@ _CLIENT_TEXT = {
     ClientProblem.ASSOCIATION_REFUSED: "the meter refused the association (AARQ)",
     ClientProblem.WRONG_PASSWORD: "the meter refused the password",
     ClientProblem.AUTHENTICATION_REQUIRED: "the meter requires a password for this client",
+    ClientProblem.AUTHENTICATION_FAILED: "high level security (HLS-GMAC) failed: check the encryption and "
+    "authentication keys",
     ClientProblem.OBJECT_UNAVAILABLE: "the meter has none of the objects asked for",
     ClientProblem.NO_ANSWER: "the meter stopped answering",
     ClientProblem.SEQUENCE_ERROR: "HDLC frames out of sequence",

@@ -7,7 +7,9 @@
                    ``[--baud 9600] [--parity N|E|O] [--framing …] [--ek] [--ak]``
 ``read PORT``      read registers, clock and logical device name as a DLMS/COSEM client:
                    ``[--mode-e] [--baud N] [--client SAP] [--logical N] [--physical N] [--password TEXT]
-                   [--registers CODE,…|all] [--json]``; exit 0 on success, else the reason on stderr
+                   [--ek HEX --ak HEX [--system-title HEX]] [--registers CODE,…|all] [--json]``; with the keys,
+                   HLS-GMAC (mechanism 5) and ciphered APDUs (IDIS management client: ``--client 1``); exit 0 on
+                   success, else the reason on stderr
 ``profile PORT``   read a load profile (class 7) by range, the same connection options as ``read``:
                    ``--from ISO --to ISO [--code OBIS] [--json]`` → ``{"profile": "1.0.99.1.0.255", "entries":
                    [{"time": ISO, "values": {"1.8.0": {"value": …, "unit": …}}}]}``; times are meter time (an ISO
@@ -31,6 +33,7 @@ from ..dlms.client import ClientConfig
 from ..dlms.cosem import DEFAULT_REGISTERS, meter_time
 from ..dlms.driver import read_dlms, read_profile
 from ..dlms.hdlc_link import LinkSettings
+from ..dlms.hls import DEFAULT_SYSTEM_TITLE, ClientKeys
 from ..dlms.listen import open_push_port, read_pushes
 from ..dlms.positional import PROFILES
 from ..dlms.profile import LOAD_PROFILE
@@ -158,7 +161,18 @@ def read_document(readout: Readout) -> dict[str, Any]:
 
 def _client_config(args: argparse.Namespace, registers: tuple[str, ...] = DEFAULT_REGISTERS) -> ClientConfig:
     link = LinkSettings(client=args.client, logical=args.logical, physical=args.physical)
-    return ClientConfig(link=link, password=args.password, registers=registers, mode_e=args.mode_e, baud=args.baud)
+    keys = ClientKeys(args.ek, args.ak, args.system_title) if args.ek is not None else None
+    return ClientConfig(
+        link=link, password=args.password, keys=keys, registers=registers, mode_e=args.mode_e, baud=args.baud
+    )
+
+
+def system_title(text: str) -> bytes:
+    """An 8-byte system title from 16 hex digits."""
+    digits = re.sub(r"[\s:]", "", text)
+    if not re.fullmatch(r"[0-9A-Fa-f]{16}", digits):
+        raise argparse.ArgumentTypeError("a system title is 16 hexadecimal digits")
+    return bytes.fromhex(digits)
 
 
 def meter_moment(text: str) -> datetime:
@@ -249,6 +263,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         command.add_argument("--logical", type=int, default=1, help="server logical address (upper HDLC address)")
         command.add_argument("--physical", type=int, default=17, help="server physical address (lower HDLC address)")
         command.add_argument("--password", help="low level security (LLS) password")
+        command.add_argument("--ek", type=key, help="HLS-GMAC: global unicast encryption key, 32 hex digits")
+        command.add_argument("--ak", type=key, help="HLS-GMAC: authentication key, 32 hex digits")
+        command.add_argument(
+            "--system-title", type=system_title, default=DEFAULT_SYSTEM_TITLE, help="HLS-GMAC: ours, 16 hex digits"
+        )
         command.add_argument("--json", action="store_true", help="print the JSON document")
     read.add_argument(
         "--registers", type=registers, default=DEFAULT_REGISTERS, help="OBIS codes, comma-separated, or 'all'"
@@ -263,6 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     read.set_defaults(func=_cmd_read)
     profile.set_defaults(func=_cmd_profile)
     args = parser.parse_args(argv)
+    if args.command in ("read", "profile") and (args.ek is None) != (args.ak is None):
+        parser.error("HLS-GMAC needs both --ek and --ak")
     return int(args.func(args))
 
 

@@ -3,11 +3,13 @@ docs/dlms-client.md §2).
 
 The ACSE APDUs are BER-encoded (ISO 8650 / ITU-T X.227), the xDLMS InitiateRequest and InitiateResponse inside
 their user-information field A-XDR-encoded. Only what a reading client needs: logical name referencing, no
-security or low level security (a password), and a place for HLS where a meter needs it.
+security, low level security (a password), or HLS-GMAC with ciphering (the fields it adds here, the ciphering in
+:mod:`.hls`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
@@ -26,6 +28,7 @@ DLMS_VERSION: Final = 6
 _DLMS_UA: Final = bytes.fromhex("6085740508")
 APPLICATION_CONTEXT_LN: Final = 1  # logical name referencing, no ciphering (…08 01 01)
 APPLICATION_CONTEXT_SN: Final = 2  # short name referencing (…08 01 02): not offered by this client
+APPLICATION_CONTEXT_LN_CIPHERED: Final = 3  # logical name referencing with ciphering (…08 01 03)
 
 
 class Mechanism(IntEnum):
@@ -103,14 +106,21 @@ def build_aarq(
     *,
     max_pdu: int = 0xFFFF,
     conformance: int = PROPOSED_CONFORMANCE,
+    calling_title: bytes = b"",
+    user_information: bytes = b"",
 ) -> bytes:
-    """An AARQ for logical name referencing; with LLS, ``secret`` is the password."""
-    fields = _tlv(0xA1, _tlv(0x06, _oid(1, APPLICATION_CONTEXT_LN)))
+    """An AARQ for logical name referencing; with LLS, ``secret`` is the password. With ciphering (HLS-GMAC),
+    ``secret`` is the challenge CtoS, ``calling_title`` our system title and ``user_information`` the
+    glo-ciphered InitiateRequest (Green Book §9.3.2: the context is then 'with ciphering')."""
+    context = APPLICATION_CONTEXT_LN_CIPHERED if calling_title else APPLICATION_CONTEXT_LN
+    fields = _tlv(0xA1, _tlv(0x06, _oid(1, context)))
+    if calling_title:
+        fields += _tlv(0xA6, _tlv(0x04, calling_title))  # calling-AP-title [6], before the ACSE requirements
     if mechanism is not Mechanism.NONE:
         fields += _tlv(0x8A, b"\x07\x80")  # sender-acse-requirements: authentication (one bit of eight)
         fields += _tlv(0x8B, _oid(2, mechanism))
         fields += _tlv(0xAC, _tlv(0x80, secret))  # calling-authentication-value, charstring
-    fields += _tlv(0xBE, _tlv(0x04, initiate_request(max_pdu, conformance)))
+    fields += _tlv(0xBE, _tlv(0x04, user_information or initiate_request(max_pdu, conformance)))
     return _tlv(AARQ, fields)
 
 
@@ -146,7 +156,8 @@ class Association:
     conformance: int
     max_pdu: int
     mechanism: Mechanism = Mechanism.NONE
-    challenge: bytes = b""  # the server's challenge (HLS only)
+    challenge: bytes = b""  # the server's challenge StoC (HLS only)
+    server_title: bytes = b""  # the server's system title, responding-AP-title (ciphering only)
 
     def allows(self, bit: int) -> bool:
         """The negotiated conformance includes ``bit``."""
@@ -167,8 +178,12 @@ def _small_int(field: bytes | None, inner: int = 0x02) -> int | None:
     return None
 
 
-def parse_aare(apdu: bytes, mechanism: Mechanism = Mechanism.NONE) -> Association:
-    """The association the meter accepted; :class:`DlmsClientError` with the reason when it refused."""
+Decipher = Callable[[bytes, bytes], bytes]  # (the meter's system title, glo-initiate-response) → InitiateResponse
+
+
+def parse_aare(apdu: bytes, mechanism: Mechanism = Mechanism.NONE, decipher: Decipher | None = None) -> Association:
+    """The association the meter accepted; :class:`DlmsClientError` with the reason when it refused. With
+    ciphering, ``decipher`` opens the glo-initiate-response (0x28) with the responding-AP-title."""
     if not apdu or apdu[0] != AARE:
         first = f"0x{apdu[0]:02x}" if apdu else "nothing"
         raise DlmsClientError(ClientProblem.MALFORMED, f"expected an AARE (0x61), got {first}")
@@ -182,22 +197,30 @@ def parse_aare(apdu: bytes, mechanism: Mechanism = Mechanism.NONE) -> Associatio
         detail = f"result {result}, diagnostic {diagnostic}"
         if user_information.startswith(bytes([CONFIRMED_SERVICE_ERROR])):
             detail += f", initiate error {user_information[1:].hex()}"
+        if diagnostic == UserDiagnostic.AUTHENTICATION_FAILURE and mechanism is Mechanism.HIGH_GMAC:
+            raise DlmsClientError(ClientProblem.AUTHENTICATION_FAILED, detail)  # the ciphered AARQ did not open
         if diagnostic == UserDiagnostic.AUTHENTICATION_FAILURE:
             raise DlmsClientError(ClientProblem.WRONG_PASSWORD, detail)
         if diagnostic in (UserDiagnostic.AUTHENTICATION_REQUIRED, UserDiagnostic.MECHANISM_REQUIRED):
             raise DlmsClientError(ClientProblem.AUTHENTICATION_REQUIRED, detail)
         raise DlmsClientError(ClientProblem.ASSOCIATION_REFUSED, detail)
-    return _initiate_response(user_information, mechanism, ber_fields(fields.get(0xAA, b"")).get(0x80, b""))
+    challenge = ber_fields(fields.get(0xAA, b"")).get(0x80, b"")
+    title = ber_fields(fields.get(0xA4, b"")).get(0x04, b"")  # responding-AP-title [4]
+    if decipher is not None:
+        if mechanism is Mechanism.HIGH_GMAC and not challenge:
+            raise DlmsClientError(ClientProblem.MALFORMED, "AARE of an HLS association without the challenge StoC")
+        user_information = decipher(title, user_information)
+    return _initiate_response(user_information, mechanism, challenge, title)
 
 
-def _initiate_response(raw: bytes, mechanism: Mechanism, challenge: bytes) -> Association:
+def _initiate_response(raw: bytes, mechanism: Mechanism, challenge: bytes, title: bytes) -> Association:
     """``08 | quality of service (00, or 01 xx) | 06 | 5F 1F 04 00 c c c | max PDU (2) | VAA name (2)``."""
     pos = 2 if raw[1:2] == b"\x00" else 3
     if len(raw) < pos + 12 or raw[0] != INITIATE_RESPONSE or raw[pos + 1 : pos + 5] != b"\x5f\x1f\x04\x00":
         raise DlmsClientError(ClientProblem.MALFORMED, f"InitiateResponse {raw.hex()}")
     conformance = int.from_bytes(raw[pos + 5 : pos + 8], "big")
     max_pdu = int.from_bytes(raw[pos + 8 : pos + 10], "big")
-    return Association(conformance, max_pdu, mechanism, challenge)
+    return Association(conformance, max_pdu, mechanism, challenge, title)
 
 
 def parse_rlre(apdu: bytes) -> None:

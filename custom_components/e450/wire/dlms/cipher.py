@@ -129,3 +129,15 @@ def decrypt(ciphered: GloCiphered, ek: bytes | None, ak: bytes | None) -> tuple[
     if not compare_digest(sealed[len(body) : len(body) + TAG_SIZE], tag):
         raise DlmsError(PushProblem.TAG_MISMATCH, "the authentication tag does not match the keys")
     return plaintext, TagStatus.OK
+
+
+def seal(ek: bytes, ak: bytes, iv: bytes, security_control: int, plaintext: bytes) -> bytes:
+    """What follows ``SC ‖ IC`` in a ciphered APDU the client sends (Green Book §9.2.7.2.4): ciphertext ‖ tag
+    with SC 0x30 (AAD = SC ‖ AK), the clear APDU ‖ tag with SC 0x10 (AAD = SC ‖ AK ‖ APDU: GMAC, also the HLS
+    proof), the ciphertext alone with SC 0x20. Tags are GCM's first 12 bytes."""
+    header = bytes([security_control])
+    if not security_control & SC_ENCRYPTION:
+        return plaintext + _gcm(bytes(ek)).encrypt(iv, b"", header + ak + plaintext)[:TAG_SIZE]
+    if not security_control & SC_AUTHENTICATION:
+        return _ctr(ek, iv, plaintext)
+    return _gcm(bytes(ek)).encrypt(iv, plaintext, header + ak)[: len(plaintext) + TAG_SIZE]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field, replace
 from enum import Enum, auto
+import secrets
 from typing import ClassVar, Final
 
 from ..actions import Action, Configure, Done, Drain, Send, Wait
@@ -20,7 +21,7 @@ from ..errors import ClientProblem, DlmsClientError, MeterError
 from ..framing.hdlc import DM, UA, HdlcFrame, HdlcReader
 from ..iec62056.session import Session, SessionConfig, wire_time
 from ..models import HdlcHandover, Identification, LoadProfile, Readout, Timings
-from .association import Mechanism, build_aarq, build_rlrq, parse_aare, parse_rlre
+from .association import Association, Mechanism, build_aarq, build_rlrq, initiate_request, parse_aare, parse_rlre
 from .cosem import DEFAULT_REGISTERS
 from .get import (
     Answer,
@@ -33,6 +34,7 @@ from .get import (
     parse_single_result as parse_single,
 )
 from .hdlc_link import HdlcLink, LinkSettings
+from .hls import Ciphering, ClientKeys
 from .reading import Read, RegisterRead, Request, Scalers, list_size
 
 DIRECT_BAUD: Final = 9600  # direct HDLC on an optical port: 9600 8N1 (IEC 62056-21 Annex E.1 / field practice)
@@ -47,6 +49,9 @@ class ClientConfig:
 
     link: LinkSettings = field(default_factory=LinkSettings)
     password: str | None = None  # LLS (mechanism 1) when set; the public client 16 needs none
+    keys: ClientKeys | None = None  # HLS-GMAC (mechanism 5) and ciphered APDUs when set (a password is then unused)
+    challenge: bytes | None = None  # CtoS (8-32 bytes); None: a fresh random one per read
+    invocation_counter: int = 0  # the first one our ciphered APDUs use (a meter wants it above the last it saw)
     registers: tuple[str, ...] = DEFAULT_REGISTERS  # empty: every register the object list offers
     mode_e: bool = False  # sign on at 300 Bd first (IEC 62056-21 Annex E), else direct HDLC
     baud: int = DIRECT_BAUD  # direct HDLC: the line speed; mode E: the cap for the speed agreed
@@ -66,6 +71,7 @@ class State(Enum):
     CONNECT = auto()
     AWAIT_UA = auto()
     ASSOCIATE = auto()
+    AUTHENTICATE = auto()  # HLS: our reply to the meter's challenge, its reply to ours
     READ = auto()
     RELEASE = auto()
     DISCONNECT = auto()
@@ -99,6 +105,12 @@ class DlmsClient:
         self._deadline = 0.0
         self._tries = 0
         self._mechanism = Mechanism.LOW if config.password is not None else Mechanism.NONE
+        self.ciphering: Ciphering | None = None
+        if config.keys is not None:
+            self._mechanism = Mechanism.HIGH_GMAC
+            challenge = config.challenge if config.challenge is not None else secrets.token_bytes(16)
+            self.ciphering = Ciphering(config.keys, challenge, config.invocation_counter)
+        self._association: Association | None = None
         self._invoke_id = 0
         self._request = Request(())
         self._blocks: list[bytes] = []
@@ -190,9 +202,7 @@ class DlmsClient:
             if frame.control in (UA, DM):
                 self.link.accept_ua(frame)
                 self._tries = 0
-                self.link.send(
-                    build_aarq(self._mechanism, (self.config.password or "").encode(), max_pdu=self.config.max_pdu)
-                )
+                self.link.send(self._aarq())
                 self._move(State.ASSOCIATE)
                 return self._on_exchange(now)
         if (waiting := self._waiting(now)) is not None:
@@ -201,6 +211,13 @@ class DlmsClient:
             self._tries += 1
             return self._send(self.link.retransmit(), now)
         raise DlmsClientError(ClientProblem.NO_UA, f"no UA after {self._tries + 1} SNRM at {self._baud} Bd")
+
+    def _aarq(self) -> bytes:
+        if self.ciphering is None:
+            return build_aarq(self._mechanism, (self.config.password or "").encode(), max_pdu=self.config.max_pdu)
+        initiate = self.ciphering.protect(initiate_request(self.config.max_pdu))
+        title = self.ciphering.keys.system_title
+        return build_aarq(self._mechanism, self.ciphering.challenge, calling_title=title, user_information=initiate)
 
     def _take_frames(self) -> list[HdlcFrame]:
         frames, self._frames = [frame for frame in self._frames if self.link.ours(frame)], []
@@ -232,9 +249,28 @@ class DlmsClient:
         raise DlmsClientError(ClientProblem.NO_ANSWER, f"no answer in {self._state.name.lower()} at {self._baud} Bd")
 
     def _on_aare(self, apdu: bytes, now: float) -> Action:
-        association = parse_aare(apdu, self._mechanism)
+        decipher = self.ciphering.initiate_response if self.ciphering is not None else None
+        association = parse_aare(apdu, self._mechanism, decipher)
+        if self.ciphering is None:
+            return self._begin(association, now)
+        self._association = association  # HLS: the meter's challenge answered before anything is read
+        self._invoke_id = (self._invoke_id + 1) & 0x0F
+        self.link.send(self.ciphering.reply_to_hls(self._invoke_id, association.challenge))
+        self._move(State.AUTHENTICATE)
+        return self._on_exchange(now)
+
+    def _on_hls_reply(self, apdu: bytes, now: float) -> Action:
+        assert self.ciphering is not None and self._association is not None
+        self.ciphering.check_reply(apdu, self._invoke_id)
+        return self._begin(self._association, now)
+
+    def _begin(self, association: Association, now: float) -> Action:
         self.read.begin(association, list_size(association, self.config.list_size))
         return self._next_request(now)
+
+    def _send_apdu(self, apdu: bytes) -> None:
+        """A request, glo-ciphered once the association is."""
+        self.link.send(self.ciphering.protect(apdu) if self.ciphering is not None else apdu)
 
     def _next_request(self, now: float) -> Action:
         request = self.read.next_request()
@@ -245,14 +281,16 @@ class DlmsClient:
         self._request = request
         self._invoke_id = (self._invoke_id + 1) & 0x0F
         if len(request.attributes) == 1:
-            self.link.send(get_normal(self._invoke_id, request.attributes[0], request.access))
+            self._send_apdu(get_normal(self._invoke_id, request.attributes[0], request.access))
         else:
-            self.link.send(get_with_list(self._invoke_id, list(request.attributes)))
+            self._send_apdu(get_with_list(self._invoke_id, list(request.attributes)))
         self._blocks = []
         self._move(State.READ)
         return self._on_exchange(now)
 
     def _on_get_response(self, apdu: bytes, now: float) -> Action:
+        if self.ciphering is not None:
+            apdu = self.ciphering.unprotect(apdu)
         try:
             answer = parse_get_response(apdu, self._invoke_id)
         except DlmsClientError as err:
@@ -266,7 +304,7 @@ class DlmsClient:
                 raise DlmsClientError(ClientProblem.BLOCK_TRANSFER_ABORTED, f"{why} after {len(self._blocks)} blocks")
             self._blocks.append(answer.raw)
             if not answer.last:
-                self.link.send(get_next(self._invoke_id, answer.number))
+                self._send_apdu(get_next(self._invoke_id, answer.number))
                 return self._on_exchange(now)
             joined = b"".join(self._blocks)
             single = len(self._request.attributes) == 1
@@ -328,6 +366,7 @@ DlmsClient._HANDLERS = {
     State.CONNECT: DlmsClient._on_connect,
     State.AWAIT_UA: DlmsClient._on_await_ua,
     State.ASSOCIATE: DlmsClient._on_exchange,
+    State.AUTHENTICATE: DlmsClient._on_exchange,
     State.READ: DlmsClient._on_exchange,
     State.RELEASE: DlmsClient._on_exchange,
     State.DISCONNECT: DlmsClient._on_disconnect,
@@ -336,6 +375,7 @@ DlmsClient._HANDLERS = {
 }
 DlmsClient._ANSWERS = {
     State.ASSOCIATE: DlmsClient._on_aare,
+    State.AUTHENTICATE: DlmsClient._on_hls_reply,
     State.READ: DlmsClient._on_get_response,
     State.RELEASE: DlmsClient._on_rlre,
 }
