@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 import struct
 from typing import Final
 
@@ -29,10 +29,7 @@ from custom_components.e450.wire.dlms.axdr import (
 )
 
 from .dlms_push import LOGICAL_DEVICE_NAME, METER_NUMBER, cosem_datetime
-from .registers import Registers
-
-PROFILE_PERIOD: Final = 900  # seconds: quarter-hour load profile
-PROFILE_ENTRIES: Final = 96  # one day
+from .registers import PROFILE_ENTRIES, PROFILE_PERIOD, Registers
 
 
 def _u32(value: float) -> Data:
@@ -170,22 +167,19 @@ class CosemObjects:
 
     def _load_profile(self) -> CosemObject:
         """1-0:99.1.0, class 7: {clock, status, +A, -A} every quarter hour, the last day."""
-        state = self.registers.state
         captured = (("0-0:1.0.0", 8, 2), ("0-0:96.10.1", 1, 2), ("1-0:1.8.0", 3, 2), ("1-0:2.8.0", 3, 2))
 
         def rows() -> list[tuple[datetime, Data]]:
-            end = self._now().replace(minute=self._now().minute // 15 * 15, second=0)
-            rows = []
-            for index in range(PROFILE_ENTRIES):
-                back = PROFILE_ENTRIES - 1 - index
-                moment = end - timedelta(seconds=PROFILE_PERIOD * back)
-                energy = max(0.0, state.import_kwh - back * 0.25) * 1000
-                row = Data(
-                    STRUCTURE,
-                    (_octets(cosem_datetime(moment)), Data(UINT8, 0), _u32(energy), _u32(state.export_kwh * 1000)),
+            return [
+                (
+                    moment,
+                    Data(
+                        STRUCTURE,
+                        (_octets(cosem_datetime(moment)), Data(UINT8, 0), _u32(energy * 1000), _u32(export * 1000)),
+                    ),
                 )
-                rows.append((moment, row))
-            return rows
+                for moment, energy, export in self.registers.profile_entries()
+            ]
 
         def buffer() -> Data:
             return Data(ARRAY, tuple(row for _, row in rows()))

@@ -226,6 +226,8 @@ class Profile:
     dlms_framing: str = "hdlc"  # hdlc, mbus, raw
     dlms_server: bool = False  # answers a DLMS client: directly (mode "hdlc") or after a mode E sign-on (mode "C")
     readout: bool = True  # gives a mode C data readout; False: mode E only (the option select for a readout: NAK)
+    load_profile: bool = False  # answers R5 P.01 in programming mode; False: (ERROR)
+    password: str = ""  # what P1 must carry in programming mode; empty: none needed
 
     @property
     def encrypted(self) -> bool:
@@ -236,7 +238,11 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     profile.name: profile
     for profile in (
-        Profile("e450", "LGZ5\\2ZMXi320AP.B22", _e450_lines, max_baud=9600),
+        Profile("e450", "LGZ5\\2ZMXi320AP.B22", _e450_lines, max_baud=9600, load_profile=True),
+        # the same meter where the grid operator set a programming-mode password (the E450's: docs/iec62056-21.md)
+        Profile(
+            "e450-password", "LGZ5\\2ZMXi320AP.B22", _e450_lines, max_baud=9600, load_profile=True, password="00000000"
+        ),
         Profile("e350", "LGZ4ZMF100AC.M27", _e350_lines, max_baud=4800),
         Profile("zmd", "LGZ5\\2ZMD3104407.B32", _zmd_lines, max_baud=9600),
         Profile("mt174", "ISk5MT174-0001", _mt174_lines, max_baud=9600, reaction=0.02, sends_without_ack=True),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Final
 
 from .faults import FaultPlan
 from .profiles import MeterState, Profile
 
 FROZEN_TIME = datetime(2026, 11, 28, 12, 0, 0)
+PROFILE_PERIOD: Final = 900  # seconds: quarter-hour load profile
+PROFILE_ENTRIES: Final = 96  # one day
 
 
 class Registers:
@@ -39,3 +42,16 @@ class Registers:
         self.advance()
         lines = self.profile.lines(self.state, now)
         return "".join(f"{line}\r\n" for line in lines).encode("ascii") + b"!\r\n"
+
+    def profile_entries(self) -> list[tuple[datetime, float, float]]:
+        """The load profile the meter keeps, the same for DLMS and IEC 62056-21: the last day's quarter hours up
+        to now, each ``(time, import kWh, export kWh)``, import a quarter kWh less each period back."""
+        now = self.now().replace(microsecond=0)
+        end = now.replace(minute=now.minute // 15 * 15, second=0)
+        state = self.state
+        entries = []
+        for index in range(PROFILE_ENTRIES):
+            back = PROFILE_ENTRIES - 1 - index
+            moment = end - timedelta(seconds=PROFILE_PERIOD * back)
+            entries.append((moment, max(0.0, state.import_kwh - back * 0.25), state.export_kwh))
+        return entries

@@ -12,6 +12,7 @@ from custom_components.e450.wire.iec62056.frames import BAUD_MODE_C, bcc
 
 from .faults import FaultPlan
 from .profiles import Profile
+from .programming import ProgrammingMode
 from .registers import Registers
 from .transport import Line
 
@@ -95,6 +96,18 @@ class Responder:
             self.line.baud = baud  # from here on, what the client sends at the old speed is noise
             await self.line.wait_for_client_speed(baud)
             await self.hdlc(baud)
+            return
+        if mode_char == "1" and baud is not None and baud <= profile.max_baud:
+            # programming mode (docs/iec62056-21.md §7): the operand, commands, the break
+            programming = ProgrammingMode(
+                self.line,
+                faults,
+                self.registers,
+                has_profile=profile.load_profile,
+                password=profile.password,
+                reaction=self._reaction,
+            )
+            await programming.serve(baud)
             return
         if baud is None or baud > profile.max_baud or mode_char != "0" or not profile.readout:
             await self.line.transmit(b"\x15")  # NAK: option not supported

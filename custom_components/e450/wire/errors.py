@@ -58,6 +58,11 @@ class ReadoutTimeoutError(MeterError):
     """The data message did not arrive, or stopped arriving, in time."""
 
 
+class ProgrammingRefusedError(MeterError):
+    """The meter would not do what programming mode asked of it: enter it, take the password, or give the load
+    profile (``(ERROR)`` or NAK; docs/iec62056-21.md §7)."""
+
+
 class FramingError(MeterError):
     """Bytes arrived but do not form a valid IEC 62056-21 message."""
 

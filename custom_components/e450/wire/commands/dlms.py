@@ -22,7 +22,6 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 import contextlib
-from datetime import datetime
 import json
 import re
 import sys
@@ -43,6 +42,7 @@ from ..framing import Framing
 from ..models import Readout
 from ..obis import CLOCK_DATE, CLOCK_TIME, LOGICAL_DEVICE_NAME
 from ..port import close_port
+from .profiles import meter_moment, profile_output
 
 _COMMENT = (b"#", b"//")
 _C_ARRAY = re.compile(rb"\{([^{}]*)\}")
@@ -175,15 +175,6 @@ def system_title(text: str) -> bytes:
     return bytes.fromhex(digits)
 
 
-def meter_moment(text: str) -> datetime:
-    """An ISO 8601 date or date-time as naive meter time; one with an offset is converted to local time first."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {text!r}") from None
-    return moment.astimezone().replace(tzinfo=None) if moment.tzinfo is not None else moment
-
-
 def obis_code(text: str) -> str:
     """An OBIS code the client can address (``1-0:99.1.0``, ``1.0.99.1.0.255`` is not one: use ``A-B:C.D.E``)."""
     try:
@@ -202,14 +193,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     except MeterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    document = profile.as_dict()
-    if args.json:
-        print(json.dumps(document, indent=2))
-        return 0
-    print(f"{document['profile']}: {len(profile.entries)} entries every {profile.period} s")
-    for entry in document["entries"]:
-        values = "  ".join(f"{code} {v['value']} {v['unit'] or ''}".rstrip() for code, v in entry["values"].items())
-        print(f"  {entry['time']}  {values}")
+    print(profile_output(profile, as_json=args.json))
     return 0
 
 

@@ -1,8 +1,12 @@
-"""Command line: ``python -m custom_components.e450.iec62056 {parse,read,probe}``.
+"""Command line: ``python -m custom_components.e450.iec62056 {parse,read,profile,probe}``.
 
 ``parse FILE|-``   parse raw bytes a port delivered and print JSON (the contract other tools rely on)
 ``read PORT``      do a real read: ``[--max-baud N] [--address A] [--wake-up] [--json]``
 ``probe``          list serial ports; ``--try PORT …`` signs on to each named port (and only those)
+``profile PORT``   read the load profile P.01 in programming mode: ``--from ISO --to ISO [--max-baud N]
+                   [--address A] [--password P] [--json]`` → ``{"profile": "P.01", "entries": [{"time": ISO,
+                   "values": {"1.8.0": {"value": …, "unit": …}}}]}``, as ``… .dlms profile`` prints; times are meter
+                   time; exit 0, else the reason on stderr
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from typing import Any
 
 from ..detect import DetectConfig, detect_meter
 from ..errors import MeterError
-from ..iec62056.driver import read_meter
+from ..iec62056.driver import read_meter, read_profile
 from ..iec62056.session import SessionConfig
 from ..iec62056.transcript import parse_transcript
 from ..models import PushMeter, Readout
+from .profiles import meter_moment, profile_output
 
 
 def readout_json(readout: Readout) -> dict[str, Any]:
@@ -77,6 +82,20 @@ def _cmd_read(args: argparse.Namespace) -> int:
         print(json.dumps(document, indent=2))
     else:
         print(_table(readout))
+    return 0
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    if args.end < args.start:
+        print(f"error: --to ({args.end.isoformat()}) is before --from ({args.start.isoformat()})", file=sys.stderr)
+        return 2
+    config = SessionConfig(max_baud=args.max_baud, address=args.address, password=args.password)
+    try:
+        profile = asyncio.run(read_profile(args.port, config, args.start, args.end))
+    except (MeterError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(profile_output(profile, as_json=args.json))
     return 0
 
 
@@ -143,6 +162,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     read.add_argument("--wake-up", action="store_true")
     read.add_argument("--json", action="store_true")
     read.set_defaults(func=_cmd_read)
+    profile = commands.add_parser("profile", help="read the load profile P.01 between two times")
+    profile.add_argument("port")
+    profile.add_argument("--from", dest="start", type=meter_moment, required=True, help="first entry (ISO 8601)")
+    profile.add_argument("--to", dest="end", type=meter_moment, required=True, help="last entry (ISO 8601)")
+    profile.add_argument("--max-baud", type=int, default=19200)
+    profile.add_argument("--address", default="")
+    profile.add_argument("--password", default="", help="programming-mode password (P1), when the meter asks")
+    profile.add_argument("--json", action="store_true")
+    profile.set_defaults(func=_cmd_profile)
     probe = commands.add_parser("probe", help="list serial ports; sign on to those named with --try")
     probe.add_argument("--try", dest="try_ports", nargs="+", default=[], metavar="PORT")
     probe.set_defaults(func=_cmd_probe)

@@ -22,4 +22,5 @@ class SessionConfig:
     readout_budget_bytes: int = 16384  # the overall readout deadline scales with this at the baud in force
     retry_at_300: bool = True  # one more attempt with <ACK>000 when the switched read failed
     fallback_wait: float = 2.5  # silence before the retry, so the meter is back at 300 Bd
+    password: str = ""  # programming mode (load profile): sent as P1 when the meter's P0 asks; empty: none sent
     hdlc: bool = False  # mode E: option select ``ACK 2 Z 2``, then hand the line over to HDLC (Annex E)

@@ -182,7 +182,7 @@ class SignOn:
     def _begin(self, now: float, *, unsolicited: bool) -> Action:
         """The sign-on is over at the final speed: start what the session is for. ``unsolicited``: the meter
         is already sending (its data arrived before the baud switch), so no ``Wait`` first."""
-        raise NotImplementedError
+        raise NotImplementedError  # pragma: no cover - every session says what it is for
 
     def _after_identification(self, now: float, identification: Identification) -> Action:
         """Mode C (and ``\\2`` mode-E capable meters, which still accept a mode C option select): ACK after tr."""
