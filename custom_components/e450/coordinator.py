@@ -38,6 +38,7 @@ from .wire import MeterError, NoPushError, Readout, read_meter
 from .wire.dlms.driver import read_dlms, read_profile as read_dlms_profile
 from .wire.dlms.get import Attribute
 from .wire.dlms.units import Scaling
+from .wire.iec62056.driver import read_profile as read_iec_profile
 from .wire.models import LoadProfile
 
 _LOGGER = logging.getLogger(__name__)
@@ -232,12 +233,14 @@ class E450ReadCoordinator(E450Coordinator):
         self.statistics.baud = readout.timings.baud
 
     def _resumed(self, after_failure: bool) -> None:
-        client = self.settings.client
-        if client is None or not self.settings.backfill:
-            return  # only the DLMS client reads a load profile
+        if not self.settings.backfill:
+            return
+        client, session = self.settings.client, self.settings.session
 
         def read_profile(start: datetime, end: datetime) -> Awaitable[LoadProfile]:
-            return read_dlms_profile(self.port, start, end, client, scalers=self._scalers)
+            if client is not None:  # the profile generic 1.0.99.1.0.255
+                return read_dlms_profile(self.port, start, end, client, scalers=self._scalers)
+            return read_iec_profile(self.port, session, start, end)  # P.01 in programming mode
 
         self.gaps.max_power = _max_power(self.settings.limits)
         self.gaps.resumed(after_failure, read_profile)

@@ -127,8 +127,9 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: E450Con
             {
                 "report": coordinator.gaps.report.as_dict() if coordinator.gaps.report else None,
                 "last_error": coordinator.gaps.last_error,
+                "unsupported": coordinator.gaps.unsupported,
             }
-            if isinstance(coordinator, E450ReadCoordinator) and coordinator.settings.client is not None
+            if isinstance(coordinator, E450ReadCoordinator)
             else None
         ),
         "live_problems": {

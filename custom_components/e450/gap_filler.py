@@ -3,11 +3,13 @@
 The read coordinator calls :meth:`GapFiller.resumed` after each good read. Start-up (a restart is a gap) and the
 first good read after a failed one mark the moment the readings resumed; the next good read then starts a
 background task: it finds the hours the energy sensors' statistics lack before that moment
-(:func:`.backfill.async_find_gap`), reads the profile for them with the DLMS client (under the coordinator's read
-lock: the port opens exclusively) and imports the readings (:func:`.backfill.async_backfill`). The report stays for
-the diagnostics. Before the sensors have a state (the read that sets up the entry runs before they exist) there is
-nothing to continue from, so the search waits for a later good read; it still looks before the moment the readings
-resumed, so the rows Home Assistant compiles meanwhile do not hide the gap.
+(:func:`.backfill.async_find_gap`), reads the profile for them (the DLMS client's profile generic, or an IEC
+62056-21 meter's ``P.01`` in programming mode; under the coordinator's read lock: the port opens exclusively) and
+imports the readings (:func:`.backfill.async_backfill`). The report stays for the diagnostics. Before the sensors
+have a state (the read that sets up the entry runs before they exist) there is nothing to continue from, so the
+search waits for a later good read; it still looks before the moment the readings resumed, so the rows Home
+Assistant compiles meanwhile do not hide the gap. A meter that refuses to give a profile is not asked again until
+the entry reloads.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from homeassistant.util import dt as dt_util
 from .backfill import BackfillReport, async_backfill, async_find_gap
 from .const import DOMAIN
 from .wire import MeterError
+from .wire.errors import ProgrammingRefusedError
 from .wire.models import LoadProfile
 from .wire.obis import OBIS, Kind
 
@@ -44,6 +47,7 @@ class GapFiller:
         self.max_power = max_power  # W: the most the supply carries, for the plausibility of a rise
         self.report: BackfillReport | None = None
         self.last_error: str | None = None
+        self.unsupported = False  # the meter refused to give a load profile: not asked again until a reload
         # when the readings resumed, while a search for the gap before it is due (a restart is a gap)
         self._resumed_at: datetime | None = dt_util.utcnow()
         self._running = False
@@ -52,7 +56,7 @@ class GapFiller:
         """A good read; ``after_failure``: the one before it failed. Starts the search when there may be a gap."""
         if after_failure:
             self._resumed_at = dt_util.utcnow()
-        if self._resumed_at is None or self._running:
+        if self._resumed_at is None or self._running or self.unsupported:
             return
         self._running = True
         self.entry.async_create_background_task(
@@ -90,6 +94,10 @@ class GapFiller:
         try:
             async with self.lock:
                 profile = await read_profile(start, end)
+        except ProgrammingRefusedError as err:  # an IEC 62056-21 meter without P.01 (or with a password)
+            self.unsupported, self.last_error = True, str(err)
+            _LOGGER.info("The meter gives no load profile; gaps are not filled: %s", err)
+            return
         except MeterError as err:
             self.last_error = str(err)
             _LOGGER.info("The load profile for %s … %s could not be read: %s", start, end, err)

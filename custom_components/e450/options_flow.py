@@ -35,7 +35,7 @@ from .const import (
     MIN_SCAN_INTERVAL,
     SCAN_MARGIN_SECONDS,
 )
-from .settings import is_client, is_push, scan_interval
+from .settings import is_push, scan_interval
 from .wire import PROFILES
 
 
@@ -95,7 +95,7 @@ class E450OptionsFlow(OptionsFlow):
                     CONF_CLOCK_DRIFT: float(user_input[CONF_CLOCK_DRIFT]),
                     **(
                         {CONF_BACKFILL: bool(user_input[CONF_BACKFILL])}
-                        if is_client(entry.data)  # the meters whose load profile the integration can read
+                        if not push_meter  # the meters whose load profile the integration can read
                         else {}
                     ),
                 }
@@ -151,7 +151,7 @@ class E450OptionsFlow(OptionsFlow):
                 ): _number(0, 240, 1, "min"),
             }
         )
-        if is_client(entry.data):  # the meters whose load profile the integration can read
+        if not is_push(entry.data):  # the meters whose load profile the integration can read
             schema = schema.extend(
                 {
                     vol.Required(

@@ -36,6 +36,7 @@ from custom_components.e450.backfill import (
 from custom_components.e450.const import DOMAIN
 from custom_components.e450.gap_filler import GapFiller
 from custom_components.e450.wire import NoAnswerError
+from custom_components.e450.wire.errors import ProgrammingRefusedError
 from custom_components.e450.wire.models import LoadProfile
 
 
@@ -458,3 +459,16 @@ async def test_the_gap_filler_reads_the_profile_for_the_gap_and_imports_it(
     filler.resumed(True, unreachable)  # another gap, and the profile cannot be read: said, nothing imported
     await settle()
     assert filler.last_error is not None and filler.last_error.startswith("No answer from the meter")
+
+    async def refused(start: datetime, end: datetime) -> LoadProfile:
+        asked.append((start, end, lock.locked()))
+        raise ProgrammingRefusedError("P.01(ERROR)")
+
+    await meter.set(13, imported="unavailable", exported="unavailable")
+    await meter.set(16.5, imported=1030.0, exported=53.0)
+    filler.resumed(True, refused)  # a meter without a profile: said once, then not asked again
+    await settle()
+    assert filler.unsupported and len(asked) == 2
+    filler.resumed(True, refused)
+    await settle()
+    assert len(asked) == 2

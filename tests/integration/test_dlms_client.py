@@ -18,6 +18,8 @@ from custom_components.e450.const import (
     CONF_ADVANCED,
     CONF_BACKFILL,
     CONF_CLIENT,
+    CONF_DLMS_BAUD,
+    CONF_DLMS_PARITY,
     CONF_LOGICAL,
     CONF_MODE_E,
     CONF_PASSWORD,
@@ -26,6 +28,7 @@ from custom_components.e450.const import (
     CONF_TRANSPORT,
     DOMAIN,
     TRANSPORT_CLIENT,
+    TRANSPORT_DLMS,
 )
 from custom_components.e450.diagnostics import async_get_config_entry_diagnostics
 from simulator import MeterSimulator
@@ -118,17 +121,25 @@ async def test_a_silent_dlms_meter_is_explained(hass: HomeAssistant) -> None:
     assert result["step_id"] == "user" and result["errors"] == {"base": "client_no_ua"}
 
 
-async def test_the_backfill_option_is_offered_for_client_meters_only(hass: HomeAssistant) -> None:
-    """The load profile is read by the DLMS client: its entries have the option (on by default), others not."""
+async def test_the_backfill_option_is_offered_where_a_profile_can_be_read(hass: HomeAssistant) -> None:
+    """DLMS client meters (profile generic) and IEC 62056-21 meters (P.01) have the option, on by default; push
+    meters, whose profile nobody can ask for, do not."""
     client = MockConfigEntry(domain=DOMAIN, data={CONF_PORT: "/dev/null", CONF_TRANSPORT: TRANSPORT_CLIENT})
     iec = MockConfigEntry(domain=DOMAIN, data={CONF_PORT: "/dev/null"})
-    for entry in (client, iec):
+    push = MockConfigEntry(
+        domain=DOMAIN,
+        data={CONF_PORT: "/dev/null", CONF_TRANSPORT: TRANSPORT_DLMS, CONF_DLMS_BAUD: 9600, CONF_DLMS_PARITY: "N"},
+    )
+    for entry in (client, iec, push):
         entry.add_to_hass(hass)
-    result = await hass.config_entries.options.async_init(client.entry_id)
-    fields = {str(key): key for key in result["data_schema"].schema}
-    assert fields[CONF_BACKFILL].default() is True
-    defaults = {str(key): key.default() for key in result["data_schema"].schema if callable(key.default)}
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {**defaults, CONF_BACKFILL: False})
-    assert result["type"] is FlowResultType.CREATE_ENTRY and client.options[CONF_BACKFILL] is False
-    result = await hass.config_entries.options.async_init(iec.entry_id)
+    for entry in (client, iec):
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+        fields = {str(key): key for key in result["data_schema"].schema}
+        assert fields[CONF_BACKFILL].default() is True
+        defaults = {str(key): key.default() for key in result["data_schema"].schema if callable(key.default)}
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {**defaults, CONF_BACKFILL: False}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY and entry.options[CONF_BACKFILL] is False
+    result = await hass.config_entries.options.async_init(push.entry_id)
     assert CONF_BACKFILL not in {str(key) for key in result["data_schema"].schema}
