@@ -9,13 +9,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 
 from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK
 from simulator.launcher import PASSWORD, ROOT, USER, Simulated, add_meter, launch
 
-CONFIG = ROOT / "config"
+# scripts/develop --ha latest runs the newest Home Assistant: its own folder, since a newer version migrates the
+# storage in .storage/ to formats the floor cannot read
+CONFIG = ROOT / ("config-latest" if os.environ.get("E450_HA") == "latest" else "config")
 
 
 def meter_keys(args: argparse.Namespace) -> dict[str, str]:
@@ -33,7 +36,7 @@ async def main() -> int:
     parser.add_argument("--port", help="a real meter's port or URL instead of the simulator")
     parser.add_argument("--profile", default="e450", help="simulator profile (default e450)")
     parser.add_argument("--fault", help="simulator fault")
-    parser.add_argument("--fresh", action="store_true", help="start from an empty config/")
+    parser.add_argument("--fresh", action="store_true", help=f"start from an empty {CONFIG.name}/")
     parser.add_argument("--ek", help="encryption key of a DLMS push meter (default: the simulator's)")
     parser.add_argument("--ak", help="authentication key of a DLMS push meter (default: the simulator's)")
     args = parser.parse_args()

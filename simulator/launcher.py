@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 import contextlib
 from dataclasses import dataclass
+from importlib.metadata import version
 import os
 from pathlib import Path
 import shutil
@@ -27,6 +28,7 @@ HTTP_PORT = 8123
 # would be an hour or two off and the clock check would rightly say so.
 TIME_ZONE = "Europe/Vienna"
 START_POLLS = 600  # every 0.5 s: 5 minutes for a cold start (frontend, recorder) on a slow machine
+PROGRESS_POLLS = 360  # every 0.5 s: 3 minutes of detection (every speed and line setting on a silent port)
 STOP_TIMEOUT = 30.0
 CONFIGURATION = """\
 # Made by simulator/launcher.py: no default_config (its go2rtc/ffmpeg parts need the internet)
@@ -156,9 +158,10 @@ async def launch(
         processes.append(hass)
         async with aiohttp.ClientSession() as session:
             if say:
-                say("Starting Home Assistant 2025.4 …")
+                say(f"Starting Home Assistant {version('homeassistant')} …")
             await wait_for_http(session, hass, url, config)
             token = await onboard(session, url)
+            await confirm_http_config(session, url, token)
             yield Running(url, config, port, hass, session, token)
     finally:
         stop(processes)
@@ -208,6 +211,28 @@ async def onboard(session: aiohttp.ClientSession, url: str) -> str:
     return token
 
 
+async def confirm_http_config(session: aiohttp.ClientSession, url: str, token: str) -> None:
+    """Keep the http settings of configuration.yaml, as the user confirms them in the frontend.
+
+    Since 2026 Home Assistant moves them from YAML to its storage as a "pending" configuration on the first start,
+    asks the user in a dialog (which covers the page) to confirm it, and reverts to its defaults (all interfaces,
+    port 8123) and restarts five minutes later unless confirmed. Earlier versions know no such command: nothing to
+    do there, nor when nothing is pending.
+    """
+    async with session.ws_connect(f"{url}/api/websocket") as socket:
+        await socket.receive_json()  # auth_required
+        await socket.send_json({"type": "auth", "access_token": token})
+        if (await socket.receive_json()).get("type") != "auth_ok":
+            raise SystemExit("Home Assistant refused the developer's token on its websocket")
+        await socket.send_json({"id": 1, "type": "http/config"})
+        current = await socket.receive_json()
+        if current.get("success") and (current.get("result") or {}).get("pending"):
+            await socket.send_json({"id": 2, "type": "http/config/promote"})
+            promoted = await socket.receive_json()
+            if not promoted.get("success"):
+                raise SystemExit(f"Home Assistant did not take the http settings: {promoted.get('error')}")
+
+
 async def login(session: aiohttp.ClientSession, url: str) -> str:
     """An authorisation code for the development user (for the token endpoint or a browser's auth callback)."""
     client_id = f"{url}/"
@@ -220,6 +245,20 @@ async def login(session: aiohttp.ClientSession, url: str) -> str:
     ) as response:
         result = await response.json()
     return str(result["result"])
+
+
+async def past_progress(
+    session: aiohttp.ClientSession, flows: str, flow: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any]:
+    """The flow's next step once detection, which shows its progress (port, speed, line setting), is done: asking
+    for the flow again moves it on, as the frontend does."""
+    for _ in range(PROGRESS_POLLS):
+        if flow.get("type") != "progress":
+            return flow
+        await asyncio.sleep(0.5)
+        async with session.get(f"{flows}/{flow['flow_id']}", headers=headers) as response:
+            flow = await response.json()
+    raise SystemExit("The config flow's detection did not finish within 3 minutes")
 
 
 async def add_meter(running: Running, keys: dict[str, str]) -> str:
@@ -238,14 +277,15 @@ async def add_meter(running: Running, keys: dict[str, str]) -> str:
     async with session.post(
         f"{flows}/{flow['flow_id']}", json={"port": port, "advanced": advanced}, headers=headers
     ) as response:
-        flow = await response.json()
+        flow = await past_progress(session, flows, await response.json(), headers)
     if flow.get("step_id") == "dlms_key":  # an encrypted DLMS push meter: give the keys, as a user would
         if not keys:
             raise SystemExit(f"The meter on {port} pushes encrypted DLMS; pass --ek (and --ak)")
         async with session.post(f"{flows}/{flow['flow_id']}", json=keys, headers=headers) as response:
-            flow = await response.json()
+            flow = await past_progress(session, flows, await response.json(), headers)
     if flow.get("step_id") not in ("confirm", "confirm_push"):
-        raise SystemExit(f"The config flow did not find the meter on {port}: {flow.get('errors')}")
+        found = flow.get("errors") or flow.get("reason") or flow.get("step_id")
+        raise SystemExit(f"The config flow did not find the meter on {port}: {found}")
     async with session.post(f"{flows}/{flow['flow_id']}", json={}, headers=headers) as response:
         created = await response.json()
     return f"created entry {created.get('title')}"

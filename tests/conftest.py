@@ -1,9 +1,11 @@
-"""Shared fixtures: the meter simulator on a real pty."""
+"""Shared fixtures: the meter simulator on a real pty; deprecations that name this integration fail the test."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 import contextlib
+import logging
+import re
 from typing import Any
 
 import pytest
@@ -29,6 +31,29 @@ def sim_factory() -> Callable[..., contextlib.AbstractAsyncContextManager[MeterS
             await simulator.stop()
 
     return factory
+
+
+# Home Assistant reports a deprecated use by an integration with its frame helper (helpers/frame.py report_usage:
+# "Detected that custom integration 'e450' … This will stop working in Home Assistant 2026.x") or its deprecation
+# helper (helpers/deprecation.py: "… was used from e450, this is a deprecated constant which will be removed …");
+# entity checks name the class (custom_components.e450.sensor…). Python's own DeprecationWarnings raised from our
+# modules are errors through pyproject.toml's filterwarnings.
+DEPRECATION = re.compile(r"deprecat|will stop working|will be removed|no longer (be )?supported", re.IGNORECASE)
+NAMES_US = re.compile(r"custom_components[./]e450\b|integration '?e450\b|\bfrom e450\b|'e450'")
+
+
+def deprecations_naming_us(records: list[logging.LogRecord]) -> list[str]:
+    messages = (record.getMessage() for record in records if record.levelno >= logging.WARNING)
+    return [message for message in messages if DEPRECATION.search(message) and NAMES_US.search(message)]
+
+
+@pytest.fixture(autouse=True)
+def no_deprecations_naming_us(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail a test during which Home Assistant reported a deprecated use by this integration."""
+    yield
+    records = [record for when in ("setup", "call", "teardown") for record in caplog.get_records(when)]
+    if found := deprecations_naming_us(records):
+        pytest.fail("deprecated use by the integration:\n" + "\n".join(found), pytrace=False)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -17,7 +17,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import callback
 
-from .compat import vol
+from .compat import update_and_reload, vol
 from .const import (
     AUTO_DETECT,
     CONF_ACCEPTED_SERIAL,
@@ -178,8 +178,11 @@ class E450ConfigFlow(ProbeSteps, domain=DOMAIN):
     async def _async_found(self, port: str) -> ConfigFlowResult:
         readout = self._readout
         assert readout is not None
-        await self.async_set_unique_id(meter_serial(readout))
-        self._abort_if_unique_id_configured(updates={CONF_PORT: port})
+        serial = meter_serial(readout)
+        await self.async_set_unique_id(serial)
+        if (entry := self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, serial)) is not None:
+            update_and_reload(self.hass, entry, {CONF_PORT: port}, only_if_changed=True)  # the meter moved ports
+        self._abort_if_unique_id_configured()
         self._port = port
         if readout.push is not None:
             return await self.async_step_confirm_push()
@@ -269,9 +272,10 @@ class E450ConfigFlow(ProbeSteps, domain=DOMAIN):
                 else:
                     error, details = await self._async_try_push(str(entry.data[CONF_PORT]), values)
                 if error is None:
-                    return self._abort_if_wrong_meter(entry) or self.async_update_reload_and_abort(
-                        entry, data_updates=keys
-                    )
+                    if wrong := self._abort_if_wrong_meter(entry):
+                        return wrong
+                    update_and_reload(self.hass, entry, keys)
+                    return self.async_abort(reason="reauth_successful")
                 errors["base"] = error
                 placeholders.update(details)
         return self.async_show_form(
@@ -317,9 +321,8 @@ class E450ConfigFlow(ProbeSteps, domain=DOMAIN):
                     return wrong
                 # the advanced settings chosen here win over an older maximum baud rate from the options
                 options = {key: value for key, value in entry.options.items() if key != CONF_MAX_BAUD}
-                return self.async_update_reload_and_abort(
-                    entry, data_updates={CONF_PORT: port, **self._settings}, options=options
-                )
+                update_and_reload(self.hass, entry, {CONF_PORT: port, **self._settings}, options)
+                return self.async_abort(reason="reconfigure_successful")
             errors["base"] = error
             placeholders.update(details)
         self._ports = await self.hass.async_add_executor_job(list_ports)

@@ -15,6 +15,17 @@ from homeassistant.const import (
     UnitOfReactivePower,
 )
 
+from .compat import sensor_device_class
+
+# Units whose device class depends on the Home Assistant version (see compat.sensor_device_class): 2025.4 has no
+# reactive energy and takes only var and VA for reactive and apparent power; current versions take all of these.
+VERSION_DEPENDENT: dict[str, str] = {
+    "kvar": "reactive_power",
+    "kva": "apparent_power",
+    "varh": "reactive_energy",
+    "kvarh": "reactive_energy",
+}
+
 # The unit a meter transmits, as Home Assistant spells it, and the device class it gives a sensor.
 UNITS: dict[str, tuple[str, SensorDeviceClass | None]] = {
     "wh": (UnitOfEnergy.WATT_HOUR, SensorDeviceClass.ENERGY),
@@ -24,11 +35,11 @@ UNITS: dict[str, tuple[str, SensorDeviceClass | None]] = {
     "kw": (UnitOfPower.KILO_WATT, SensorDeviceClass.POWER),
     "mw": ("MW", SensorDeviceClass.POWER),
     "var": (UnitOfReactivePower.VOLT_AMPERE_REACTIVE, SensorDeviceClass.REACTIVE_POWER),
-    "kvar": ("kvar", None),
-    "varh": ("varh", None),
-    "kvarh": ("kvarh", None),
+    "kvar": ("kvar", sensor_device_class(VERSION_DEPENDENT["kvar"], "kvar")),
+    "varh": ("varh", sensor_device_class(VERSION_DEPENDENT["varh"], "varh")),
+    "kvarh": ("kvarh", sensor_device_class(VERSION_DEPENDENT["kvarh"], "kvarh")),
     "va": (UnitOfApparentPower.VOLT_AMPERE, SensorDeviceClass.APPARENT_POWER),
-    "kva": ("kVA", None),
+    "kva": ("kVA", sensor_device_class(VERSION_DEPENDENT["kva"], "kVA")),
     "vah": ("VAh", None),
     "kvah": ("kVAh", None),
     "v": (UnitOfElectricPotential.VOLT, SensorDeviceClass.VOLTAGE),
