@@ -112,9 +112,20 @@ async def loaded(hass: HomeAssistant, port: str, unique_id: str = E450_SERIAL) -
             await hass.config_entries.async_unload(entry.entry_id)
 
 
-# every simulator fault that acts on one read; unplug and a DLMS port are staged by the matrix itself, and the
-# intermittent mix is the soak's
-FAULTS = tuple(fault for fault in SIMULATOR_FAULTS if fault not in ("unplug", "intermittent"))
+# the DLMS server's faults (an HDLC link's, an association's) act on a DLMS read: tests/integration/test_dlms_client.py
+DLMS_SERVER_FAULTS = frozenset(
+    {"no_ua", "aarq_rejected", "lost_frame", "repeated_frame", "ns_mismatch", "block_interrupted", "vanish"}
+    | {"no_selective_access"}
+)
+# every simulator fault that acts on one IEC read; unplug and a DLMS port are staged by the matrix itself, and the
+# intermittent mix is the soak's. meter_reset comes last: the meter's registers restart near 0 for good, and three
+# good reads in a later row would confirm the reset and publish the lower value, which that row counts as a dip.
+FAULTS = tuple(
+    sorted(
+        (f for f in SIMULATOR_FAULTS if f not in {"unplug", "intermittent", *DLMS_SERVER_FAULTS}),
+        key=lambda fault: fault == "meter_reset",
+    )
+)
 # which faults fail a cycle (the others are absorbed: retried at 300 Bd, echo dropped, slow meter waited for)
 FAILS = {"no_answer", "garbage", "bad_bcc", "truncated", "drop_after_ident", "unplug", "dlms_port"}
 
