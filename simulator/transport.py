@@ -15,6 +15,7 @@ import os
 import select
 import termios
 import tty
+from typing import Any
 
 from .faults import FaultPlan
 
@@ -26,7 +27,8 @@ FAST_MODE_SWITCH_WAIT = 5.0
 TCP_SWITCH_WAIT = 0.4
 FAST_MODE_SETTLE = 0.02
 WATCH_INTERVAL = 0.005  # how often the pty is checked for a client opening or closing it
-PARK_SPEED = termios.B38400  # see Pty.park()
+# Two speeds no client uses, taken in turn (see Pty.park()); a new pty starts at B38400.
+PARK_SPEEDS = (termios.B38400, termios.B57600)
 SPEEDS: dict[int, int] = {
     baud: getattr(termios, f"B{baud}") for baud in (300, 600, 1200, 2400, 4800, 9600, 19200, 115200)
 }
@@ -47,6 +49,7 @@ class Pty:
         self.link = link
         self.master = -1
         self.slave_name = ""
+        self._parked = PARK_SPEEDS[0]
         self.create()
 
     def create(self) -> None:
@@ -56,6 +59,7 @@ class Pty:
         os.close(slave)
         os.set_blocking(master, False)
         self.master = master
+        self._parked = PARK_SPEEDS[0]  # the park speed written last: a new pty's own speed counts as the first
         if self.link:
             tmp = f"{self.link}.tmp{os.getpid()}"
             with contextlib.suppress(FileNotFoundError):
@@ -80,17 +84,32 @@ class Pty:
         poller.register(self.master, select.POLLIN)
         return not any(event & select.POLLHUP for _, event in poller.poll(0))
 
+    def attributes(self) -> list[Any]:
+        """The line's termios, as the client set them (the master shares the slave's)."""
+        return termios.tcgetattr(self.master)
+
     def speed(self) -> int:
-        speed: int = termios.tcgetattr(self.master)[5]
+        speed: int = self.attributes()[5]
         return speed
 
-    def park(self) -> None:
-        """Move the line to a speed no client uses. On a pty, a tcsetattr that changes nothing (a reopen at the
-        settings the last client left, 7E1 or 8E1) fails with EINVAL, so the next open must find something to
-        change. Parked while a client is connected too (the simulator remembers the client's speed): a client
-        that closes and reopens faster than the simulator can notice the close still finds the line parked."""
-        attrs = termios.tcgetattr(self.master)
-        attrs[4] = attrs[5] = PARK_SPEED
+    def park(self, attrs: list[Any]) -> None:
+        """Move the line to a speed no client uses.
+
+        Why: a pty keeps only CS8 without parity, and glibc's tcsetattr (Debian's, at least) reports EINVAL when
+        the line is the same after the call as before it while the parity or character size asked for is not in
+        force. A reopen at the settings the last client left (7E1) would fail so: the next open must find something
+        to change. Parked while a client is connected too (the simulator remembers the client's speed): a client
+        that closes and reopens faster than the simulator can notice the close still finds the line parked.
+
+        The two park speeds take turns. The park lands right after a client's tcsetattr, and may land between
+        that call's write and its check (the client sets the line in a thread of its own): had the park restored
+        the speed the line had before the call, the check would find nothing changed and fail the client's open
+        or baud switch with EINVAL. The other park speed always differs from what the call found.
+
+        ``attrs`` is what the caller has just read: read once, so that the write carries what was just seen."""
+        self._parked = PARK_SPEEDS[1] if self._parked == PARK_SPEEDS[0] else PARK_SPEEDS[0]
+        attrs = list(attrs)
+        attrs[4] = attrs[5] = self._parked
         termios.tcsetattr(self.master, termios.TCSANOW, attrs)
 
 
@@ -176,19 +195,24 @@ class Line:
         """Remember the speed the client set, and park the line again (see Pty.park)."""
         assert self._pty is not None
         with contextlib.suppress(termios.error, OSError):
-            speed = self._pty.speed()
-            if speed != PARK_SPEED:
-                self._client_speed = speed
-                self._pty.park()
+            attrs = self._pty.attributes()
+            if attrs[5] not in PARK_SPEEDS:
+                self._client_speed = attrs[5]
+                self._pty.park(attrs)
 
     def _on_client_closed(self) -> None:
-        """Park the line at once: a client may reopen right away (see Pty.park)."""
+        """Park the line at once, unless it is parked already: a client may reopen right away (see Pty.park).
+        A line left parked is not written again: a new client may be setting it up at this very moment, and a
+        park then would overwrite the speed it sets before the simulator could see it."""
         self._remove_reader()
         self.connected.clear()
         self.baud = self.home_baud
         self._client_speed = None
         if self._pty is not None and self._pty.master >= 0:
-            self._pty.park()
+            with contextlib.suppress(termios.error, OSError):
+                attrs = self._pty.attributes()
+                if attrs[5] not in PARK_SPEEDS:
+                    self._pty.park(attrs)
 
     def _remove_reader(self) -> None:
         if self._reading and self._pty is not None and self._pty.master >= 0:
@@ -239,7 +263,7 @@ class Line:
         except termios.error:
             return False
         # a parked line carries the speed the client set last; anything else is a speed the client just set
-        return (self._client_speed if speed == PARK_SPEED else speed) == SPEEDS.get(baud)
+        return (self._client_speed if speed in PARK_SPEEDS else speed) == SPEEDS.get(baud)
 
     async def wait_for_client_speed(self, baud: int) -> None:
         """Fast mode only: hold the data until the client has switched, so fast runs stay deterministic. In
