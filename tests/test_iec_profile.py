@@ -368,8 +368,10 @@ async def test_the_profile_command(sim_factory: Factory, capsys: pytest.CaptureF
         arguments = ["profile", sim.port, "--from", "2026-11-28T06:00", "--to", "2026-11-28T06:30"]
         code = await asyncio.to_thread(main, [*arguments, "--json"])
         document = json.loads(capsys.readouterr().out)
+        await asyncio.sleep(0.5)  # the meter leaves programming mode after the break (B0)
         table = await asyncio.to_thread(main, arguments)
         text, table_err = capsys.readouterr()
+        await asyncio.sleep(0.5)
         refused = await asyncio.to_thread(main, ["profile", sim.port, "--from", "2020-01-01", "--to", "2020-01-02"])
         err = capsys.readouterr().err
     assert code == 0 and document["profile"] == "P.01" and set(document) == {"profile", "entries"}

@@ -248,7 +248,10 @@ async def test_runtime_publishes_goes_unavailable_and_recovers_without_dips(hass
         assert coordinator.statistics.last_error is not None and "No DLMS push" in coordinator.statistics.last_error
         before = coordinator.listener.statistics.pushes
         meter.replug()
-        await settle(hass, lambda: coordinator.listener.connected and coordinator.listener.statistics.reconnects >= 1)
+        # the listener notices the adapter is gone, waits, and reopens the port (slow on a loaded machine)
+        await settle(
+            hass, lambda: coordinator.listener.connected and coordinator.listener.statistics.reconnects >= 1, 30
+        )
         # pushes are decoded again (a loaded machine may take a while to reopen the port and hear a whole one)
         await settle(hass, lambda: coordinator.listener.statistics.pushes > before, seconds=30)
         # the next publications show the values again; on a loaded machine the first may still find the last push
