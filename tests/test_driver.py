@@ -7,13 +7,18 @@ from collections.abc import Callable
 import contextlib
 import dataclasses
 import json
+import os
 from pathlib import Path
+import select
 import sys
+import threading
 import time
 from typing import Any
+import unittest.mock
 
 import pytest
 import serialx
+from serialx.platforms import serial_posix
 
 from custom_components.e450.wire import (
     BccStatus,
@@ -277,3 +282,37 @@ async def test_raw_apdus_and_m_bus_segments_over_a_real_port(sim_factory: Factor
         push = await capture_push(sim.port, 2400, "E", PushDecoder(EXAMPLE_EK, framing=Framing.MBUS), 5.0)
     assert push.readout is not None and push.readout.readings["1.8.0"].unit == "Wh"
     assert push.info.security == "encrypted"
+
+
+async def test_a_byte_arriving_while_the_speed_changes_is_not_a_hang_up(sim_factory: Factory) -> None:
+    """serialx sets the new speed and flushes the input in a thread of its own: a byte arriving in between (an
+    echoing head's late copy of our ACK) woke the reader, the flush took it, and the empty read that followed was
+    taken for a hang-up (EIO). The driver pauses reading while the line is reconfigured."""
+    loop = asyncio.get_running_loop()
+    flush, calls = serial_posix.tcflush, []
+
+    def hold(started: threading.Event, release: threading.Event) -> None:
+        started.set()
+        release.wait(2)
+
+    def late_byte_then_flush(fd: int, queue: int) -> None:  # serialx's executor thread
+        calls.append(fd)
+        if len(calls) == 2:  # the baud switch; the first is the open, before the reader exists
+            first, second = (threading.Event(), threading.Event()), (threading.Event(), threading.Event())
+            loop.call_soon_threadsafe(hold, *first)
+            first[0].wait(2)
+            os.write(master, b"\x06")
+            select.select([fd], [], [], 1)
+            loop.call_soon_threadsafe(hold, *second)  # runs just before the reader's queued callback
+            first[1].set()
+            second[0].wait(2)
+            flush(fd, queue)
+            second[1].set()
+            return
+        flush(fd, queue)
+
+    async with sim_factory("e450") as sim:
+        master = sim._line._pty.master
+        with unittest.mock.patch.object(serial_posix, "tcflush", late_byte_then_flush):
+            readout = await read_meter(sim.port, dataclasses.replace(FAST, max_baud=9600))
+    assert readout.timings.baud == 9600

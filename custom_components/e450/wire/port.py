@@ -70,6 +70,24 @@ async def close_port(serial: Any) -> None:
         _LOGGER.debug("Port did not close cleanly", exc_info=True)
 
 
+async def reconfigure(serial: Any, action: Configure) -> None:
+    """New line settings with reading paused: serialx sets them in an executor thread and then flushes the input
+    while the loop keeps reading; a byte arriving meanwhile (an echoing head's copy of our ACK, noise) wakes the
+    reader, the flush takes it, and the empty read that follows is taken for a hang-up (EIO). Paused, the flush
+    just discards it."""
+    transport = serial.transport
+    try:
+        transport.pause_reading()
+    except NotImplementedError:  # serialx's ESPHome/Pyodide transports cannot pause
+        await serial.reconfigure_port(baudrate=action.baud, byte_size=action.byte_size, parity=action.parity)
+        return
+    try:
+        await serial.reconfigure_port(baudrate=action.baud, byte_size=action.byte_size, parity=action.parity)
+    finally:
+        if not transport.is_closing():
+            transport.resume_reading()
+
+
 async def run(
     serial: Any, machine: Machine, *, port: str = "", clock: Callable[[], float] | None = None
 ) -> Readout | PushMeter | LoadProfile:
@@ -95,7 +113,7 @@ async def run(
             elif isinstance(action, Drain):
                 await serial.flush()
             elif isinstance(action, Configure):
-                await serial.reconfigure_port(baudrate=action.baud, byte_size=action.byte_size, parity=action.parity)
+                await reconfigure(serial, action)
             else:
                 # a mode E handover (HdlcHandover) never leaves the DLMS client that signed on
                 assert isinstance(action, Done) and isinstance(action.result, Readout | PushMeter | LoadProfile)
