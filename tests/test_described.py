@@ -46,7 +46,7 @@ def text(value: str) -> bytes:
 
 
 def readings(body: bytes) -> dict[str, tuple[float, str | None]]:
-    decoded = decode_body(decode_all(body))
+    decoded = decode_body(body)
     assert decoded.layout is Layout.DESCRIBED
     current = {ds.obis: ds for ds in decoded.datasets}
     return {code: (ds.number, ds.values[0].unit) for code, ds in current.items() if ds.number is not None}
@@ -88,7 +88,7 @@ def test_flat_list_mixed_with_strings_kamstrup_style() -> None:
         scaler_unit(1, 30),
     )
     assert readings(body) == {"1.7.0": (532, "W"), "32.7.0": (229, "V"), "1.8.0": (123450, "Wh")}
-    decoded = decode_body(decode_all(body))
+    decoded = decode_body(body)
     assert decoded.datasets[0].address == "1-1:0.0.5"  # the A-B fields are kept in the address
 
 
@@ -102,7 +102,7 @@ def test_idis_class_obis_attribute_value() -> None:
 
 def test_a_body_that_describes_nothing_is_an_unknown_layout_naming_its_shape() -> None:
     with pytest.raises(DlmsError) as caught:
-        decode_body(decode_all(structure(u32(1), u32(2), u16(3))))
+        decode_body(structure(u32(1), u32(2), u16(3)))
     assert caught.value.reason == "unknown_layout"
     assert caught.value.detail.endswith("shaped structure(3)[uint32, uint32, uint16]")
 
@@ -139,3 +139,62 @@ def test_an_unknown_body_is_kept_for_the_report_with_its_strings_redacted() -> N
     assert "SERIAL" not in str(push.undecoded)
     deep = decode_all(structure(structure(structure(structure(structure(structure(structure(u16(1)))))))))
     assert "structure(1)" in str(redacted(deep))  # nesting past the report's depth is summarised by its shape
+
+
+def test_capture_objects_are_never_registers() -> None:
+    """``{class, OBIS, attribute, data index 0}`` describes what a push carries, not a value: a list of them (a push
+    object list out of its place) yields no register, while the registers beside it are read."""
+    capture = structure(u16(3), obis("1.0.1.8.0.255"), b"\x0f\x02", u16(0))
+    body = structure(
+        array(capture, structure(u16(3), obis("1.0.2.8.0.255"), b"\x0f\x02", u16(0))),
+        structure(obis("1.0.1.7.0.255"), u32(5), scaler_unit(0, 27)),
+        structure(obis("1.0.2.7.0.255"), u32(6), scaler_unit(0, 27)),
+    )
+    assert readings(body) == {"1.7.0": (5, "W"), "2.7.0": (6, "W")}
+
+
+def test_registers_nested_deeper_than_four_levels_are_passed_over() -> None:
+    deep = structure(structure(structure(structure(structure(obis("1.0.1.8.0.255"), u32(9))))))  # level 5
+    body = array(
+        structure(obis("1.0.1.7.0.255"), u32(5)),
+        structure(obis("1.0.2.7.0.255"), u32(6)),
+        deep,
+    )
+    assert readings(body) == {"1.7.0": (5, "W"), "2.7.0": (6, "W")}
+    assert readings(array(body)) == readings(body)  # one level more still reaches the first two
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        array(structure(obis("1.0.1.7.0.255"), u32(5)), structure(obis("1.0.2.7.0.255"), u32(6)))[:-2],  # cut short
+        array(structure(obis("1.0.1.7.0.255"), u32(5)), structure(obis("1.0.2.7.0.255"), b"\x13\x00")),  # type 0x13
+        array(structure(obis("1.0.1.7.0.255"), u32(5)), structure(obis("0.0.96.1.0.255"), text("abcdef")))[:-1],
+        array(structure(obis("1.0.1.7.0.255"), u32(5)), structure(obis("0.0.96.1.0.255"), b"\x09\x04abc")),
+        b"\x02\x84\xff\xff\xff\xff",  # a count that cannot fit
+        b"\x02\x85\x00\x00",  # a length of five bytes
+    ],
+)
+def test_bytes_that_are_no_value_are_malformed(body: bytes) -> None:
+    with pytest.raises(DlmsError) as caught:
+        decode_body(body)
+    assert caught.value.reason == "malformed"
+
+
+def test_a_deciphered_body_that_is_no_value_is_no_notification() -> None:
+    """The key deciphered the APDU, but what came out does not decode: said as such, not as a malformed frame."""
+    from custom_components.e450.wire import PushDecoder
+    from custom_components.e450.wire.framing import Framing
+    from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK, glo_ciphered
+
+    apdu = glo_ciphered(b"\x0f\x00\x00\x00\x01\x00\x02\x02\x06\x00", 1, tagged=False)
+    push = PushDecoder(EXAMPLE_EK, EXAMPLE_AK, framing=Framing.RAW).decode_apdu(apdu)
+    assert push.error is not None and push.error.reason == "not_notification"
+
+
+def test_a_structure_of_class_obis_attribute_and_a_list_is_walked_as_any_other() -> None:
+    body = structure(
+        structure(u16(3), obis("1.0.1.8.0.255"), b"\x0f\x02", array(obis("1.0.1.7.0.255"), u32(7))),
+        structure(obis("1.0.2.7.0.255"), u32(6)),
+    )
+    assert readings(body) == {"1.7.0": (7, "W"), "2.7.0": (6, "W")}

@@ -17,7 +17,7 @@ from custom_components.e450.meter_info import meter_serial
 from custom_components.e450.wire import DlmsError, Push, PushDecoder
 from custom_components.e450.wire.commands.dlms import as_bytes, main
 from custom_components.e450.wire.dlms.apdu import BlockAssembler, parse_block, parse_notification
-from custom_components.e450.wire.dlms.axdr import Data, cosem_datetime, decode, decode_all, decode_length
+from custom_components.e450.wire.dlms.axdr import Data, cosem_datetime, decode, decode_all, decode_length, encode
 from custom_components.e450.wire.dlms.bodies import decode_body
 from custom_components.e450.wire.dlms.cipher import GloCiphered, decrypt, parse_glo_ciphered
 from custom_components.e450.wire.framing.hdlc import HdlcReader, build_hdlc_frame, parse_frame
@@ -180,8 +180,7 @@ def test_wiener_netze_optical_frames_need_the_key() -> None:
     ],
 )
 def test_wiener_netze_bodies(line: int, expected: tuple[datetime, list[int]]) -> None:
-    body = decode_all(vector("e450_at_wienernetze_plaintext_bodies").lines[line])
-    result = decode_body(body)
+    result = decode_body(vector("e450_at_wienernetze_plaintext_bodies").lines[line])
     assert (result.layout, result.profile, result.clock) == ("positional", "wiener-netze", expected[0])
     numbers = [float(ds.first.value) for ds in result.datasets if ds.first and ds.first.unit]
     assert numbers == expected[1]
@@ -485,7 +484,6 @@ def test_notification_forms_and_failures() -> None:
     for bad, reason in (
         (b"\x0f\x00", "malformed"),
         (b"\x0f\x00\x00\x00\x01\x07" + body, "malformed"),
-        (b"\x0f\x00\x00\x00\x01\x00" + body + b"\x00", "malformed"),
         (b"\xc0\x01", "unsupported"),
         (b"", "unsupported"),
     ):
@@ -495,6 +493,9 @@ def test_notification_forms_and_failures() -> None:
     with pytest.raises(DlmsError) as caught:
         parse_notification(b"\x0f\x00", decrypted=True)
     assert caught.value.reason == "not_notification"
+    with pytest.raises(DlmsError) as caught:  # the body is checked as it is decoded: it must end with the APDU
+        decode_body(body + b"\x00")
+    assert caught.value.reason == "malformed"
 
 
 def test_layout_value_kinds_and_unknown_profiles() -> None:
@@ -520,18 +521,18 @@ def test_layout_value_kinds_and_unknown_profiles() -> None:
         *pair("0.0.96.97.0.255", Data(OCTET_STRING, b"\x01\xff")),
         *pair("0.0.1.0.0.255", Data(OCTET_STRING, bytes(12))),  # a clock that is not a date
     )
-    result = decode_body(Data(STRUCTURE, items))
+    result = decode_body(encode(Data(STRUCTURE, items)))
     texts = {ds.obis: ds.first.value for ds in result.datasets if ds.first}
     assert texts == {"14.7.0": "50.0", "96.50.0": "1", "96.13.0": "hello", "96.97.0": "01ff"}
     assert result.clock is None
     with pytest.raises(DlmsError) as caught:
-        decode_body(Data(STRUCTURE, (Data(0x11, 1),)), profile="nowhere")
+        decode_body(encode(Data(STRUCTURE, (Data(0x11, 1),))), profile="nowhere")
     assert caught.value.reason == "unknown_layout"
     # a push list whose entries are not {class, OBIS, attribute, index} is no push list
     bad_list = Data(ARRAY, (Data(STRUCTURE, (Data(0x12, 3),)),))
     with pytest.raises(DlmsError):
-        decode_body(Data(STRUCTURE, (bad_list,)))
-    forced = decode_body(decode_all(vector("e450_at_wienernetze_plaintext_bodies").lines[0]), profile="wiener-netze")
+        decode_body(encode(Data(STRUCTURE, (bad_list,))))
+    forced = decode_body(vector("e450_at_wienernetze_plaintext_bodies").lines[0], profile="wiener-netze")
     assert forced.profile == "wiener-netze"
 
 

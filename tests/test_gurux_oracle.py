@@ -149,7 +149,7 @@ def our_plaintext(apdu: bytes, source: Vector) -> bytes:
 def our_notification(apdu: bytes, source: Vector) -> Notification:
     plaintext = our_plaintext(apdu, source)
     notification = parse_notification(plaintext, decrypted=apdu[0] == GLO_CIPHERING)
-    return Notification(notification.invoke_id, notification.datetime, our_tree(notification.body))
+    return Notification(notification.invoke_id, notification.datetime, our_tree(decode_all(notification.body)))
 
 
 def body_offset(plaintext: bytes) -> int:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Final
 
 from ..errors import DlmsError, PushProblem
-from .axdr import Data, cosem_datetime, decode, decode_length
+from .axdr import cosem_datetime, decode_length
 
 # APDU tags of the xDLMS APDUs (docs/dlms.md §3-§5)
 DATA_NOTIFICATION: Final = 0x0F
@@ -81,15 +81,16 @@ class BlockAssembler:
 
 @dataclass(frozen=True, slots=True)
 class DataNotification:
-    """``0F | long-invoke-id-and-priority (4) | date-time (00, or 0C + 12 bytes) | body``."""
+    """``0F | long-invoke-id-and-priority (4) | date-time (00, or 0C + 12 bytes) | body``; the body stays A-XDR
+    bytes, for :func:`.bodies.decode_body` (which reads the common bodies without a tree of values)."""
 
     invoke_id: int
     datetime: datetime | None
-    body: Data
+    body: bytes
 
 
 def parse_notification(apdu: bytes, *, decrypted: bool = False) -> DataNotification:
-    """Parse a data-notification that must span all of ``apdu``.
+    """Parse the header of a data-notification; the body is the rest of ``apdu``.
 
     For a decrypted APDU, a first byte other than 0x0F means the key was wrong (``wrong_key``); any other
     failure is ``not_notification`` (for clear APDUs: ``unsupported``, or ``malformed``).
@@ -100,25 +101,22 @@ def parse_notification(apdu: bytes, *, decrypted: bool = False) -> DataNotificat
             raise DlmsError(PushProblem.WRONG_KEY, f"decrypted APDU starts with {first}: the encryption key is wrong")
         # clear traffic that is not a push (another client's requests on a shared bus): no key can help
         raise DlmsError(PushProblem.UNSUPPORTED, f"APDU {first} is not a data-notification")
-    try:
-        if len(apdu) < 6:
-            raise DlmsError(PushProblem.MALFORMED, "data-notification too short")
-        invoke_id = int.from_bytes(apdu[1:5], "big") & 0x00FFFFFF
-        pos = 5
-        stamp: datetime | None = None
-        if apdu[pos] == 0x00:
-            pos += 1
-        elif apdu[pos] == 0x0C:
-            stamp = cosem_datetime(apdu[pos + 1 : pos + 13])
-            pos += 13
-        elif apdu[pos : pos + 2] == b"\x09\x0c":  # some firmware sends the date-time as an octet-string
-            stamp = cosem_datetime(apdu[pos + 2 : pos + 14])
-            pos += 14
-        else:
-            raise DlmsError(PushProblem.MALFORMED, f"date-time field starts with 0x{apdu[pos]:02x}")
-        body, end = decode(apdu, pos)
-        if end != len(apdu):
-            raise DlmsError(PushProblem.MALFORMED, f"{len(apdu) - end} bytes after the notification body")
-    except DlmsError as err:
-        raise DlmsError(PushProblem.NOT_NOTIFICATION if decrypted else PushProblem.MALFORMED, err.detail) from err
-    return DataNotification(invoke_id, stamp, body)
+    problem = PushProblem.NOT_NOTIFICATION if decrypted else PushProblem.MALFORMED
+    if len(apdu) < 7:
+        raise DlmsError(problem, "data-notification too short")
+    invoke_id = int.from_bytes(apdu[1:5], "big") & 0x00FFFFFF
+    pos = 5
+    stamp: datetime | None = None
+    if apdu[pos] == 0x00:
+        pos += 1
+    elif apdu[pos] == 0x0C:
+        stamp = cosem_datetime(apdu[pos + 1 : pos + 13])
+        pos += 13
+    elif apdu[pos : pos + 2] == b"\x09\x0c":  # some firmware sends the date-time as an octet-string
+        stamp = cosem_datetime(apdu[pos + 2 : pos + 14])
+        pos += 14
+    else:
+        raise DlmsError(problem, f"date-time field starts with 0x{apdu[pos]:02x}")
+    if pos >= len(apdu):
+        raise DlmsError(problem, "data-notification without a body")
+    return DataNotification(invoke_id, stamp, apdu[pos:])

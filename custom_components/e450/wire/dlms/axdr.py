@@ -35,7 +35,7 @@ DATE_TIME: Final = 0x19
 DATE: Final = 0x1A
 TIME: Final = 0x1B
 
-_FIXED: Final[dict[int, struct.Struct]] = {
+FIXED: Final[dict[int, struct.Struct]] = {
     tag: struct.Struct(fmt)
     for tag, fmt in {
         INT32: ">i",
@@ -52,7 +52,7 @@ _FIXED: Final[dict[int, struct.Struct]] = {
         FLOAT64: ">d",
     }.items()
 }
-NUMERIC: Final = frozenset(_FIXED)
+NUMERIC: Final = frozenset(FIXED)
 _RAW_SIZE: Final = {DATE_TIME: 12, DATE: 5, TIME: 4}
 MAX_DEPTH: Final = 16
 
@@ -80,7 +80,7 @@ class Data:
 
 def fixed_size(tag: int) -> int | None:
     """The size of a fixed-length value of type ``tag`` (numbers, dates), ``None`` for other types."""
-    fixed = _FIXED.get(tag)
+    fixed = FIXED.get(tag)
     if fixed is not None:
         return fixed.size
     if tag == BOOLEAN:
@@ -121,37 +121,49 @@ def decode(data: bytes, pos: int = 0, depth: int = 0) -> tuple[Data, int]:
     if pos >= size:
         raise DlmsError(PushProblem.MALFORMED, "value beyond the end of the data")
     tag = data[pos]
+    if tag not in _COMPOUND:
+        tag, value, pos = leaf(data, pos)
+        return _data(tag, value), pos
     pos += 1
-    fixed = _FIXED.get(tag)
-    if fixed is not None:  # the numbers: most of a push
+    first = data[pos] if pos < size else 0x80
+    count, pos = (first, pos + 1) if first < 0x80 else decode_length(data, pos)
+    if count > size - pos:  # every element takes at least one byte
+        raise DlmsError(PushProblem.MALFORMED, f"{count} elements cannot fit in {size - pos} bytes")
+    elements = []
+    leaves = depth < MAX_DEPTH  # the elements' depth is allowed: leaves may be read here, without recursion
+    for _ in range(count):
+        child = data[pos] if leaves and pos < size else NULL
+        if (fixed := FIXED.get(child)) is not None and pos + 1 + fixed.size <= size:
+            elements.append(_data(child, fixed.unpack_from(data, pos + 1)[0]))
+            pos += 1 + fixed.size
+        elif (
+            child == OCTET_STRING
+            and pos + 1 < size
+            and (length := data[pos + 1]) < 0x80  # a one-byte length
+            and pos + 2 + length <= size
+        ):
+            elements.append(_data(child, data[pos + 2 : pos + 2 + length]))
+            pos += 2 + length
+        else:
+            element, pos = decode(data, pos, depth + 1)
+            elements.append(element)
+    return _data(tag, tuple(elements)), pos
+
+
+def leaf(data: bytes, pos: int) -> tuple[int, object, int]:
+    """Decode one value that is not an array or structure at ``pos``: its tag, its Python value (as
+    :class:`Data` holds it) and the position after it."""
+    size = len(data)
+    if pos >= size:
+        raise DlmsError(PushProblem.MALFORMED, "value beyond the end of the data")
+    tag = data[pos]
+    pos += 1
+    fixed = FIXED.get(tag)
+    if fixed is not None:
         end = pos + fixed.size
         if end > size:
             raise DlmsError(PushProblem.MALFORMED, f"{fixed.size} bytes wanted at offset {pos}, {size - pos} left")
-        return _data(tag, fixed.unpack_from(data, pos)[0]), end
-    if tag in _COMPOUND:
-        first = data[pos] if pos < size else 0x80
-        count, pos = (first, pos + 1) if first < 0x80 else decode_length(data, pos)
-        if count > size - pos:  # every element takes at least one byte
-            raise DlmsError(PushProblem.MALFORMED, f"{count} elements cannot fit in {size - pos} bytes")
-        elements = []
-        leaves = depth < MAX_DEPTH  # the elements' depth is allowed: leaves may be read here, without recursion
-        for _ in range(count):
-            child = data[pos] if leaves and pos < size else NULL
-            if (fixed := _FIXED.get(child)) is not None and pos + 1 + fixed.size <= size:
-                elements.append(_data(child, fixed.unpack_from(data, pos + 1)[0]))
-                pos += 1 + fixed.size
-            elif (
-                child == OCTET_STRING
-                and pos + 1 < size
-                and (length := data[pos + 1]) < 0x80  # a one-byte length
-                and pos + 2 + length <= size
-            ):
-                elements.append(_data(child, data[pos + 2 : pos + 2 + length]))
-                pos += 2 + length
-            else:
-                element, pos = decode(data, pos, depth + 1)
-                elements.append(element)
-        return _data(tag, tuple(elements)), pos
+        return tag, fixed.unpack_from(data, pos)[0], end
     if tag in _STRINGS:
         first = data[pos] if pos < size else 0x80
         length, pos = (first, pos + 1) if first < 0x80 else decode_length(data, pos)
@@ -160,20 +172,20 @@ def decode(data: bytes, pos: int = 0, depth: int = 0) -> tuple[Data, int]:
             raise DlmsError(PushProblem.MALFORMED, f"{length} bytes wanted at offset {pos}, {size - pos} left")
         raw = data[pos:end]
         if tag == OCTET_STRING:
-            return _data(tag, raw), end
-        return _data(tag, raw.decode("latin-1" if tag == VISIBLE_STRING else "utf-8", errors="replace")), end
+            return tag, raw, end
+        return tag, raw.decode("latin-1" if tag == VISIBLE_STRING else "utf-8", errors="replace"), end
     if tag == BOOLEAN:
         raw, pos = _take(data, pos, 1)
-        return _data(tag, raw[0] != 0), pos
+        return tag, raw[0] != 0, pos
     if tag == BIT_STRING:
         bits, pos = decode_length(data, pos)
         raw, pos = _take(data, pos, (bits + 7) // 8)
-        return _data(tag, raw), pos
+        return tag, raw, pos
     if tag in _RAW_SIZE:
         raw, pos = _take(data, pos, _RAW_SIZE[tag])
-        return _data(tag, raw), pos
+        return tag, raw, pos
     if tag == NULL:
-        return _data(tag, None), pos
+        return tag, None, pos
     raise DlmsError(PushProblem.MALFORMED, f"unsupported A-XDR type 0x{tag:02x} at offset {pos - 1}")
 
 
@@ -215,7 +227,7 @@ def encode_length(size: int) -> bytes:
 def encode(data: Data) -> bytes:
     """The A-XDR bytes of ``data``: the inverse of :func:`decode` for every type it reads."""
     tag, value = data.tag, data.value
-    fixed = _FIXED.get(tag)
+    fixed = FIXED.get(tag)
     if fixed is not None:
         return bytes([tag]) + fixed.pack(value)
     if tag in _COMPOUND:

@@ -25,9 +25,11 @@ from .axdr import (
     STRUCTURE,
     Data,
     cosem_datetime,
+    decode_all,
+    decode_length,
     obis_text,
 )
-from .described import find_registers, shape
+from .described import DATE_TIME_OCTETS, Registers, find_registers, shape
 from .positional import CLOCK, PROFILES
 from .units import Scaling
 
@@ -86,11 +88,11 @@ class _Builder:
         self.datasets: list[DataSet] = []
         self.clock: datetime | None = None
 
-    def add(self, address: str, data: Data, scaling: Scaling | None = None) -> None:
+    def add(self, address: str, tag: int, value: object, scaling: Scaling | None = None) -> None:
+        """A register's value (an A-XDR tag and the value :class:`.axdr.Data` holds for it)."""
         code, history, unit, exponent = _register(address, scaling)
-        tag, value = data.tag, data.value
         if tag == DATE_TIME or (tag == OCTET_STRING and code == "1.0.0" and len(value) == 12):  # type: ignore[arg-type]
-            self.add_clock(data)
+            self.add_clock(value)
             return
         if tag in NUMERIC and isinstance(value, int | float):
             scaled = _scaled(value, exponent) if exponent else value  # times 10**0 is the value itself
@@ -110,8 +112,8 @@ class _Builder:
         # a string is a name (a meter number, a list id), never a number, however many digits it has
         self.datasets.append(_dataset(address, (_value(text, None),), code, history, None))
 
-    def add_clock(self, data: Data) -> None:
-        stamp = cosem_datetime(data.value) if isinstance(data.value, bytes) else None
+    def add_clock(self, value: object) -> None:
+        stamp = cosem_datetime(value) if isinstance(value, bytes) else None
         if stamp is None:
             return
         self.clock = stamp
@@ -160,20 +162,62 @@ def _maker_scalings(entries: tuple[tuple[int, str, int], ...], body: Data) -> di
     return {}
 
 
-def _pairs_start(body: Data) -> int | None:
-    """Index of the first OBIS code when the body is (date-time,) OBIS, value, OBIS, value …."""
-    items = body.items
-    if body.tag != STRUCTURE or len(items) < 2:
+def _pairs_start(elements: tuple[tuple[int, object], ...]) -> int | None:
+    """Index of the first OBIS code when a structure's elements are (date-time,) OBIS, value, OBIS, value …."""
+    if len(elements) < 2:
         return None
-    start = 1 if items[0].is_octets(12) or items[0].tag == DATE_TIME else 0
-    rest = items[start:]
-    if len(rest) < 2 or len(rest) % 2 or not all(item.is_octets(6) for item in rest[::2]):
+    tag, first = elements[0]
+    start = 1 if tag == DATE_TIME or (tag == OCTET_STRING and len(first) == DATE_TIME_OCTETS) else 0  # type: ignore[arg-type]
+    rest = elements[start::2]
+    if len(elements) - start < 2 or (len(elements) - start) % 2:
+        return None
+    if not all(tag == OCTET_STRING and len(code) == 6 for tag, code in rest):  # type: ignore[arg-type]
         return None
     return start
 
 
-def decode_body(body: Data, profile: str | None = None) -> Decoded:
-    """Turn a notification body into data sets. ``profile`` forces a positional layout by name."""
+def _opens_with_array(raw: bytes) -> bool:
+    """A structure whose first element is an array: a push object list's place (read from the decoded tree)."""
+    if len(raw) < 3 or raw[0] != STRUCTURE:
+        return False
+    try:
+        first = decode_length(raw, 1)[1]
+    except DlmsError:
+        return True  # malformed: the tree's decoder says how
+    return first < len(raw) and raw[first] == ARRAY
+
+
+def _pairs(elements: tuple[tuple[int, object], ...], start: int) -> Decoded:
+    builder = _Builder()
+    if start:
+        builder.add_clock(elements[0][1])
+    for (_, code), (tag, value) in zip(elements[start::2], elements[start + 1 :: 2], strict=True):
+        builder.add(_obis(code), tag, value)
+    return Decoded(Layout.OBIS_PAIRS, None, tuple(builder.datasets), builder.clock)
+
+
+def _described(registers: Registers) -> Decoded:
+    builder = _Builder()
+    for code, tag, value, scaling in registers.entries:
+        builder.add(_obis(code), tag, value, scaling)
+    return Decoded(Layout.DESCRIBED, None, tuple(builder.datasets), builder.clock)
+
+
+def decode_body(raw: bytes, profile: str | None = None) -> Decoded:
+    """Turn a notification body, its A-XDR bytes, into data sets. ``profile`` forces a positional layout by name.
+
+    A body that describes its registers is read straight from its bytes (the common case, and the fast one); a
+    push list, OBIS/value pairs and positional lists are read from the decoded tree. Bytes that are not one
+    well-formed value raise ``malformed``; a body no layout describes, ``unknown_layout``.
+    """
+    registers = None
+    if not _opens_with_array(raw):  # a push object list is read from the decoded tree, below
+        registers = find_registers(raw)
+        if registers is not None and raw[0] == STRUCTURE and (start := _pairs_start(registers.elements)) is not None:
+            return _pairs(registers.elements, start)
+        if registers is not None and registers.described:
+            return _described(registers)
+    body = decode_all(raw)
     builder = _Builder()
     if (entries := _push_list(body)) is not None:
         scalings = _maker_scalings(entries, body)
@@ -181,21 +225,14 @@ def decode_body(body: Data, profile: str | None = None) -> Decoded:
             if class_id == CLASS_PUSH_SETUP or attribute == 1:
                 continue  # the push setup and logical names describe the push, not the meter
             if class_id == CLASS_CLOCK:
-                builder.add_clock(data)
+                builder.add_clock(data.value)
             else:
-                builder.add(address, data, scalings.get(normalize_address(address)[0]))
+                builder.add(address, data.tag, data.value, scalings.get(normalize_address(address)[0]))
         return Decoded(Layout.PUSH_LIST, None, tuple(builder.datasets), builder.clock)
-    if (start := _pairs_start(body)) is not None:
-        items = body.items
-        if start:
-            builder.add_clock(items[0])
-        for code, data in zip(items[start::2], items[start + 1 :: 2], strict=True):
-            builder.add(_obis(bytes(code.value)), data)  # type: ignore[call-overload]
-        return Decoded(Layout.OBIS_PAIRS, None, tuple(builder.datasets), builder.clock)
-    if (registers := find_registers(body)) is not None:
-        for entry in registers:
-            builder.add(_obis(entry.code), entry.value, entry.scaling)
-        return Decoded(Layout.DESCRIBED, None, tuple(builder.datasets), builder.clock)
+    if registers is None:
+        registers = find_registers(raw)
+    if registers is not None and registers.described:
+        return _described(registers)
     if profile is not None:
         chosen = PROFILES.get(profile)
         if chosen is None:
@@ -207,8 +244,8 @@ def decode_body(body: Data, profile: str | None = None) -> Decoded:
         if (fields := candidate.layout(body)) is not None:
             for spec, data in zip(fields, body.items, strict=True):
                 if spec.address == CLOCK:
-                    builder.add_clock(data)
+                    builder.add_clock(data.value)
                 else:
-                    builder.add(spec.address, data, spec.scaling)
+                    builder.add(spec.address, data.tag, data.value, spec.scaling)
             return Decoded(Layout.POSITIONAL, candidate.name, tuple(builder.datasets), builder.clock)
     raise DlmsError(PushProblem.UNKNOWN_LAYOUT, f"no layout describes a body shaped {shape(body)}")

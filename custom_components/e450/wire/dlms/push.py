@@ -19,7 +19,7 @@ from ..framing.hdlc import HdlcFrame, HdlcReader, strip_llc
 from ..framing.mbus import MbusFrame, MbusReader
 from ..models import UNPROTECTED, BccStatus, PushInfo, Readout, TagStatus
 from .apdu import CIPHERED, GENERAL_BLOCK_TRANSFER, MAX_APDU, BlockAssembler, parse_block, parse_notification
-from .axdr import Data
+from .axdr import decode_all
 from .bodies import decode_body
 from .cipher import decrypt, parse_glo_ciphered
 from .described import redacted
@@ -220,16 +220,18 @@ class PushDecoder:
             notification = parse_notification(plaintext, decrypted=decrypted)
         except DlmsError as err:
             return Push(info, None, err, apdu)
-        return self._body(info, notification.body, notification.datetime, apdu)
+        return self._body(info, notification.body, notification.datetime, apdu, decrypted=decrypted)
 
-    def _body(self, info: PushInfo, body: Data, stamp: datetime | None, apdu: bytes) -> Push:
+    def _body(self, info: PushInfo, body: bytes, stamp: datetime | None, apdu: bytes, *, decrypted: bool) -> Push:
         try:
             decoded = decode_body(body, self.profile)
         except DlmsError as err:
+            if err.reason is PushProblem.MALFORMED and decrypted:
+                err = DlmsError(PushProblem.NOT_NOTIFICATION, err.detail)  # deciphered, yet no well-formed body
             if err.reason is PushProblem.UNKNOWN_LAYOUT and err.detail not in self._shapes_seen:
                 self._shapes_seen.add(err.detail)  # once per distinct shape, not on every push
                 _LOGGER.warning("A push body of a layout this version does not know; please report it: %s", err.detail)
-            undecoded = redacted(body) if err.reason is PushProblem.UNKNOWN_LAYOUT else None
+            undecoded = redacted(decode_all(body)) if err.reason is PushProblem.UNKNOWN_LAYOUT else None
             return Push(info, None, err, apdu, undecoded)
         info = PushInfo(
             info.system_title,

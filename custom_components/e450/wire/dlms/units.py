@@ -57,9 +57,15 @@ def scaler_unit(data: Data) -> Scaling | None:
         return None
     scaler, unit = items[0].value, items[1].value
     assert isinstance(scaler, int) and isinstance(unit, int)
+    return scaling(scaler, unit)
+
+
+def scaling(scaler: int, unit: int) -> Scaling | None:
+    """The :class:`Scaling` of a ``scaler_unit``'s two numbers; ``None`` for a unit no electricity register
+    uses (then it was no scaler_unit after all)."""
     if (known := _SCALINGS.get((scaler, unit))) is not None:
         return known
     if unit not in UNIT_NAMES:
-        return None  # an enumeration value no electricity register uses: not a scaler_unit after all
-    scaling = _SCALINGS[scaler, unit] = Scaling(UNIT_NAMES[unit], scaler)
-    return scaling
+        return None
+    made = _SCALINGS[scaler, unit] = Scaling(UNIT_NAMES[unit], scaler)
+    return made
