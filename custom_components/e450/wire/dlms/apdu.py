@@ -16,31 +16,46 @@ GLO_CIPHERING: Final = 0xDB  # general-glo-ciphering
 DED_CIPHERING: Final = 0xDC  # general-ded-ciphering: the same layout, ciphered with a dedicated key
 CIPHERED: Final = frozenset({GLO_CIPHERING, DED_CIPHERING})
 GENERAL_BLOCK_TRANSFER: Final = 0xE0
+BARE_BODY: Final = frozenset({0x01, 0x02})  # an array or a structure: a notification body without its header
 MAX_APDU: Final = 65536  # far above any push (the largest E450 push seen is 0x1FF bytes)
 
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """One general-block-transfer block."""
+    """One general-block-transfer block; ``size``: its bytes in the APDU (several may follow one another)."""
 
     last: bool
     number: int
     data: bytes
+    size: int = 0
 
 
-def parse_block(apdu: bytes) -> Block:
-    """``E0 | control | number (2) | acknowledged (2) | A-XDR length | data``."""
-    if len(apdu) < 7 or apdu[0] != GENERAL_BLOCK_TRANSFER:
+def parse_block(apdu: bytes, start: int = 0) -> Block:
+    """``E0 | control | number (2) | acknowledged (2) | A-XDR length | data`` at ``start``."""
+    if len(apdu) < start + 7 or apdu[start] != GENERAL_BLOCK_TRANSFER:
         raise DlmsError(PushProblem.MALFORMED, "not a general-block-transfer APDU")
-    size, start = decode_length(apdu, 6)
-    data = apdu[start : start + size]
+    number = int.from_bytes(apdu[start + 2 : start + 4], "big")
+    size, begin = decode_length(apdu, start + 6)
+    data = apdu[begin : begin + size]
     if len(data) != size:
-        raise DlmsError(PushProblem.MALFORMED, f"block {int.from_bytes(apdu[2:4], 'big')} is shorter than its length")
-    return Block(last=bool(apdu[1] & 0x80), number=int.from_bytes(apdu[2:4], "big"), data=data)
+        raise DlmsError(PushProblem.MALFORMED, f"block {number} is shorter than its length")
+    return Block(last=bool(apdu[start + 1] & 0x80), number=number, data=data, size=begin + size - start)
+
+
+def parse_blocks(apdu: bytes) -> list[Block]:
+    """The blocks one after the other in ``apdu`` (some meters put a whole sequence in one frame); bytes after
+    them that start no block are padding."""
+    blocks = [parse_block(apdu)]
+    end = blocks[0].size
+    while end < len(apdu) and apdu[end] == GENERAL_BLOCK_TRANSFER:
+        blocks.append(parse_block(apdu, end))
+        end += blocks[-1].size
+    return blocks
 
 
 class BlockAssembler:
-    """Joins general-block-transfer blocks into one APDU: restarts on block 1, drops broken sequences."""
+    """Joins general-block-transfer blocks into one APDU: restarts on the first block (numbered 1, or 0 by some
+    meters), drops broken sequences."""
 
     def __init__(self) -> None:
         self._parts: list[bytes] = []
@@ -54,7 +69,7 @@ class BlockAssembler:
     def add(self, block: Block) -> tuple[bytes | None, bool]:
         """``(apdu or None, whether an unfinished sequence was dropped)``."""
         dropped = False
-        if block.number == 1:
+        if block.number in (0, 1) and not (block.number == 1 and self._next == 1 and self._parts):
             dropped = bool(self._parts)
             self._parts = []
         elif block.number != self._next:
@@ -84,7 +99,7 @@ class DataNotification:
     """``0F | long-invoke-id-and-priority (4) | date-time (00, or 0C + 12 bytes) | body``; the body stays A-XDR
     bytes, for :func:`.bodies.decode_body` (which reads the common bodies without a tree of values)."""
 
-    invoke_id: int
+    invoke_id: int | None  # None: a body sent without the notification's header
     datetime: datetime | None
     body: bytes
 
@@ -92,9 +107,12 @@ class DataNotification:
 def parse_notification(apdu: bytes, *, decrypted: bool = False) -> DataNotification:
     """Parse the header of a data-notification; the body is the rest of ``apdu``.
 
-    For a decrypted APDU, a first byte other than 0x0F means the key was wrong (``wrong_key``); any other
-    failure is ``not_notification`` (for clear APDUs: ``unsupported``, or ``malformed``).
+    Some meters send the body alone, an array or structure with no header before it: taken as such. For a
+    decrypted APDU, any other first byte than 0x0F means the key was wrong (``wrong_key``); any other failure is
+    ``not_notification`` (for clear APDUs: ``unsupported``, or ``malformed``).
     """
+    if apdu and apdu[0] in BARE_BODY:
+        return DataNotification(None, None, apdu)
     if not apdu or apdu[0] != DATA_NOTIFICATION:
         first = f"0x{apdu[0]:02x}" if apdu else "nothing"
         if decrypted:
@@ -112,9 +130,9 @@ def parse_notification(apdu: bytes, *, decrypted: bool = False) -> DataNotificat
     elif apdu[pos] == 0x0C:
         stamp = cosem_datetime(apdu[pos + 1 : pos + 13])
         pos += 13
-    elif apdu[pos : pos + 2] == b"\x09\x0c":  # some firmware sends the date-time as an octet-string
-        stamp = cosem_datetime(apdu[pos + 2 : pos + 14])
-        pos += 14
+    elif apdu[pos] == 0x09 and pos + 1 < len(apdu):  # some firmware sends it as an octet-string (or an empty one)
+        stamp = cosem_datetime(apdu[pos + 2 : pos + 2 + apdu[pos + 1]])
+        pos += 2 + apdu[pos + 1]
     else:
         raise DlmsError(problem, f"date-time field starts with 0x{apdu[pos]:02x}")
     if pos >= len(apdu):

@@ -80,6 +80,8 @@ def _register(address: str, scaling: Scaling | None) -> tuple[str, str | None, s
     code, history = normalize_address(address)
     if scaling is None:
         scaling = default_scaling(code)
+    elif scaling.from_table:  # the body's scaler, with a unit it did not name well
+        return code, history, default_scaling(code).unit, scaling.exponent
     return code, history, scaling.unit, scaling.exponent
 
 
@@ -213,7 +215,12 @@ def decode_body(raw: bytes, profile: str | None = None) -> Decoded:
     registers = None
     if not _opens_with_array(raw):  # a push object list is read from the decoded tree, below
         registers = find_registers(raw)
-        if registers is not None and raw[0] == STRUCTURE and (start := _pairs_start(registers.elements)) is not None:
+        if (
+            registers is not None
+            and registers.single
+            and raw[0] == STRUCTURE
+            and (start := _pairs_start(registers.elements)) is not None
+        ):
             return _pairs(registers.elements, start)
         if registers is not None and registers.described:
             return _described(registers)

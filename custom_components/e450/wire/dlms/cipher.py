@@ -56,7 +56,8 @@ class GloCiphered:
 
 
 def parse_glo_ciphered(apdu: bytes) -> GloCiphered:
-    """Split a general-glo- or general-ded-ciphering APDU into its header and payload (whole-APDU length checked).
+    """Split a general-glo- or general-ded-ciphering APDU into its header and payload (the length field checked;
+    bytes after the content are padding).
 
     Both have the same layout (Green Book §9.3.5): glo- is ciphered with the global key, ded- with a dedicated
     key; a push carries no association that could agree one, so the key the user gives serves for either.
@@ -68,7 +69,7 @@ def parse_glo_ciphered(apdu: bytes) -> GloCiphered:
     if title_size != 8 or len(system_title) != 8:
         raise DlmsError(PushProblem.MALFORMED, f"system title of {title_size} bytes")
     size, start = decode_length(apdu, 10)
-    content = apdu[start:]
+    content = apdu[start : start + size]  # bytes after it (some meters pad their frames) are not the push's
     if len(content) != size or size < 5:
         raise DlmsError(PushProblem.MALFORMED, f"ciphered content of {len(content)} bytes, length field says {size}")
     security_control = content[0]

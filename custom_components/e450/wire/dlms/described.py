@@ -29,6 +29,7 @@ from .axdr import (
     OCTET_STRING,
     STRUCTURE,
     UINT16,
+    UINT32,
     Data,
     decode,
     decode_length,
@@ -55,11 +56,14 @@ class Registers:
 
     entries: tuple[Entry, ...]
     elements: tuple[tuple[int, object], ...]
+    single: bool = True  # one value spans the body (some meters put several structures after the header)
 
     @property
     def described(self) -> bool:
-        """Enough registers for the body to be a list of them."""
-        return len(self.entries) >= MIN_REGISTERS
+        """Enough registers for the body to be a list of them: two, or one that carries its own scaler (Aidon's
+        list 1, its active power alone, is one ``{OBIS, value, scaler_unit}``)."""
+        entries = self.entries
+        return len(entries) >= MIN_REGISTERS or (len(entries) == 1 and entries[0][3] is not None)
 
 
 def looks_like_obis(data: Data) -> bool:
@@ -69,7 +73,8 @@ def looks_like_obis(data: Data) -> bool:
 
 
 def _obis(raw: bytes) -> bool:
-    return len(raw) == 6 and raw[0] < 16 and (raw[5] == 0xFF or raw[5] < 100)
+    # F: 255 (not used), 0-99 a billing period, 101-126 the last, second last … period (Blue Book §7.3.2)
+    return len(raw) == 6 and raw[0] < 16 and (raw[5] == 0xFF or raw[5] <= 126)
 
 
 def _count(data: bytes, pos: int) -> tuple[int, int]:
@@ -84,43 +89,97 @@ def _scaler_unit(data: bytes, pos: int) -> tuple[Scaling, int] | None:
     count, at = _count(data, pos + 1)
     if count != 2 or data[at] != INT8 or data[at + 2] != ENUM:
         return None
-    found = scaling(_SCALER.unpack_from(data, at + 1)[0], data[at + 3])
-    return None if found is None else (found, at + 4)
+    return scaling(_SCALER.unpack_from(data, at + 1)[0], data[at + 3]), at + 4
 
 
-def _idis(data: bytes, at: int, depth: int, found: list[Entry]) -> int | None:
-    """The four elements of a structure from ``at`` as ``{class_id, OBIS, attribute, value}``: adds the register
-    and returns the position after the structure; ``None`` when they are something else. A capture object
-    ``{class, OBIS, attribute, data index 0}`` is a push list's entry, not a value; a value that is an array or a
-    structure is walked for the registers it holds."""
-    if data[at] != UINT16 or data[at + 3] != OCTET_STRING or data[at + 4] != 6:
+def _tagged_obis(data: bytes, at: int) -> bytes | None:
+    """The OBIS code of an octet-string of 6 plausible bytes at ``at``."""
+    if data[at] != OCTET_STRING or data[at + 1] != 6:
         return None
-    code = data[at + 5 : at + 11]
-    if not _obis(code) or data[at + 11] not in NUMERIC:
+    code = data[at + 2 : at + 8]
+    return code if _obis(code) else None
+
+
+def _four(data: bytes, at: int, depth: int, found: list[Entry]) -> int | None:
+    """The four elements of a structure from ``at``, when they describe one register: adds it and returns the
+    position after the structure; ``None`` when they are something else.
+
+    - ``{class_id, OBIS, attribute, value}`` (IDIS): the attribute is 2, a register's value. A capture object
+      ``{class, OBIS, attribute, data index 0}`` is a push list's entry, not a value; a value that is an array or a
+      structure is walked for the registers it holds.
+    - ``{class_id, OBIS, scaler, value}``: the same place holds an ``int8`` scaler other than 2 (the unit is the
+      OBIS table's).
+    - ``{value, class_id, scaler_unit, OBIS}``: the value first, its description after it.
+    """
+    if data[at] == UINT16:
+        code = _tagged_obis(data, at + 3)
+        if code is None or data[at + 11] not in NUMERIC:
+            return None
+        third, number, after = leaf(data, at + 11)
+        if data[after] in _CONTAINERS:
+            return _walk(data, after, depth + 1, found, None)
+        tag, value, end = leaf(data, after)
+        if tag == UINT16 and value == 0:
+            return end
+        scaler = Scaling(None, number, from_table=True) if third == INT8 and number != 2 else None  # type: ignore[arg-type]
+        found.append((code, tag, value, scaler))
+        return end
+    if data[at] in _CONTAINERS:
         return None
-    after = leaf(data, at + 11)[2]
-    if data[after] in _CONTAINERS:
-        return _walk(data, after, depth + 1, found, None)
-    tag, value, end = leaf(data, after)
-    if tag != UINT16 or value != 0:
-        found.append((code, tag, value, None))
-    return end
+    tag, value, after = leaf(data, at)
+    if data[after] != UINT16 or (unit := _scaler_unit(data, after + 3)) is None:
+        return None
+    code = _tagged_obis(data, unit[1])
+    if code is None:
+        return None
+    found.append((code, tag, value, unit[0]))
+    return unit[1] + 8
 
 
-def _walk(data: bytes, pos: int, depth: int, found: list[Entry], top: list[tuple[int, object]] | None) -> int:
+# Encodings some firmware gets wrong, read only when a body does not decode as it should (find_registers):
+
+
+def _swapped_obis(data: bytes, at: int) -> bytes | None:
+    """An OBIS code tagged ``06 09`` instead of ``09 06`` (a Landis+Gyr firmware's)."""
+    if data[at] == UINT32 and data[at + 1] == OCTET_STRING and _obis(code := data[at + 2 : at + 8]):
+        return code
+    return None
+
+
+def _descriptor(data: bytes, at: int) -> tuple[Entry, int] | None:
+    """A first element that is an untagged descriptor ``class_id (2) | OBIS (6) | attribute (1)`` before its
+    tagged value: the register and the position after it."""
+    if data[at] != 0x00 or data[at + 8] == 0 or not _obis(code := data[at + 2 : at + 8]):
+        return None
+    if data[at + 9] in _CONTAINERS:
+        return None
+    tag, value, end = leaf(data, at + 9)
+    return (code, tag, value, None), end
+
+
+def _walk(
+    data: bytes, pos: int, depth: int, found: list[Entry], top: list[tuple[int, object]] | None, quirks: bool = False
+) -> int:
     """Walk the array or structure at ``pos`` for registers; return the position after it. ``top`` collects what
     each element is (only for the body itself)."""
     if depth > MAX_DEPTH:
         return decode(data, pos, depth)[1]  # deeper than registers are looked for: passed over whole
     count, at = _count(data, pos + 1)
-    if data[pos] == STRUCTURE and count == 4 and (end := _idis(data, at, depth, found)) is not None:
+    if data[pos] == STRUCTURE and count == 4 and (end := _four(data, at, depth, found)) is not None:
         return end
     size = len(data)
     code: bytes | None = None  # an OBIS code waiting for its value
     value: tuple[int, object] | None = None  # its value, waiting to see whether a scaler_unit follows
-    for _ in range(count):
+    for index in range(count):
         tag = data[at]
-        if tag in _CONTAINERS:
+        item: object
+        if quirks and index == 0 and (described := _descriptor(data, at)) is not None:
+            found.append(described[0])
+            at = described[1]
+            continue
+        if quirks and (swapped := _swapped_obis(data, at)) is not None:
+            tag, item, at = OCTET_STRING, swapped, at + 8
+        elif tag in _CONTAINERS:
             if value is not None:  # OBIS, value, and now: a scaler_unit, or the next element
                 assert code is not None
                 unit = _scaler_unit(data, at)
@@ -134,10 +193,10 @@ def _walk(data: bytes, pos: int, depth: int, found: list[Entry], top: list[tuple
             code = None  # an OBIS code followed by a structure is no register's
             if top is not None:
                 top.append((tag, None))
-            at = _walk(data, at, depth + 1, found, None)
+            at = _walk(data, at, depth + 1, found, None, quirks)
             continue
-        if (fixed := FIXED.get(tag)) is not None:  # the numbers: most of a push, read here
-            item: object = fixed.unpack_from(data, at + 1)[0]
+        elif (fixed := FIXED.get(tag)) is not None:  # the numbers: most of a push, read here
+            item = fixed.unpack_from(data, at + 1)[0]
             at += 1 + fixed.size
         elif tag == OCTET_STRING and (length := data[at + 1]) < 0x80:
             item = data[at + 2 : at + 2 + length]
@@ -162,18 +221,34 @@ def _walk(data: bytes, pos: int, depth: int, found: list[Entry], top: list[tuple
     return at
 
 
-def find_registers(body: bytes) -> Registers | None:
-    """Walk a body's A-XDR bytes for the registers it describes, building them directly (no tree of values);
-    ``None`` when the bytes are not exactly one well-formed value (:func:`.axdr.decode_all` then says why)."""
+def _registers(body: bytes, *, quirks: bool) -> Registers | None:
     found: list[Entry] = []
     top: list[tuple[int, object]] = []
+    values = 0
     try:
-        end = _walk(body, 0, 0, found, top) if body[0] in _CONTAINERS else leaf(body, 0)[2]
+        end = 0
+        while end < len(body) and (values == 0 or body[end] in _CONTAINERS):
+            if body[end] in _CONTAINERS:
+                end = _walk(body, end, 0, found, top if values == 0 else None, quirks)
+            else:
+                end = leaf(body, end)[2]
+            values += 1
     except (IndexError, struct.error, DlmsError):
         return None
     if end != len(body):
         return None
-    return Registers(tuple(found), tuple(top))
+    return Registers(tuple(found), tuple(top), single=values == 1)
+
+
+def find_registers(body: bytes) -> Registers | None:
+    """Walk a body's A-XDR bytes for the registers it describes, building them directly (no tree of values);
+    ``None`` when the bytes are not well-formed values (:func:`.axdr.decode_all` then says why). Several arrays
+    or structures one after the other are walked as one body; a body that does not decode as it should is walked
+    once more with the firmware quirks of :func:`_quirk` allowed."""
+    registers = _registers(body, quirks=False)
+    if registers is None or not registers.described:
+        registers = _registers(body, quirks=True) or registers
+    return registers
 
 
 _NAMES: Final = {

@@ -9,7 +9,6 @@ deciphering (:mod:`.cipher`) → notification (:mod:`.apdu`) → body (:mod:`.bo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 import logging
 from typing import Any
 
@@ -18,12 +17,20 @@ from ..framing import Framing
 from ..framing.hdlc import HdlcFrame, HdlcReader, strip_llc
 from ..framing.mbus import MbusFrame, MbusReader
 from ..models import UNPROTECTED, BccStatus, PushInfo, Readout, TagStatus
-from .apdu import CIPHERED, GENERAL_BLOCK_TRANSFER, MAX_APDU, BlockAssembler, parse_block, parse_notification
+from .apdu import (
+    CIPHERED,
+    GENERAL_BLOCK_TRANSFER,
+    MAX_APDU,
+    BlockAssembler,
+    DataNotification,
+    parse_blocks,
+    parse_notification,
+)
 from .axdr import decode_all
 from .bodies import decode_body
 from .cipher import decrypt, parse_glo_ciphered
 from .described import redacted
-from .raw import RawReader
+from .raw import RawReader, apdu_end
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -133,8 +140,9 @@ class PushDecoder:
             dropped = False
         self._mbus_segments.append(frame.data[2:])  # after the source and destination TSAP
         result = [_failed(DlmsError(PushProblem.INTERRUPTED, "an M-Bus segment chain broke off"))] if dropped else []
-        if frame.last_segment:
-            apdu = b"".join(self._mbus_segments)
+        apdu = b"".join(self._mbus_segments)
+        # the last segment says so in its CI field; some meters never set that bit, but an APDU says where it ends
+        if frame.last_segment or (apdu and apdu_end(apdu, 0) == len(apdu)):
             self._mbus_segments = []
             if apdu:
                 result.extend(self._blocks_of(apdu))
@@ -171,14 +179,17 @@ class PushDecoder:
                 ]
             return [self.decode_apdu(apdu)]
         try:
-            block = parse_block(apdu)
+            blocks = parse_blocks(apdu)
         except DlmsError as err:
             self._blocks.reset()
             return [_failed(err, apdu)]
-        complete, dropped = self._blocks.add(block)
-        result = [_failed(DlmsError(PushProblem.INTERRUPTED, "a block transfer broke off"))] if dropped else []
-        if complete is not None:
-            result.append(self.decode_apdu(complete))
+        result = []
+        for block in blocks:
+            complete, dropped = self._blocks.add(block)
+            if dropped:
+                result.append(_failed(DlmsError(PushProblem.INTERRUPTED, "a block transfer broke off")))
+            if complete is not None:
+                result.append(self.decode_apdu(complete))
         return result
 
     # --- deciphering ------------------------------------------------------------------------------------------
@@ -220,14 +231,18 @@ class PushDecoder:
             notification = parse_notification(plaintext, decrypted=decrypted)
         except DlmsError as err:
             return Push(info, None, err, apdu)
-        return self._body(info, notification.body, notification.datetime, apdu, decrypted=decrypted)
+        return self._body(info, notification, apdu, decrypted=decrypted)
 
-    def _body(self, info: PushInfo, body: bytes, stamp: datetime | None, apdu: bytes, *, decrypted: bool) -> Push:
+    def _body(self, info: PushInfo, notification: DataNotification, apdu: bytes, *, decrypted: bool) -> Push:
+        body, stamp = notification.body, notification.datetime
         try:
             decoded = decode_body(body, self.profile)
         except DlmsError as err:
-            if err.reason is PushProblem.MALFORMED and decrypted:
-                err = DlmsError(PushProblem.NOT_NOTIFICATION, err.detail)  # deciphered, yet no well-formed body
+            if err.reason is PushProblem.MALFORMED and decrypted:  # deciphered, yet no well-formed body
+                if notification.invoke_id is None:  # nor any header: what came out is noise, the key is wrong
+                    err = DlmsError(PushProblem.WRONG_KEY, f"decrypted APDU is no notification: {err.detail}")
+                else:
+                    err = DlmsError(PushProblem.NOT_NOTIFICATION, err.detail)
             if err.reason is PushProblem.UNKNOWN_LAYOUT and err.detail not in self._shapes_seen:
                 self._shapes_seen.add(err.detail)  # once per distinct shape, not on every push
                 _LOGGER.warning("A push body of a layout this version does not know; please report it: %s", err.detail)

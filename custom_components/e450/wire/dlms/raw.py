@@ -82,7 +82,9 @@ def apdu_end(data: bytes | bytearray, start: int) -> int:
         elif data[pos] == 0x0C:
             pos += 13
         elif data[pos] == OCTET_STRING:
-            pos += 14
+            if pos + 1 >= len(data):
+                return INCOMPLETE
+            pos += 2 + data[pos + 1]
         else:
             return INVALID
         return _value_end(data, pos)

@@ -12,10 +12,12 @@ from .axdr import ENUM, INT8, STRUCTURE, Data
 
 @dataclass(frozen=True, slots=True)
 class Scaling:
-    """Unit and power-of-ten scaler of a register."""
+    """Unit and power-of-ten scaler of a register. ``from_table``: the unit was an enumeration value we do not
+    know, so the unit comes from the OBIS table while the scaler is the body's."""
 
     unit: str | None
     exponent: int = 0
+    from_table: bool = False
 
 
 # The DLMS unit enumeration, as far as electricity meters use it; 255 is "count" (no unit).
@@ -31,6 +33,9 @@ UNIT_NAMES: Final[dict[int, str | None]] = {
     9: "°C",
     13: "m³",
     14: "m³",
+    15: "m³/h",
+    16: "m³/h",
+    19: "L",
     27: "W",
     28: "VA",
     29: "var",
@@ -41,6 +46,7 @@ UNIT_NAMES: Final[dict[int, str | None]] = {
     34: "C",
     35: "V",
     44: "Hz",
+    52: "K",
     56: "%",
     57: "Ah",
     255: None,
@@ -60,12 +66,12 @@ def scaler_unit(data: Data) -> Scaling | None:
     return scaling(scaler, unit)
 
 
-def scaling(scaler: int, unit: int) -> Scaling | None:
-    """The :class:`Scaling` of a ``scaler_unit``'s two numbers; ``None`` for a unit no electricity register
-    uses (then it was no scaler_unit after all)."""
+def scaling(scaler: int, unit: int) -> Scaling:
+    """The :class:`Scaling` of a ``scaler_unit``'s two numbers. The scaler holds whatever the unit: a unit
+    this table does not name (0 and other values meters send by mistake among them) leaves the unit to the OBIS
+    table."""
     if (known := _SCALINGS.get((scaler, unit))) is not None:
         return known
-    if unit not in UNIT_NAMES:
-        return None
-    made = _SCALINGS[scaler, unit] = Scaling(UNIT_NAMES[unit], scaler)
+    made = Scaling(UNIT_NAMES[unit], scaler) if unit in UNIT_NAMES else Scaling(None, scaler, from_table=True)
+    _SCALINGS[scaler, unit] = made
     return made
