@@ -5,11 +5,14 @@ without a header, M-Bus chains whose last segment does not say so. Every input i
 from __future__ import annotations
 
 from datetime import datetime
+import json
+from pathlib import Path
 import struct
 
 import pytest
 
 from custom_components.e450.wire import DlmsError, Layout, PushDecoder
+from custom_components.e450.wire.commands.dlms import main
 from custom_components.e450.wire.dlms.apdu import parse_notification
 from custom_components.e450.wire.dlms.bodies import decode_body
 from custom_components.e450.wire.framing import Framing
@@ -187,3 +190,34 @@ def test_m_bus_chains_whose_last_segment_does_not_say_so() -> None:
     assert decoder.feed(first) == []  # incomplete: waits for the rest
     (chained,) = decoder.feed(second)
     assert values_of(chained) == {"1-0:1.8.0": 5, "1-0:2.8.0": 6}
+
+
+# --- the command line: a capture is known to hold pushes ----------------------------------------------------------
+
+
+def test_decode_reads_a_capture_with_no_framing_in_auto(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No HDLC or M-Bus frame in a capture: its APDUs are read raw, and a lone body without its header too."""
+    body = structure(code("1.0.1.8.0.255"), u32(12345), code("1.0.2.8.0.255"), u32(7))
+    for name, data in (("apdus", (HEADER + body) * 2), ("body", body)):
+        capture = tmp_path / f"{name}.hex"
+        capture.write_text(data.hex(" "))
+        assert main(["decode", str(capture)]) == 0, name
+        document = json.loads(capsys.readouterr().out)
+        readings = [{code: read["value"] for code, read in push["readings"].items()} for push in document["pushes"]]
+        assert readings == [{"1.8.0": 12345, "2.8.0": 7}] * (2 if name == "apdus" else 1), document
+    capture = tmp_path / "framed.hex"
+    capture.write_text(body.hex())
+    assert main(["decode", str(capture), "--framing", "hdlc"]) == 1  # a framing named is the framing used
+    assert "no valid HDLC frame" in json.loads(capsys.readouterr().out)["errors"][0]
+
+
+def test_a_date_time_beside_another_code_is_a_time_not_hex() -> None:
+    """A maximum demand's time (1-0:1.6.0's capture time) comes as a 12-byte octet-string."""
+    stamp = bytes.fromhex("07E9030F060C1E0000800000")
+    body = structure(code("1.0.1.6.0.255"), octets(stamp), code("1.0.1.8.0.255"), u32(1))
+    decoded = decode_body(body)
+    assert {ds.address: ds.values[0].value for ds in decoded.datasets} == {
+        "1-0:1.6.0": "2025-03-15 12:30:00",
+        "1-0:1.8.0": "1",
+    }
+    assert decoded.clock is None  # the meter's clock is 0-0:1.0.0 alone

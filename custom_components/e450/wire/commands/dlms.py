@@ -27,6 +27,7 @@ import re
 import sys
 from typing import Any
 
+from ..dlms.apdu import BARE_BODY
 from ..dlms.axdr import obis_bytes
 from ..dlms.client import ClientConfig
 from ..dlms.cosem import DEFAULT_REGISTERS, meter_time
@@ -82,11 +83,32 @@ def describe_error(index: int, push: Push) -> str:
     return f"{where}: {push.error}"
 
 
+def _feed_capture(data: bytes, decoder: PushDecoder) -> tuple[list[Push], PushDecoder]:
+    """A whole capture's pushes. With ``auto`` framing and no HDLC or M-Bus frame in it, its bytes are APDUs
+    with no framing (raw), or one APDU alone (a notification body without its header among them): a capture,
+    unlike a live line, is known to hold pushes, so these are tried as well."""
+    found = decoder.feed(data)
+    if decoder.frames or not data or decoder.framing not in (Framing.AUTO, Framing.RAW):
+        return found, decoder
+    raw = (
+        decoder if decoder.framing is Framing.RAW else PushDecoder(decoder.ek, decoder.ak, decoder.profile, Framing.RAW)
+    )
+    if raw is not decoder:
+        found = raw.feed(data)
+        if raw.frames:
+            return found, raw
+    if data[0] in BARE_BODY:
+        raw.frames += 1
+        return [raw.decode_apdu(data)], raw
+    return found, decoder
+
+
 def decode_document(data: bytes, decoder: PushDecoder) -> dict[str, Any]:
     """The JSON document of the ``decode`` contract."""
     pushes: list[dict[str, Any]] = []
     errors: list[str] = []
-    for index, push in enumerate(decoder.feed(data), start=1):
+    found, decoder = _feed_capture(data, decoder)
+    for index, push in enumerate(found, start=1):
         if push.error is not None:
             errors.append(describe_error(index, push))
             if push.info.system_title is None and push.error.reason in (PushProblem.INTERRUPTED, PushProblem.MALFORMED):
@@ -96,7 +118,7 @@ def decode_document(data: bytes, decoder: PushDecoder) -> dict[str, Any]:
         what = (
             "APDU"
             if decoder.framing is Framing.RAW
-            else "HDLC or M-Bus frame"
+            else "HDLC or M-Bus frame, nor any APDU"
             if decoder.framing is Framing.AUTO
             else f"{decoder.framing.upper()} frame"
         )
@@ -235,7 +257,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "--framing",
             choices=[str(framing) for framing in Framing],
             default=str(Framing.AUTO),
-            help="how APDUs travel: auto (HDLC or M-Bus), hdlc, mbus, raw (APDUs with no framing)",
+            help=(
+                "how APDUs travel: auto (HDLC or M-Bus; a capture with neither is read as raw APDUs), hdlc, "
+                "mbus, raw (APDUs with no framing)"
+            ),
         )
     read = commands.add_parser("read", help="read a meter as a DLMS/COSEM client (HDLC, mode E or direct)")
     profile = commands.add_parser("profile", help="read a load profile (class 7) between two times")

@@ -63,9 +63,13 @@ def _scaled(value: int | float, exponent: int) -> int | float:
 
 
 def _text(raw: bytes) -> str:
+    """An octet-string as text: ASCII when it is, a COSEM date-time (a maximum demand's time) as ISO 8601, else
+    hex."""
     printable = raw.rstrip(b"\x00")
     if printable and all(0x20 <= byte < 0x7F for byte in printable):
         return printable.decode("ascii")
+    if len(raw) == DATE_TIME_OCTETS and (stamp := cosem_datetime(raw)) is not None:
+        return stamp.isoformat(sep=" ")
     return raw.hex()
 
 
