@@ -228,6 +228,11 @@ def test_m_bus_channels_and_cyprus_list_keep_unknown_codes_raw() -> None:
         mbus.readout.readings, None
     )
     assert mbus.readout.readings["24.2.1"].value == 30545
+    # the four M-Bus channels stay apart: channel 1's gas reading is never overwritten by the empty channels 2-4
+    assert [mbus.readout.readings[f"{channel}24.2.1"].value for channel in ("", "0-2:", "0-3:", "0-4:")] == [
+        30545, 0, 0, 0,
+    ]  # fmt: skip
+    assert mbus.readout.text("96.1.0") == "24521662" and mbus.readout.text("0-4:96.1.0") == "00"
     (cyprus,) = decoded("e450_cy_unencrypted_gbt")
     assert values(cyprus) == {
         "1.8.1": 3546968, "1.8.2": 3589758, "2.8.1": 102067, "2.8.2": 2586837,

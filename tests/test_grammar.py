@@ -123,6 +123,9 @@ def test_identification_rejects_non_identification() -> None:
         ("0-0:C.1.0*255", "C.1.0", None),
         ("0.1.2*00", "0.1.2", "*00"),
         ("21.7.255*255", "21.7.255", None),
+        ("0-1:1.0.0*255", "1.0.0", None),  # Kamstrup writes channel 1 on every code
+        ("0-2:24.2.1*255", "0-2:24.2.1", None),  # the second M-Bus device stays apart from the first
+        ("1-2:1.8.0*12", "1-2:1.8.0", "*12"),
     ],
 )
 def test_obis_normalisation(address: str, code: str, history: str | None) -> None:

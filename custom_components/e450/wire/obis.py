@@ -14,8 +14,8 @@ from functools import lru_cache
 import re
 from typing import Final
 
-# value groups A-B: prefix ("1-0:", "0-0:", "1-1:")
-_PREFIX = re.compile(r"^\d{1,3}-\d{1,3}:")
+# value groups A-B: prefix ("1-0:", "0-0:", "1-1:", "0-1:")
+_PREFIX = re.compile(r"^(?P<medium>\d{1,3})-(?P<channel>\d{1,3}):")
 _HISTORY = re.compile(r"^(?P<code>[^*&]+)(?P<suffix>[*&]\d+)?$")
 
 
@@ -26,11 +26,22 @@ def normalize_address(address: str) -> tuple[str, str | None]:
     ``1-0:1.8.0*255`` → ``("1.8.0", None)``; ``1.8.1*12`` → ``("1.8.1", "*12")``;
     ``32.7`` → ``("32.7.0", None)``. ``*255`` marks the current value (IEC 62056-6-1), any other ``*NN``
     or ``&NN`` a stored billing-period value that must never overwrite the current register.
+
+    Value group B is the channel (IEC 62056-6-1 §5.3). Channels 0 and 1 are dropped with A: most meters write 0,
+    Kamstrup writes 1 on every code, its clock ``0-1:1.0.0`` included. A higher channel is kept with A, so that
+    two channels never merge into one code: ``0-2:24.2.1`` (the second M-Bus device's reading) stays apart from
+    channel 1's ``24.2.1``.
     """
-    text = _PREFIX.sub("", address.strip())
+    text = address.strip()
+    channel = ""
+    if (prefix := _PREFIX.match(text)) is not None:
+        medium, number = int(prefix["medium"]), int(prefix["channel"])
+        if number > 1:
+            channel = f"{medium}-{number}:"
+        text = text[prefix.end() :]
     match = _HISTORY.match(text)
     if match is None:
-        return text, None
+        return channel + text, None
     code, suffix = match.group("code"), match.group("suffix")
     if suffix == "*255":
         suffix = None
@@ -38,7 +49,7 @@ def normalize_address(address: str) -> tuple[str, str | None]:
     # reduced numeric forms C.D ("32.7", "0.0") gain the implied E group 0; letter codes (F.F, C.7) stay
     if len(parts) == 2 and all(part.isdigit() for part in parts):
         code = f"{code}.0"
-    return code, suffix
+    return channel + code, suffix
 
 
 class Kind(StrEnum):
