@@ -289,19 +289,23 @@ class Line:
             self._write_now(data)  # the optical head reflects what the client sends
         self._queue.put_nowait(Received(data, self._speed_matches(), asyncio.get_running_loop().time()))
 
+    async def _next_received(self, deadline: float | None) -> Received | None:
+        """The next chunk that arrives (at any speed) before ``deadline``; ``None`` when none does."""
+        loop = asyncio.get_running_loop()
+        remaining = None if deadline is None else deadline - loop.time()
+        if remaining is not None and remaining <= 0:
+            return None
+        try:
+            return await asyncio.wait_for(self._queue.get(), remaining)
+        except TimeoutError:
+            return None
+
     async def read_line(self, timeout: float | None) -> bytes | None:
         """A line received at the right speed, ending in LF; ``None`` on timeout."""
         line = bytearray()
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        while True:
-            remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
-                return None
-            try:
-                received = await asyncio.wait_for(self._queue.get(), remaining)
-            except TimeoutError:
-                return None
+        while (received := await self._next_received(deadline)) is not None:
             if not received.speed_ok:
                 line.clear()  # the client talks at another speed: the meter sees noise
                 continue
@@ -311,25 +315,20 @@ class Line:
                     if self.realtime:  # the line only reached the meter after its wire time
                         await asyncio.sleep(max(0.0, received.at + len(line) * 10 / self.baud - loop.time()))
                     return bytes(line)
+        return None
 
     async def receive(self, timeout: float | None) -> bytes | None:
         """What arrived at the meter's speed (a chunk at another speed is noise to it, dropped); ``None`` when
         nothing did in ``timeout``. In realtime mode the bytes count as arrived once their wire time is over."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        while True:
-            remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
-                return None
-            try:
-                received = await asyncio.wait_for(self._queue.get(), remaining)
-            except TimeoutError:
-                return None
+        while (received := await self._next_received(deadline)) is not None:
             if not received.speed_ok:
                 continue
             if self.realtime:
                 await asyncio.sleep(max(0.0, received.at + len(received.data) * 10 / self.baud - loop.time()))
             return received.data
+        return None
 
     def _write_now(self, data: bytes) -> None:
         if self._pty is not None:
