@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 import struct
 
+from hypothesis import given, settings, strategies as st
 import pytest
 
 from custom_components.e450.wire import DlmsError, Layout, PushDecoder
@@ -221,3 +222,39 @@ def test_a_date_time_beside_another_code_is_a_time_not_hex() -> None:
         "1-0:1.8.0": "1",
     }
     assert decoded.clock is None  # the meter's clock is 0-0:1.0.0 alone
+
+
+REGISTER = st.tuples(
+    st.tuples(st.integers(1, 99), st.sampled_from((7, 8)), st.integers(0, 4)),  # C, D, E of an electricity code
+    st.integers(0, 2**32 - 1),
+    st.integers(-3, 3).filter(lambda scaler: scaler != 2),  # int8 2 in {class, OBIS, x, value} is IDIS's attribute
+    st.sampled_from((27, 29, 30, 32, 33, 35, 44)),
+)
+
+
+@given(st.lists(REGISTER, min_size=1, max_size=40, unique_by=lambda register: register[0]), st.data())
+@settings(max_examples=150, deadline=None)
+def test_registers_in_any_form_read_back(
+    registers: list[tuple[tuple[int, int, int], int, int, int]], data: st.DataObject
+) -> None:
+    """Whatever form carries them, in an array or flat in a structure, registers come back with their scalers."""
+    form = data.draw(st.sampled_from(("structures", "flat", "class-scaler", "value-first")))
+    parts = []
+    for (c, d, e), value, scaler, enum in registers:
+        obis = code(f"1.0.{c}.{d}.{e}.255")
+        if form == "structures":
+            parts.append(structure(obis, u32(value), unit(scaler, enum)))
+        elif form == "flat":
+            parts += [obis, u32(value), unit(scaler, enum)]
+        elif form == "class-scaler":
+            parts.append(structure(u16(3), obis, i8(scaler), u32(value)))
+        else:
+            parts.append(structure(u32(value), u16(3), unit(scaler, enum), obis))
+    body = structure(*parts) if form == "flat" else array(*parts)
+    decoded = decode_body(body)
+    assert decoded.layout is Layout.DESCRIBED
+    expected = {
+        f"1-0:{c}.{d}.{e}": value * 10**scaler if scaler >= 0 else value / 10**-scaler
+        for (c, d, e), value, scaler, _ in registers
+    }
+    assert {ds.address: ds.number for ds in decoded.datasets} == pytest.approx(expected)
