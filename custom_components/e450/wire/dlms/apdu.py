@@ -69,7 +69,8 @@ class BlockAssembler:
     def add(self, block: Block) -> tuple[bytes | None, bool]:
         """``(apdu or None, whether an unfinished sequence was dropped)``."""
         dropped = False
-        if block.number in (0, 1) and not (block.number == 1 and self._next == 1 and self._parts):
+        continuing = bool(self._parts) and block.number == self._next  # block 1 after a block 0 continues
+        if block.number in (0, 1) and not continuing:
             dropped = bool(self._parts)
             self._parts = []
         elif block.number != self._next:

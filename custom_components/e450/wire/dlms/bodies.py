@@ -213,8 +213,8 @@ def decode_body(raw: bytes, profile: str | None = None) -> Decoded:
     """Turn a notification body, its A-XDR bytes, into data sets. ``profile`` forces a positional layout by name.
 
     A body that describes its registers is read straight from its bytes (the common case, and the fast one); a
-    push list, OBIS/value pairs and positional lists are read from the decoded tree. Bytes that are not one
-    well-formed value raise ``malformed``; a body no layout describes, ``unknown_layout``.
+    push list and positional lists are read from the decoded tree. Bytes that are not well-formed values raise
+    ``malformed``; a body no layout describes, ``unknown_layout``.
     """
     registers = None
     if not _opens_with_array(raw):  # a push object list is read from the decoded tree, below

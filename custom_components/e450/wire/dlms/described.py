@@ -4,13 +4,16 @@ per-meter profile (docs/dlms.md §6).
 Shapes recognised, flat or nested in arrays and structures (a few levels deep):
 
 - ``{OBIS, value}`` and ``{OBIS, value, scaler_unit}`` structures (Aidon, Kaifa, Iskra AM550/MT371 lists);
-- ``{class_id, OBIS, attribute, value}`` structures (IDIS style);
+- four-element structures: ``{class_id, OBIS, attribute, value}`` (IDIS style), ``{class_id, OBIS, scaler,
+  value}`` and ``{value, class_id, scaler_unit, OBIS}``;
 - flat lists in which an OBIS code is followed by its value and, optionally, its scaler_unit, mixed with strings
-  and date-times that belong to no code (Kamstrup Omnipower's list: list version id, OBIS, value, …).
+  and date-times that belong to no code (Kamstrup Omnipower's list: list version id, OBIS, value, …);
+- several arrays or structures one after the other, read as one body.
 
-A capture object ``{class_id, OBIS, attribute, data index}`` is a push list's entry, never a register. The walk
-reads the body's bytes and builds the registers directly, without a tree of values: a push of thirty registers is
-read in well under the 0.2 ms budget (docs/benchmarks.md).
+A capture object ``{class_id, OBIS, attribute, data index}`` is a push list's entry, never a register. A body that
+does not decode as A-XDR should is walked once more with two firmware quirks allowed (:func:`_swapped_obis`,
+:func:`_descriptor`). The walk reads the body's bytes and builds the registers directly, without a tree of
+values: a push of thirty registers is read in well under the 0.2 ms budget (docs/benchmarks.md).
 """
 
 from __future__ import annotations
