@@ -145,7 +145,7 @@ def test_a_body_without_the_notification_header() -> None:
     ciphered = glo_ciphered(body, 7, tagged=False)
     (deciphered,) = pushes(build_hdlc_frame(LLC + ciphered), ek=EXAMPLE_EK)
     assert values_of(deciphered) == {"1-0:1.8.0": 12345, "1-0:2.8.0": 7}
-    wrong = bytes(16 - len(b"\x01")) + b"\x01"  # another key: what comes out is noise
+    wrong = bytes(15) + b"\x01"  # another key: what comes out is noise
     for candidate in range(256):  # find a counter whose noise starts like a structure, to show it is not believed
         noise = glo_ciphered(b"\x02\x02\x06\x00\x00\x00\x01\x06\x00\x00", candidate, tagged=False, ek=wrong)
         plain = PushDecoder(EXAMPLE_EK, framing=Framing.RAW).decode_apdu(noise)
