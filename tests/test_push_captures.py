@@ -130,6 +130,52 @@ def test_kaifa_norway_hourly_list_3_adds_the_clock_and_the_energies() -> None:
     assert caught.value.reason == "unknown_layout"
 
 
+def test_iskra_elektro_celje_list() -> None:
+    first, second = pushes("iskra_si_hdlc_positional_celje")
+    assert first.info.profile == second.info.profile == "iskra-elektro-celje"
+    assert first.info.time == datetime(2023, 11, 1, 12, 12, 18)
+    # stated (amsreader-firmware's expected rows for these frames): P+ 2399 / 2400 W, P- 0, U 231.40 / 230.30 /
+    # 234.80 (234.70) V, I 4.51 / 5.25 / 0.88 (4.59 / 5.26 / 0.84) A, meter id "UP_3f"
+    for push, power, voltages, currents in (
+        (first, 2399, (231.4, 230.3, 234.8), (4.51, 5.25, 0.88)),
+        (second, 2400, (231.4, 230.3, 234.7), (4.59, 5.26, 0.84)),
+    ):
+        readings = values(push)
+        assert (readings["1.7.0"], readings["2.7.0"]) == ((power, "W"), (0, "W"))
+        assert [readings[c] for c in ("32.7.0", "52.7.0", "72.7.0")] == [(volts, "V") for volts in voltages]
+        assert [readings[c] for c in ("31.7.0", "51.7.0", "71.7.0")] == [(amps, "A") for amps in currents]
+        assert push.readout is not None and push.readout.text("96.1.2") == "UP_3f"
+        assert meter_serial(push.readout) == "ISK1030789014731"  # the logical device name
+    # not stated: the reactive powers; their place is checked by the apparent power U·I ≥ √(P² + Q²)
+    readings = values(first)
+    apparent = sum(
+        readings[u][0] * readings[i][0] for u, i in (("32.7.0", "31.7.0"), ("52.7.0", "51.7.0"), ("72.7.0", "71.7.0"))
+    )
+    assert readings["4.7.0"] == (264, "var") and apparent >= (2399**2 + 264**2) ** 0.5
+
+
+def test_iskra_croatia_list() -> None:
+    """An APDU alone (the meter splits each push over two HDLC frames; only the first was captured whole)."""
+    source = vector("iskra_hr_hdlc_positional_hep")
+    push = PushDecoder().decode_apdu(source.data)
+    assert push.error is None and push.info.profile == "iskra-croatia"
+    assert push.readout is not None and meter_serial(push.readout) == "92029691"
+    # stated: the date-time 2025-12-19 23:55:40; the time and date positions make the same clock
+    assert push.info.time == datetime(2025, 12, 19, 23, 55, 40)
+    assert (push.readout.text("0.9.1"), push.readout.text("0.9.2")) == ("23:55:40", "25-12-19")
+    readings = values(push)
+    # the stated scaling (W, Wh, varh as pushed, voltage ×0.1, current ×0.01, power factor ×0.001) on the positions
+    # the source's decoder reads
+    assert readings["1.8.0"] == (7088218, "Wh") and readings["2.8.0"] == (5793962, "Wh")
+    assert readings["1.8.1"][0] + readings["1.8.2"][0] == readings["1.8.0"][0]  # the tariffs add to the total
+    assert readings["2.8.1"][0] + readings["2.8.2"][0] == readings["2.8.0"][0]
+    assert (readings["1.7.0"], readings["13.7.0"]) == ((382, "W"), (0.889, None))
+    assert [readings[c] for c in ("32.7.0", "52.7.0", "72.7.0")] == [(238.8, "V"), (235.7, "V"), (237.7, "V")]
+    assert [readings[c] for c in ("31.7.0", "51.7.0", "71.7.0")] == [(0.55, "A"), (0.89, "A"), (0.77, "A")]
+    assert readings["21.7.0"][0] + readings["41.7.0"][0] + readings["61.7.0"][0] == pytest.approx(382, abs=2)
+    assert readings["5.8.0"] == (1568471, "varh") and len(push.readout.datasets) == 28  # five positions unexplained
+
+
 def test_iskra_elektro_ljubljana_second_and_quarter_hour_lists() -> None:
     quarter, second = pushes("iskra_si_hdlc_positional_1s_15min")
     assert second.info.profile == quarter.info.profile == "iskra-elektro-ljubljana"

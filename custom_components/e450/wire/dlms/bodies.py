@@ -30,7 +30,7 @@ from .axdr import (
     obis_text,
 )
 from .described import DATE_TIME_OCTETS, Registers, find_registers, shape
-from .positional import CLOCK, PROFILES
+from .positional import CLOCK, DATE, PROFILES, TIME, UNKNOWN, Fields
 from .units import Scaling
 
 CLASS_DATA: Final = 1
@@ -209,6 +209,21 @@ def _described(registers: Registers) -> Decoded:
     return Decoded(Layout.DESCRIBED, None, tuple(builder.datasets), builder.clock)
 
 
+def _positional(builder: _Builder, fields: Fields, body: Data) -> None:
+    """A positional list's values; a date and a time in positions of their own make the meter's clock."""
+    parts: dict[str, bytes] = {}
+    for spec, data in zip(fields, body.items, strict=True):
+        if spec.address == CLOCK:
+            builder.add_clock(data.value)
+        elif spec.address in (DATE, TIME) and isinstance(data.value, bytes):
+            parts[spec.address] = data.value
+        elif spec.address != UNKNOWN:
+            builder.add(spec.address, data.tag, data.value, spec.scaling)
+    date, time = parts.get(DATE, b""), parts.get(TIME, b"")
+    if len(date) == 5 and len(time) == 4:  # COSEM date and time: a date-time with no deviation, status unknown
+        builder.add_clock(date + time + b"\x80\x00\xff")
+
+
 def decode_body(raw: bytes, profile: str | None = None) -> Decoded:
     """Turn a notification body, its A-XDR bytes, into data sets. ``profile`` forces a positional layout by name.
 
@@ -253,10 +268,6 @@ def decode_body(raw: bytes, profile: str | None = None) -> Decoded:
         candidates = list(PROFILES.values())
     for candidate in candidates:
         if (fields := candidate.layout(body)) is not None:
-            for spec, data in zip(fields, body.items, strict=True):
-                if spec.address == CLOCK:
-                    builder.add_clock(data.value)
-                else:
-                    builder.add(spec.address, data.tag, data.value, spec.scaling)
+            _positional(builder, fields, body)
             return Decoded(Layout.POSITIONAL, candidate.name, tuple(builder.datasets), builder.clock)
     raise DlmsError(PushProblem.UNKNOWN_LAYOUT, f"no layout describes a body shaped {shape(body)}")

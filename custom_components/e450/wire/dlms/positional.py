@@ -11,10 +11,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from .axdr import BOOLEAN, DATE_TIME, ENUM, INT16, INT32, OCTET_STRING, STRUCTURE, UINT16, UINT32, VISIBLE_STRING, Data
+from .axdr import (
+    ARRAY,
+    BOOLEAN,
+    DATE_TIME,
+    ENUM,
+    INT16,
+    INT32,
+    OCTET_STRING,
+    STRUCTURE,
+    UINT16,
+    UINT32,
+    VISIBLE_STRING,
+    Data,
+)
 from .units import Scaling
 
 CLOCK: Final = "0-0:1.0.0"  # a position holding the meter's date and time
+TIME: Final = "0-0:0.9.1"  # a position holding the meter's time alone (a 4-byte COSEM time as an octet-string)
+DATE: Final = "0-0:0.9.2"  # … its date alone (a 5-byte COSEM date as an octet-string)
+UNKNOWN: Final = ""  # a position no source explains: its type is part of the list's signature, its value unused
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +71,7 @@ class Profile:
 
 _U32 = frozenset({UINT32})
 _U16 = frozenset({UINT16})
+_OCTETS = frozenset({OCTET_STRING})
 _TEXT = frozenset({OCTET_STRING, VISIBLE_STRING})
 _DATE_TIME = frozenset({OCTET_STRING, DATE_TIME})
 # Kaifa's list document gives currents as long (int16) and voltages as long-unsigned, while the meters send
@@ -147,6 +164,37 @@ ISKRA_LJUBLJANA: Final = (
     ),
 )
 
+# Iskraemeco AM550 of Elektro Celje (Slovenia), RJ12 port: logical device name, meter id, U L1-L3 (0.1 V), I L1-L3
+# (0.01 A), +P, -P (W), +Q, -Q (var) (amsreader-firmware's decoder and the values its tests state for issue #615's
+# frames; tests/fixtures/dlms/iskra_si_hdlc_positional_celje.txt).
+ISKRA_CELJE: Final = (
+    *_texts("0-0:42.0.0", "0-0:96.1.2"),
+    *_fields(_U16, "V", -1, "1-0:32.7.0", "1-0:52.7.0", "1-0:72.7.0"),
+    *_fields(_U16, "A", -2, "1-0:31.7.0", "1-0:51.7.0", "1-0:71.7.0"),
+    *_fields(_U32, "W", 0, "1-0:1.7.0", "1-0:2.7.0"),
+    *_fields(_U32, "var", 0, "1-0:3.7.0", "1-0:4.7.0"),
+)
+
+# Iskraemeco IE.5 in Croatia (Elektra Zabok), P1 port: serial, time, date, +A total, tariff 1, 2, -A total, tariff 1,
+# 2 (Wh), reactive energy of quadrants I-IV (varh), +P, -P (W), power factor (0.001), +P L1-L3, -P L1-L3 (W), U L1-L3
+# (0.1 V), I L1-L3 (0.01 A), then five values no source explains (amsreader-firmware issue #1072, its decoder and
+# the scaling stated there; tests/fixtures/dlms/iskra_hr_hdlc_positional_hep.txt).
+ISKRA_CROATIA: Final = (
+    Field("0-0:96.1.0", _OCTETS),
+    Field(TIME, _OCTETS),
+    Field(DATE, _OCTETS),
+    *_fields(_U32, "Wh", 0, "1-0:1.8.0", "1-0:1.8.1", "1-0:1.8.2", "1-0:2.8.0", "1-0:2.8.1", "1-0:2.8.2"),
+    *_fields(_U32, "varh", 0, "1-0:5.8.0", "1-0:6.8.0", "1-0:7.8.0", "1-0:8.8.0"),
+    *_fields(_U32, "W", 0, "1-0:1.7.0", "1-0:2.7.0"),
+    Field("1-0:13.7.0", _U16, Scaling(None, -3)),
+    *_fields(_U32, "W", 0, "1-0:21.7.0", "1-0:41.7.0", "1-0:61.7.0", "1-0:22.7.0", "1-0:42.7.0", "1-0:62.7.0"),
+    *_fields(_U16, "V", -1, "1-0:32.7.0", "1-0:52.7.0", "1-0:72.7.0"),
+    *_fields(_U16, "A", -2, "1-0:31.7.0", "1-0:51.7.0", "1-0:71.7.0"),
+    Field(UNKNOWN, _U32),
+    *(Field(UNKNOWN, frozenset({ARRAY})) for _ in range(3)),
+    Field(UNKNOWN, frozenset({BOOLEAN})),
+)
+
 PROFILES: Final[dict[str, Profile]] = {
     profile.name: profile
     for profile in (
@@ -154,5 +202,7 @@ PROFILES: Final[dict[str, Profile]] = {
         Profile("netz-burgenland", (NETZ_BURGENLAND,)),
         Profile("kaifa-norway", KAIFA_NORWAY),
         Profile("iskra-elektro-ljubljana", ISKRA_LJUBLJANA),
+        Profile("iskra-elektro-celje", (ISKRA_CELJE,)),
+        Profile("iskra-croatia", (ISKRA_CROATIA,)),
     )
 }
