@@ -176,6 +176,56 @@ def test_iskra_croatia_list() -> None:
     assert readings["5.8.0"] == (1568471, "varh") and len(push.readout.datasets) == 28  # five positions unexplained
 
 
+def test_iskra_elektro_ljubljana_firmware_ed121_lists() -> None:
+    """Shorter lists of the same utility (amsreader-firmware issue #869): single-phase every second, a name and the
+    energies every quarter hour."""
+    first, second, quarter, next_quarter, third = pushes("iskra_si_hdlc_positional_ed121")
+    assert {push.info.profile for push in (first, second, quarter, next_quarter, third)} == {"iskra-elektro-ljubljana"}
+    # stated (amsreader-firmware's expected row for line 2): 592 W, 231.30 V, meter id "ISK84605887"
+    readings = values(second)
+    assert (readings["1.7.0"], readings["32.7.0"], readings["4.7.0"]) == ((592, "W"), (231.3, "V"), (112, "var"))
+    assert second.readout is not None and second.readout.text("96.1.2") == "ISK84605887"
+    # +A over the quarter hour from 20:45 to 21:00 (151 Wh) is the mean of the ~600 W the second lists show
+    assert values(next_quarter)["1.8.0"][0] - values(quarter)["1.8.0"][0] == 151
+    assert values(next_quarter)["1.8.0"] == (7924792, "Wh")
+    assert values(third)["1.7.0"] == (599, "W")
+
+
+def test_iskra_elektro_ljubljana_single_phase_list_with_current() -> None:
+    push = PushDecoder().decode_apdu(vector("iskra_si_hdlc_positional_ed121_10").data)
+    assert push.error is None and push.info.profile == "iskra-elektro-ljubljana"
+    readings = values(push)
+    # stated (the expected row): 540 W, 0 W, 0 var, 282 var, 233.6 V, 2.78 A, the phase's 540 W and 0 W
+    assert [readings[c] for c in ("1.7.0", "2.7.0", "3.7.0", "4.7.0", "21.7.0", "22.7.0")] == [
+        (540, "W"), (0, "W"), (0, "var"), (282, "var"), (540, "W"), (0, "W"),
+    ]  # fmt: skip
+    assert (readings["32.7.0"], readings["31.7.0"]) == ((233.6, "V"), (2.78, "A"))
+
+
+def test_iskra_elektro_ljubljana_three_phase_tariffs_are_no_wiener_netze_list() -> None:
+    """A name and eight numbers, as Wiener Netze's date-time and eight numbers: the string's length tells them
+    apart (read as Wiener Netze's, it gave 1.8.0 = 625 Wh)."""
+    push = PushDecoder().decode_apdu(vector("iskra_si_hdlc_positional_tariffs").data)
+    assert push.error is None and push.info.profile == "iskra-elektro-ljubljana"
+    readings = values(push)
+    # stated (the expected row): 625 W and 12789.950 kWh
+    assert (readings["1.7.0"], readings["1.8.0"]) == ((625, "W"), (12789950, "Wh"))
+    assert readings["1.8.1"][0] + readings["1.8.2"][0] == readings["1.8.0"][0]
+    assert readings["2.8.1"][0] + readings["2.8.2"][0] == readings["2.8.0"][0] == 250
+
+
+def test_iskra_croatia_28_value_list() -> None:
+    """The 33-element list without the reactive energies and the power factor (a body alone, issue #1174)."""
+    decoded = decode_body(vector("iskra_hr_hdlc_positional_28").data)
+    assert (decoded.profile, decoded.clock) == ("iskra-croatia", datetime(2026, 4, 7, 15, 0, 40))
+    readings = {ds.obis: ds.number for ds in decoded.datasets if ds.number is not None}
+    # no value stated by the source: the tariffs add to their totals, the phases to +P, and the rest is plausible
+    assert readings["1.8.0"] == readings["1.8.1"] + readings["1.8.2"] == 4052883
+    assert readings["21.7.0"] + readings["41.7.0"] + readings["61.7.0"] == pytest.approx(readings["1.7.0"], abs=3)
+    assert [readings[c] for c in ("32.7.0", "52.7.0", "72.7.0")] == [241.0, 242.3, 238.3]
+    assert "13.7.0" not in readings and "5.8.0" not in readings
+
+
 def test_iskra_elektro_ljubljana_second_and_quarter_hour_lists() -> None:
     quarter, second = pushes("iskra_si_hdlc_positional_1s_15min")
     assert second.info.profile == quarter.info.profile == "iskra-elektro-ljubljana"

@@ -20,6 +20,7 @@ from .axdr import (
     INT32,
     OCTET_STRING,
     STRUCTURE,
+    UINT8,
     UINT16,
     UINT32,
     VISIBLE_STRING,
@@ -40,6 +41,7 @@ class Field:
     address: str
     types: frozenset[int]
     scaling: Scaling = Scaling(None)  # noqa: RUF009 - frozen: one shared instance is safe
+    size: int | None = None  # a string's exact length, where it tells lists of the same types apart
 
 
 Fields = tuple[Field, ...]
@@ -59,7 +61,8 @@ class Profile:
         items = body.items
         for fields in self.lists:
             if len(items) == len(fields) and all(
-                item.tag in spec.types for item, spec in zip(items, fields, strict=True)
+                item.tag in spec.types and (spec.size is None or len(item.value) == spec.size)  # type: ignore[arg-type]
+                for item, spec in zip(items, fields, strict=True)
             ):
                 return fields
         return None
@@ -72,6 +75,7 @@ class Profile:
 _U32 = frozenset({UINT32})
 _U16 = frozenset({UINT16})
 _OCTETS = frozenset({OCTET_STRING})
+_U8 = frozenset({UINT8})
 _TEXT = frozenset({OCTET_STRING, VISIBLE_STRING})
 _DATE_TIME = frozenset({OCTET_STRING, DATE_TIME})
 # Kaifa's list document gives currents as long (int16) and voltages as long-unsigned, while the meters send
@@ -89,7 +93,7 @@ def _texts(*codes: str) -> Fields:
 
 # Wiener Netze (optical port): date-time, +A, -A, +R, -R (Wh, varh), +P, -P, +Q, -Q (W, var)
 WIENER_NETZE: Final = (
-    Field(CLOCK, _DATE_TIME),
+    Field(CLOCK, _DATE_TIME, size=12),  # an Iskraemeco list of a name and eight numbers differs only by this length
     *_fields(_U32, "Wh", 0, "1-0:1.8.0", "1-0:2.8.0"),
     *_fields(_U32, "varh", 0, "1-0:3.8.0", "1-0:4.8.0"),
     *_fields(_U32, "W", 0, "1-0:1.7.0", "1-0:2.7.0"),
@@ -146,6 +150,33 @@ KAIFA_NORWAY: Final = (
 # #956; read the same way by its decoder): logical device name, device id, then every second +P, -P (W), +Q, -Q
 # (var), U L1-L3 (0.1 V), I L1-L3 (0.01 A), +P L1-L3, -P L1-L3 (W); every quarter of an hour the disconnect
 # control state, the active tariff, +A total, tariff 1, tariff 2, -A total, tariff 1, tariff 2 (Wh), +R, -R (varh).
+# Meters with firmware ED1.21 and other set-ups push shorter lists (issue #869, read by the same decoder; the
+# energies' places confirmed by the captures: tariffs add to their total, +A grows with +P over a quarter hour):
+# single-phase every second, with or without the current and the phase's +P, -P; a name and +A, -A every quarter
+# hour; three-phase, the logical device name, +P, -P (W) and the six energies (Wh).
+ISKRA_LJUBLJANA_ED121: Final = (
+    (
+        *_texts("0-0:42.0.0", "0-0:96.1.2"),
+        *_fields(_U32, "W", 0, "1-0:1.7.0", "1-0:2.7.0"),
+        *_fields(_U32, "var", 0, "1-0:3.7.0", "1-0:4.7.0"),
+        Field("1-0:32.7.0", _U16, Scaling("V", -1)),
+        *_fields(_U32, "Wh", 0, "1-0:2.8.1", "1-0:2.8.2"),
+    ),
+    (
+        *_texts("0-0:42.0.0", "0-0:96.1.2"),
+        *_fields(_U32, "W", 0, "1-0:1.7.0", "1-0:2.7.0"),
+        *_fields(_U32, "var", 0, "1-0:3.7.0", "1-0:4.7.0"),
+        Field("1-0:32.7.0", _U16, Scaling("V", -1)),
+        Field("1-0:31.7.0", _U16, Scaling("A", -2)),
+        *_fields(_U32, "W", 0, "1-0:21.7.0", "1-0:22.7.0"),
+    ),
+    (Field(UNKNOWN, _OCTETS), Field(UNKNOWN, _U8), *_fields(_U32, "Wh", 0, "1-0:1.8.0", "1-0:2.8.0")),
+    (
+        *_texts("0-0:42.0.0"),
+        *_fields(_U32, "W", 0, "1-0:1.7.0", "1-0:2.7.0"),
+        *_fields(_U32, "Wh", 0, "1-0:1.8.0", "1-0:1.8.1", "1-0:1.8.2", "1-0:2.8.0", "1-0:2.8.1", "1-0:2.8.2"),
+    ),
+)
 ISKRA_LJUBLJANA: Final = (
     (
         *_texts("0-0:42.0.0", "0-0:96.1.3"),
@@ -194,6 +225,9 @@ ISKRA_CROATIA: Final = (
     *(Field(UNKNOWN, frozenset({ARRAY})) for _ in range(3)),
     Field(UNKNOWN, frozenset({BOOLEAN})),
 )
+# … and its 28-element list (HEP Elektroistra, issue #1174): the same without the reactive energies and the power
+# factor.
+ISKRA_CROATIA_28: Final = tuple(field for index, field in enumerate(ISKRA_CROATIA) if index not in (9, 10, 11, 12, 15))
 
 PROFILES: Final[dict[str, Profile]] = {
     profile.name: profile
@@ -201,8 +235,8 @@ PROFILES: Final[dict[str, Profile]] = {
         Profile("wiener-netze", (WIENER_NETZE,)),
         Profile("netz-burgenland", (NETZ_BURGENLAND,)),
         Profile("kaifa-norway", KAIFA_NORWAY),
-        Profile("iskra-elektro-ljubljana", ISKRA_LJUBLJANA),
+        Profile("iskra-elektro-ljubljana", (*ISKRA_LJUBLJANA, *ISKRA_LJUBLJANA_ED121)),
         Profile("iskra-elektro-celje", (ISKRA_CELJE,)),
-        Profile("iskra-croatia", (ISKRA_CROATIA,)),
+        Profile("iskra-croatia", (ISKRA_CROATIA, ISKRA_CROATIA_28)),
     )
 }
