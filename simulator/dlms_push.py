@@ -173,6 +173,17 @@ def aidon_body(state: MeterState, now: datetime) -> bytes:
     )
 
 
+def aidon_lists_body(state: MeterState, now: datetime, counter: int) -> bytes:
+    """Aidon's lists as the meter alternates them: list 1, its active power alone (one {OBIS, value, scaler_unit}),
+    and every fourth push the full list with the meter number and the energies (lists 2 and 3 in one)."""
+    if counter % 4:
+        power = round(sum(state.phase_power_kw) * 1000)
+        return array(structure(octets(obis("1-0:1.7.0")), u32(power), scaler_unit(0, 27)))
+    return aidon_body(state, now)
+
+
+# layouts that change from push to push: called with the push's invocation counter as well
+CYCLING = {"aidon-lists": aidon_lists_body}
 LAYOUTS = {
     "swiss": swiss_body,
     "burgenland": burgenland_body,
@@ -227,7 +238,8 @@ def push_frame(
 ) -> bytes:
     """The bytes of one push. ``security``: ``none``, ``encrypted`` (SC 0x20) or ``authenticated`` (SC 0x30);
     ``framing``: ``hdlc``, ``mbus`` or ``raw``."""
-    apdu = data_notification(LAYOUTS[layout](state, now), now, counter)
+    body = CYCLING[layout](state, now, counter) if layout in CYCLING else LAYOUTS[layout](state, now)
+    apdu = data_notification(body, now, counter)
     if security != "none":
         apdu = glo_ciphered(apdu, counter, tagged=security == "authenticated")
     if framing == "mbus":

@@ -221,7 +221,7 @@ class Profile:
     push_interval: float = 5.0
     push_baud: int = 2400
     dlms_parity: str = "N"
-    dlms_layout: str = "swiss"  # swiss, burgenland, wiener-netze, kaifa, aidon (simulator/dlms_push.py)
+    dlms_layout: str = "swiss"  # swiss, burgenland, wiener-netze, kaifa, aidon, aidon-lists (simulator/dlms_push.py)
     dlms_security: str = "none"  # none, encrypted (SC 0x20), authenticated (SC 0x30)
     dlms_framing: str = "hdlc"  # hdlc, mbus, raw
     dlms_server: bool = False  # answers a DLMS client: directly (mode "hdlc") or after a mode E sign-on (mode "C")
@@ -296,6 +296,10 @@ PROFILES: dict[str, Profile] = {
             dlms_framing="mbus",
         ),
         Profile("aidon", "", _e450_lines, mode="dlms", push_interval=2.5, push_baud=2400, dlms_layout="aidon"),
+        # list 1 (the power alone) with the full list every fourth push; the meter's 2.5 s rhythm made 1 s
+        Profile(
+            "aidon-lists", "", _e450_lines, mode="dlms", push_interval=1.0, push_baud=2400, dlms_layout="aidon-lists"
+        ),
         Profile(
             "aidon-raw",
             "",

@@ -30,6 +30,7 @@ from custom_components.e450.wire import (
     PortUnavailableError,
     ProtocolMode,
     PushMeter,
+    Readout,
     ReadoutTimeoutError,
     detect_meter,
     read_meter,
@@ -316,3 +317,20 @@ async def test_a_byte_arriving_while_the_speed_changes_is_not_a_hang_up(sim_fact
         with unittest.mock.patch.object(serial_posix, "tcflush", late_byte_then_flush):
             readout = await read_meter(sim.port, dataclasses.replace(FAST, max_baud=9600))
     assert readout.timings.baud == 9600
+
+
+async def test_capture_waits_for_the_list_that_names_the_meter(sim_factory: Factory) -> None:
+    """Aidon's list 1 (the power alone) names no meter: listening goes on until the full list does, and what is
+    returned carries the registers of both; when time runs out first, the lists heard so far are returned."""
+    from custom_components.e450.wire import PushDecoder, capture_push
+
+    def named(readout: Readout) -> bool:
+        return readout.text("96.1.0") is not None
+
+    async with sim_factory("aidon-lists") as sim:
+        push = await capture_push(sim.port, 2400, "N", PushDecoder(), 15.0, wanted=named)
+        assert push.readout is not None and named(push.readout)
+        assert push.readout.readings["1.8.0"].unit == "Wh" and push.readout.readings["1.7.0"].unit == "W"
+        heard = await capture_push(sim.port, 2400, "N", PushDecoder(), 2.5, wanted=lambda readout: False)
+        await assert_port_released(sim.port)
+    assert heard.readout is not None and "1.7.0" in heard.readout.readings

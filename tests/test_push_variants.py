@@ -12,7 +12,7 @@ import struct
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.e450.wire import DlmsError, Layout, PushDecoder
+from custom_components.e450.wire import BccStatus, DlmsError, Layout, PushDecoder, Readout
 from custom_components.e450.wire.commands.dlms import main
 from custom_components.e450.wire.dlms.apdu import parse_notification
 from custom_components.e450.wire.dlms.bodies import decode_body
@@ -258,3 +258,20 @@ def test_registers_in_any_form_read_back(
         for (c, d, e), value, scaler, _ in registers
     }
     assert {ds.address: ds.number for ds in decoded.datasets} == pytest.approx(expected)
+
+
+def test_registers_carried_over_from_one_list_to_the_next() -> None:
+    """A register the latest push lacks keeps the value of the last list that carried it; one the latest push has
+    takes the new value."""
+    quarter = decode_body(
+        array(
+            structure(code("1.0.1.8.0.255"), u32(100), unit(0, 30)),
+            structure(code("1.0.1.7.0.255"), u32(5), unit(0, 27)),
+        )
+    )
+    second = decode_body(array(structure(code("1.0.1.7.0.255"), u32(7), unit(0, 27))))
+    first = Readout(None, quarter.datasets, BccStatus.ABSENT)
+    latest = Readout(None, second.datasets, BccStatus.ABSENT)
+    merged = latest.carried_over(first)
+    assert {code: reading.value for code, reading in merged.readings.items()} == {"1.7.0": 7, "1.8.0": 100}
+    assert latest.carried_over(None) is latest and first.carried_over(latest).readings["1.7.0"].value == 5

@@ -46,7 +46,7 @@ from .forms import (
     push_placeholders,
 )
 from .messages import error_key, push_meter_key
-from .meter_info import maker_and_model, meter_serial, readout_type
+from .meter_info import identified, maker_and_model, meter_serial, readout_type
 from .options_flow import E450OptionsFlow
 from .ports import SerialPort, list_ports, same_port
 from .probe_steps import ProbeSteps
@@ -196,8 +196,14 @@ class E450ConfigFlow(ProbeSteps, domain=DOMAIN):
     async def _async_try_push(self, port: str, values: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
         """Listen for one push with ``values``' line settings and keys; on success ``None``, ``self._readout`` set."""
         try:
+            # a meter pushing several lists may name itself in only some: listen until one has
             push = await capture_push(
-                port, int(values[CONF_DLMS_BAUD]), str(values[CONF_DLMS_PARITY]), push_decoder(values), FIRST_PUSH_WAIT
+                port,
+                int(values[CONF_DLMS_BAUD]),
+                str(values[CONF_DLMS_PARITY]),
+                push_decoder(values),
+                FIRST_PUSH_WAIT,
+                wanted=identified,
             )
         except MeterError as err:
             _LOGGER.debug("No push from %s: %s", port, err)
@@ -205,6 +211,10 @@ class E450ConfigFlow(ProbeSteps, domain=DOMAIN):
         if push.error is not None:
             _LOGGER.debug("Push from %s not decoded: %s", port, push.error)
             return error_key(push.error)
+        assert push.readout is not None
+        if not identified(push.readout):
+            detail = f"pushes decode, but none named the meter within {round(FIRST_PUSH_WAIT)} s"
+            return "no_meter_identity", {"seconds": str(round(FIRST_PUSH_WAIT)), "detail": detail}
         self._readout = push.readout
         return None, {}
 

@@ -98,7 +98,8 @@ class PushListener:
             if self.latest is not None:
                 self._intervals = [*self._intervals[1 - INTERVALS_KEPT :], now - self.latest_at]
                 stats.push_interval = sorted(self._intervals)[len(self._intervals) // 2]
-            self.latest, self.latest_at = push.readout, now
+            # a meter pushing several lists sends each register in some: the others keep their last value
+            self.latest, self.latest_at = push.readout.carried_over(self.latest), now
             self.settled.set()
             return
         assert push.error is not None

@@ -63,6 +63,15 @@ def meter_serial(readout: Readout) -> str:
     raise ValueError("the readout identifies neither a serial number nor a meter model")
 
 
+def identified(readout: Readout) -> bool:
+    """The readout names its meter (:func:`meter_serial` finds something)."""
+    try:
+        meter_serial(readout)
+    except ValueError:
+        return False
+    return True
+
+
 def maker_and_model(readout: Readout) -> tuple[str | None, str | None]:
     """Manufacturer name and model: from the identification, or from a push's system title (no model there)."""
     ident = readout.identification

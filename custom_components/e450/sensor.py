@@ -177,14 +177,21 @@ def descriptions_for(readout: Readout) -> list[tuple[str, E450SensorEntityDescri
 async def async_setup_entry(
     hass: HomeAssistant, entry: E450ConfigEntry, async_add_entities: AddEntitiesCallback
 ) -> None:
-    """Create the sensors the first readout supports."""
+    """Create the sensors the first readout supports, and those of registers that appear later (a meter that
+    pushes several lists names its energies only in the quarter-hourly or hourly one)."""
     coordinator = entry.runtime_data
-    entities: list[E450Entity] = [
-        E450ObisSensor(coordinator, code, description, dataset)
-        for code, description, dataset in descriptions_for(coordinator.data)
-    ]
-    entities.extend(E450StatisticsSensor(coordinator, description) for description in STATISTICS_SENSORS)
-    async_add_entities(entities)
+    known: set[str] = set()
+
+    @callback
+    def add_new_registers() -> None:
+        found = [register for register in descriptions_for(coordinator.data) if register[0] not in known]
+        known.update(code for code, _, _ in found)
+        if found:
+            async_add_entities(E450ObisSensor(coordinator, *register) for register in found)
+
+    add_new_registers()
+    async_add_entities(E450StatisticsSensor(coordinator, description) for description in STATISTICS_SENSORS)
+    entry.async_on_unload(coordinator.async_add_listener(add_new_registers))
 
 
 class E450ObisSensor(E450Entity, RestoreSensor):

@@ -515,3 +515,41 @@ async def test_a_meter_pushing_raw_apdus_is_set_up_from_the_ui(hass: HomeAssista
         assert result["data"]["dlms_framing"] == "raw"
         await hass.async_block_till_done()
         await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_a_meter_pushing_several_lists_is_named_and_keeps_every_register(hass: HomeAssistant) -> None:
+    """Aidon's list 1 is the power alone; the full list with the meter number and the energies comes every fourth
+    push. Set-up waits for a push that names the meter; the energies get their sensors when their list comes, and
+    keep their value while list 1 is the latest push."""
+    async with pushing("aidon-lists") as meter:
+        result = await user_flow(hass, meter.port)
+        assert result["step_id"] == "confirm_push", result.get("errors")
+        assert result["description_placeholders"]["serial"] == METER_NUMBER
+        result = await configure(hass, result["flow_id"], {})
+        entry = result["result"]
+        await hass.async_block_till_done()
+        coordinator = entry.runtime_data
+        registry = er.async_get(hass)
+
+        def entity(code: str) -> str | None:
+            return registry.async_get_entity_id("sensor", DOMAIN, f"{METER_NUMBER}_{code}")
+
+        def latest_pushed(code: str) -> bool:
+            latest = coordinator.listener.latest
+            return latest is not None and latest.push is not None and latest.datasets[0].obis == code
+
+        # a full list, published: the energy sensor exists (made then, if the first publication had list 1 only)
+        await settle(hass, lambda: latest_pushed("96.1.0"), 20)
+        await publish(hass)
+        await settle(hass, lambda: entity("1.8.0") is not None)
+        energy = entity("1.8.0")
+        assert energy is not None
+        await settle(hass, lambda: hass.states.get(energy) is not None)
+        imported = hass.states.get(energy).state
+        # then list 1, published: the power is new, the energy keeps the value its list gave
+        await settle(hass, lambda: latest_pushed("1.7.0"), 20)
+        await publish(hass, 22)
+        power = entity("1.7.0")
+        assert power is not None and hass.states.get(power).state != STATE_UNAVAILABLE
+        assert hass.states.get(energy).state == imported != STATE_UNAVAILABLE
+        await hass.config_entries.async_unload(entry.entry_id)

@@ -7,7 +7,7 @@ a :class:`Readout` indexes its current values once. Nothing downstream parses te
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 import re
@@ -257,6 +257,15 @@ class Readout:
             for code, dataset in self._current.items()
             if dataset.number is not None and code not in NOT_READINGS
         }
+
+    def carried_over(self, previous: Readout | None) -> Readout:
+        """This readout with the current registers of ``previous`` that it does not carry itself. A meter that
+        pushes several lists (every second, every quarter hour, every hour) sends each register in only some of
+        them: a register keeps the value of the last list that carried it until its list comes again."""
+        if previous is None:
+            return self
+        missing = tuple(dataset for code, dataset in previous._current.items() if code not in self._current)
+        return replace(self, datasets=self.datasets + missing) if missing else self
 
     def readings_json(self) -> dict[str, dict[str, Any]]:
         """The readings as every command line prints them: ``{code: {"value": …, "unit": …}}``."""

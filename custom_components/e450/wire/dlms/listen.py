@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 from serialx.common import SerialException
 
 from ..errors import NoPushError, PortProblem, PortUnavailableError, PushProblem
+from ..models import Readout
 from ..port import READ_CHUNK, classify_os_error, close_port, open_port
 from .push import Push, PushDecoder
 
@@ -35,21 +37,41 @@ async def read_pushes(serial: Any, decoder: PushDecoder, *, port: str = "") -> A
         raise classify_os_error(port, err) from err
 
 
-async def capture_push(port: str, baud: int, parity: str, decoder: PushDecoder, seconds: float) -> Push:
+async def capture_push(
+    port: str,
+    baud: int,
+    parity: str,
+    decoder: PushDecoder,
+    seconds: float,
+    wanted: Callable[[Readout], bool] | None = None,
+) -> Push:
     """Listen until one push arrives (decoded or not) and return it; the port is closed again either way.
 
+    ``wanted``: keep listening until the registers of the decoded pushes so far, carried over from one to the next,
+    satisfy it (a meter that pushes several lists may name itself in only some of them); the push returned then
+    carries them all. When time runs out first, the pushes decoded so far are returned all the same.
     A push that failed only because of a block transfer broken off by the start of listening is skipped.
     Raises :class:`NoPushError` when nothing complete arrives within ``seconds``.
     """
     serial = await open_push_port(port, baud, parity)
+    gathered: Push | None = None
     try:
         async with asyncio.timeout(seconds):
             async for push in read_pushes(serial, decoder, port=port):
                 if push.error is not None and push.error.reason in NOT_A_VERDICT:
                     continue
-                return push
+                if push.readout is None or wanted is None:
+                    if gathered is None:
+                        return push
+                    continue  # one list that does not decode does not undo the others
+                previous = gathered.readout if gathered is not None else None
+                gathered = replace(push, readout=push.readout.carried_over(previous))
+                assert gathered.readout is not None
+                if wanted(gathered.readout):
+                    return gathered
     except TimeoutError:
-        pass
+        if gathered is not None:
+            return gathered
     finally:
         await close_port(serial)
     raise NoPushError(seconds, decoder.bytes_received)
