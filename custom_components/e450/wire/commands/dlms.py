@@ -98,7 +98,6 @@ def _feed_capture(data: bytes, decoder: PushDecoder) -> tuple[list[Push], PushDe
         if raw.frames:
             return found, raw
     if data[0] in BARE_BODY:
-        raw.frames += 1
         return [raw.decode_apdu(data)], raw
     return found, decoder
 
@@ -114,7 +113,7 @@ def decode_document(data: bytes, decoder: PushDecoder) -> dict[str, Any]:
             if push.info.system_title is None and push.error.reason in (PushProblem.INTERRUPTED, PushProblem.MALFORMED):
                 continue  # a broken-off block transfer or a garbled APDU is not a push anyone sent whole
         pushes.append(push.as_dict())
-    if decoder.frames == 0:
+    if not found and decoder.frames == 0:
         what = (
             "APDU"
             if decoder.framing is Framing.RAW
