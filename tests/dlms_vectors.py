@@ -16,7 +16,13 @@ class Vector:
 
     @property
     def data(self) -> bytes:
-        return b"".join(self.lines)
+        """The bytes, with the ``Errata`` header's corrections (``offset=byte`` in hex) applied: a document's
+        example with a misprint is kept as printed, and read as corrected."""
+        data = bytearray(b"".join(self.lines))
+        for fix in self.header.get("Errata", "").split("(")[0].split():
+            offset, _, value = fix.partition("=")
+            data[int(offset)] = int(value, 16)
+        return bytes(data)
 
     def key(self, name: str) -> bytes | None:
         text = self.header.get(name, "").split(" ")[0]

@@ -89,7 +89,9 @@ def test_flat_list_mixed_with_strings_kamstrup_style() -> None:
     )
     assert readings(body) == {"1.7.0": (532, "W"), "32.7.0": (229, "V"), "1.8.0": (123450, "Wh")}
     decoded = decode_body(body)
-    assert decoded.datasets[0].address == "1-1:0.0.5"  # the A-B fields are kept in the address
+    # the list version identifier, the one element without its code, takes the code Kamstrup gives it
+    assert (decoded.datasets[0].address, decoded.datasets[0].values[0].value) == ("1-1:0.2.129", "Kamstrup_V0001")
+    assert decoded.datasets[1].address == "1-1:0.0.5"  # the A-B fields are kept in the address
 
 
 def test_idis_class_obis_attribute_value() -> None:

@@ -206,11 +206,16 @@ def test_swiss_push_list_restarts_after_an_interrupted_block_transfer() -> None:
 
 def test_swiss_2022_and_vse_2026_lists() -> None:
     (push,) = decoded("e450_ch_cii_unencrypted_pushlist_2022")
-    assert values(push) == {
+    # this list names no maker (no system title, no logical device name) and carries no voltage or current: its
+    # powers and energies have no scaler, no convention and no check, so they are held back with what was sent
+    assert values(push) == {}
+    assert push.readout is not None and meter_serial(push.readout) == "44337811"
+    held = push.readout.withheld
+    assert {code: item.raw for code, item in held.items()} == {
         "1.7.0": 777, "2.7.0": 0, "1.8.0": 25149419, "2.8.0": 4422366,
         "5.8.0": 3132846, "6.8.0": 13247, "7.8.0": 3633198, "8.8.0": 15745368,
     }  # fmt: skip
-    assert push.readout is not None and meter_serial(push.readout) == "44337811"
+    assert (held["1.7.0"].reason, held["1.8.0"].reason, held["1.8.0"].unit) == ("unchecked", "waiting", "Wh")
     (vse,) = decoded("e450_ch_cii_unencrypted_vse2026")
     assert values(vse) == {
         "1.8.0": 482939, "2.8.0": 0, "3.8.0": 37, "4.8.0": 344697, "1.7.0": 28, "2.7.0": 0,
@@ -249,7 +254,10 @@ def test_e570_encryption_only_push_list_with_scalers() -> None:
     assert push.readout is not None and push.readout.text("42.0.0") == "LGZ1030769231253"
     assert values(push)["1.8.0"] == 862055
     assert push.readout.number("13.7.0").value == 1.0  # type: ignore[union-attr]
-    assert values(push)["31.7.0"] == 0
+    # no current flows: nothing tells the E570's whole amperes from the E450's hundredths (Landis+Gyr's lists name
+    # no model), so the currents are held back until a load shows which
+    held = push.readout.withheld["31.7.0"]
+    assert (held.raw, held.reason, held.candidates) == (0, "ambiguous", (-2, 0))
 
 
 def test_repeated_invocation_counter_is_dropped_and_a_reset_is_accepted(caplog: pytest.LogCaptureFixture) -> None:
@@ -400,8 +408,10 @@ def test_cli_decode_contract(capsys: pytest.CaptureFixture[str]) -> None:
         "profile": "netz-burgenland",
         "readings": push["readings"],
     }
-    assert push["readings"]["1.8.0"] == {"value": 31358606, "unit": "Wh"}
-    assert push["readings"]["51.7.0"] == {"value": 0.04, "unit": "A"}
+    # a positional list: the utility's list gives each scale, and says so
+    convention = {"scale": "convention", "scale_source": "netz-burgenland"}
+    assert push["readings"]["1.8.0"] == {"value": 31358606, "unit": "Wh", **convention}
+    assert push["readings"]["51.7.0"] == {"value": 0.04, "unit": "A", **convention}
     # a failed tag: the push is listed without readings, the error is reported, the exit status says so
     assert main(["decode", path, keys[0], keys[1], "--ak", "00" * 16]) == 1
     failed = json.loads(capsys.readouterr().out)
@@ -455,7 +465,12 @@ def test_authentication_only_pushes() -> None:
     ek, ak = bytes(range(16)), bytes(range(16, 32))
     sealed = _authenticated_only(plain.raw, ek, ak)
     push = PushDecoder(ek, ak).decode_apdu(sealed)
-    assert (push.info.security, push.info.tag) == ("authenticated", "ok") and push.readout == plain.readout
+    assert (push.info.security, push.info.tag) == ("authenticated", "ok")
+    # the same body; its system title names the maker (LGZ), so Landis+Gyr's convention scales what the plain
+    # push, with nothing naming its meter, had to hold back
+    assert plain.readout is not None and push.readout is not None and not push.readout.withheld
+    sent = {code: held.raw for code, held in plain.readout.withheld.items()}
+    assert {code: reading.value for code, reading in push.readout.readings.items()} == sent
     assert PushDecoder(ek, bytes(16)).decode_apdu(sealed).error.reason == "tag_mismatch"  # type: ignore[union-attr]
     assert PushDecoder(None, None).decode_apdu(sealed).info.tag == "unchecked"
     assert PushDecoder(None, ak).decode_apdu(sealed).error.reason == "no_key"  # type: ignore[union-attr]

@@ -45,9 +45,12 @@ def pushes(data: bytes, *, framing: Framing = Framing.AUTO, ek: bytes | None = N
 
 
 def values_of(push: object) -> dict[str, int | float | None]:
+    """Every register's number as the push delivered it: published, or held back because nothing settles its
+    scale (these bodies carry no scaler and no meter identity: the structure is what is tested here)."""
     readout = push.readout  # type: ignore[attr-defined]
     assert readout is not None, push.error  # type: ignore[attr-defined]
-    return {ds.address: ds.number for ds in readout.datasets}
+    numbers = {ds.address: ds.number for ds in readout.datasets}
+    return numbers | {held.address: held.raw for held in readout.withheld.values()}
 
 
 # --- bodies ---------------------------------------------------------------------------------------------------
@@ -198,14 +201,15 @@ def test_m_bus_chains_whose_last_segment_does_not_say_so() -> None:
 
 def test_decode_reads_a_capture_with_no_framing_in_auto(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """No HDLC or M-Bus frame in a capture: its APDUs are read raw, and a lone body without its header too."""
-    body = structure(code("1.0.1.8.0.255"), u32(12345), code("1.0.2.8.0.255"), u32(7))
+    body = structure(code("1.0.1.7.0.255"), u32(12345), code("1.0.2.7.0.255"), u32(7))
     for name, data in (("apdus", (HEADER + body) * 2), ("body", body)):
         capture = tmp_path / f"{name}.hex"
         capture.write_text(data.hex(" "))
         assert main(["decode", str(capture)]) == 0, name
         document = json.loads(capsys.readouterr().out)
-        readings = [{code: read["value"] for code, read in push["readings"].items()} for push in document["pushes"]]
-        assert readings == [{"1.8.0": 12345, "2.8.0": 7}] * (2 if name == "apdus" else 1), document
+        # two powers and nothing to check their scale against: held back, with what was sent
+        held = [{code: read["raw"] for code, read in push["uncertain"].items()} for push in document["pushes"]]
+        assert held == [{"1.7.0": 12345, "2.7.0": 7}] * (2 if name == "apdus" else 1), document
     capture = tmp_path / "framed.hex"
     capture.write_text(body.hex())
     assert main(["decode", str(capture), "--framing", "hdlc"]) == 1  # a framing named is the framing used

@@ -56,6 +56,9 @@ class Layout(StrEnum):
     OBIS_PAIRS = "obis-pairs"
     DESCRIBED = "described"  # registers found by the OBIS codes (and scaler_units) the body carries
     POSITIONAL = "positional"
+    # structure{enum, array of {class id | logical name | attribute, value}}, the descriptor untagged: the Czech
+    # distributors' RS-485 push (docs/dlms.md §6.6)
+    CZECH = "czech"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,61 @@ class DataValue:
 
     value: str
     unit: str | None
+
+
+class Scale(StrEnum):
+    """Where a register's power of ten came from (docs/scaling.md). Only ``assumed`` is not a verdict: the decoder
+    took the OBIS table's scaler for a register the push sent without one, and the scale judge
+    (:mod:`.scaling.judge`) decides what it becomes."""
+
+    SENT = "sent"  # the meter said it: a scaler_unit, an IEC readout's decimals and unit
+    CONVENTION = "convention"  # the maker's or the utility's interface description for this list
+    CHECKED = "checked"  # the OBIS table's scaler, confirmed by the physics checks
+    CORRECTED = "corrected"  # several checks agreed on another power of ten
+    USER = "user"  # the user set it
+    UNCERTAIN = "uncertain"  # not settled: held back, never published
+    ASSUMED = "assumed"  # the OBIS table's scaler, not judged yet
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterScale:
+    """How a DLMS register's number was scaled: ``value = raw × 10^exponent`` in ``unit``; ``source`` names the
+    convention (or profile) or the checks behind it."""
+
+    scale: Scale
+    raw: int | float
+    exponent: int
+    unit: str | None
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Withheld:
+    """A register held back because its scale is not settled: the number as sent, the scales it could have, and
+    why none was chosen (a :class:`~.scaling.physics.Doubt` value)."""
+
+    address: str  # as the push names it
+    raw: int | float
+    unit: str | None
+    exponent: int  # the prior's (convention or OBIS table), for reference
+    reason: str
+    candidates: tuple[int, ...] = ()  # exponents the evidence allows, best first
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape of the ``uncertain`` object of the command-line contract."""
+        return {
+            "raw": self.raw,
+            "unit": self.unit,
+            "reason": self.reason,
+            "candidates": [{"exponent": exponent, "value": scaled(self.raw, exponent)} for exponent in self.candidates],
+        }
+
+
+def scaled(value: int | float, exponent: int) -> int | float:
+    """A register value times 10^exponent; whole numbers stay ``int`` (and exact). A whole number divided by a
+    power of ten is the float nearest the decimal (2357 × 10^-1 is 235.7)."""
+    factor: int = 10 ** abs(exponent)
+    return value * factor if exponent >= 0 else value / factor
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +297,10 @@ class Readout:
     raw: bytes = field(default=b"", compare=False)
     timings: Timings = field(default_factory=Timings, compare=False)
     push: PushInfo | None = field(default=None, compare=False)  # set when the values came from a DLMS push
+    # registers a DLMS push sent without their scaler (by code): how each was scaled; absent: sent by the meter
+    scales: Mapping[str, RegisterScale] = field(default_factory=dict, compare=False)
+    # registers held back because their scale is not settled (by code): they are not among the data sets
+    withheld: Mapping[str, Withheld] = field(default_factory=dict, compare=False)
     # current (non-history) data sets by normalised code, first one wins: built once
     _current: dict[str, DataSet] = field(init=False, repr=False, compare=False)
 
@@ -268,8 +330,22 @@ class Readout:
         return replace(self, datasets=self.datasets + missing) if missing else self
 
     def readings_json(self) -> dict[str, dict[str, Any]]:
-        """The readings as every command line prints them: ``{code: {"value": …, "unit": …}}``."""
-        return {code: {"value": reading.value, "unit": reading.unit} for code, reading in self.readings.items()}
+        """The readings as every command line prints them: ``{code: {"value": …, "unit": …}}``; a register whose
+        scale the meter did not send says where it came from (``"scale"``, ``"scale_source"``)."""
+        document: dict[str, dict[str, Any]] = {}
+        for code, reading in self.readings.items():
+            entry: dict[str, Any] = {"value": reading.value, "unit": reading.unit}
+            if (note := self.scales.get(code)) is not None:
+                entry["scale"] = note.scale.value
+                if note.source:
+                    entry["scale_source"] = note.source
+            document[code] = entry
+        return document
+
+    def scale(self, code: str) -> Scale:
+        """Where the scale of a current register came from."""
+        note = self.scales.get(code)
+        return Scale.SENT if note is None else note.scale
 
     def current(self, obis: str) -> DataSet | None:
         """The current (non-history) data set for a normalised code."""

@@ -7,15 +7,16 @@ Scalers and units are not pushed (only attribute 2 of each register is), so they
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+import re
 from typing import Final
 
 from ..errors import DlmsError, PushProblem
 from ..frozen import fast_constructor
-from ..models import DataSet, DataValue, Layout
-from ..obis import CLOCK_DATE, CLOCK_TIME, LOGICAL_DEVICE_NAME, OBIS, normalize_address
+from ..models import DataSet, DataValue, Layout, RegisterScale, Scale, scaled
+from ..obis import CLOCK_DATE, CLOCK_TIME, OBIS, normalize_address
 from .axdr import (
     ARRAY,
     BOOLEAN,
@@ -23,12 +24,14 @@ from .axdr import (
     NUMERIC,
     OCTET_STRING,
     STRUCTURE,
+    VISIBLE_STRING,
     Data,
     cosem_datetime,
     decode_all,
     decode_length,
     obis_text,
 )
+from .czech import elements as czech_elements
 from .described import DATE_TIME_OCTETS, Registers, find_registers, shape
 from .positional import CLOCK, DATE, PROFILES, TIME, UNKNOWN, Fields
 from .units import Scaling
@@ -48,18 +51,14 @@ def default_scaling(code: str) -> Scaling:
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
-    """A body turned into data sets, and how."""
+    """A body turned into data sets, and how; ``scales``: the numeric registers the body sent without their
+    scaler, and how each was scaled (a positional list's by its profile, the others by the OBIS table)."""
 
     layout: Layout
     profile: str | None
     datasets: tuple[DataSet, ...]
     clock: datetime | None
-
-
-def _scaled(value: int | float, exponent: int) -> int | float:
-    """A register value times 10^exponent; whole numbers stay ``int`` (and exact)."""
-    factor: int = 10 ** abs(exponent)
-    return value * factor if exponent >= 0 else value / factor
+    scales: dict[str, RegisterScale] = field(default_factory=dict)
 
 
 def _text(raw: bytes) -> str:
@@ -93,16 +92,23 @@ class _Builder:
     def __init__(self) -> None:
         self.datasets: list[DataSet] = []
         self.clock: datetime | None = None
+        self.scales: dict[str, RegisterScale] = {}
 
-    def add(self, address: str, tag: int, value: object, scaling: Scaling | None = None) -> None:
-        """A register's value (an A-XDR tag and the value :class:`.axdr.Data` holds for it)."""
+    def add(
+        self, address: str, tag: int, value: object, scaling: Scaling | None = None, convention: str | None = None
+    ) -> None:
+        """A register's value (an A-XDR tag and the value :class:`.axdr.Data` holds for it). ``scaling``: the
+        body's, or the ``convention``'s (a positional profile) that names it; ``None``: the OBIS table's, assumed."""
         code, history, unit, exponent = _register(address, scaling)
         if tag == DATE_TIME or (tag == OCTET_STRING and code == "1.0.0" and len(value) == 12):  # type: ignore[arg-type]
             self.add_clock(value)
             return
         if tag in NUMERIC and isinstance(value, int | float):
-            scaled = _scaled(value, exponent) if exponent else value  # times 10**0 is the value itself
-            self.datasets.append(_dataset(address, (_value(repr(scaled), unit),), code, history, scaled))
+            number = scaled(value, exponent) if exponent else value  # times 10**0 is the value itself
+            self.datasets.append(_dataset(address, (_value(repr(number), unit),), code, history, number))
+            if history is None and (scaling is None or convention is not None) and (unit or exponent):
+                origin = Scale.ASSUMED if convention is None else Scale.CONVENTION
+                self.scales[code] = RegisterScale(origin, value, exponent, unit, convention)
             return
         if tag == BOOLEAN:
             self.datasets.append(
@@ -117,6 +123,9 @@ class _Builder:
             return  # null-data, arrays and structures carry no register value
         # a string is a name (a meter number, a list id), never a number, however many digits it has
         self.datasets.append(_dataset(address, (_value(text, None),), code, history, None))
+
+    def decoded(self, layout: Layout, profile: str | None = None) -> Decoded:
+        return Decoded(layout, profile, tuple(self.datasets), self.clock, self.scales)
 
     def add_clock(self, value: object) -> None:
         stamp = cosem_datetime(value) if isinstance(value, bytes) else None
@@ -153,21 +162,6 @@ def _push_list(body: Data) -> tuple[tuple[int, str, int], ...] | None:
     return tuple(entries)
 
 
-# Push lists carry no scaler_unit; where a maker's registers differ from the OBIS table's defaults, by the flag id
-# that opens the logical device name. Iskra AM550 voltages come in 0.1 V (scs/smartmeter-datacollector's test of
-# the VSE 2026 push states U1 = 234.7 V for the value 2347).
-MAKER_SCALINGS: Final[dict[str, dict[str, Scaling]]] = {
-    "ISK": {code: Scaling("V", -1) for code in ("32.7.0", "52.7.0", "72.7.0")},
-}
-
-
-def _maker_scalings(entries: tuple[tuple[int, str, int], ...], body: Data) -> dict[str, Scaling]:
-    for (_, address, _), data in zip(entries[1:], body.items[1:], strict=True):
-        if normalize_address(address)[0] == LOGICAL_DEVICE_NAME and isinstance(data.value, bytes):
-            return MAKER_SCALINGS.get(data.value[:3].decode("ascii", "replace").upper(), {})
-    return {}
-
-
 def _pairs_start(elements: tuple[tuple[int, object], ...]) -> int | None:
     """Index of the first OBIS code when a structure's elements are (date-time,) OBIS, value, OBIS, value …."""
     if len(elements) < 2:
@@ -199,17 +193,28 @@ def _pairs(elements: tuple[tuple[int, object], ...], start: int) -> Decoded:
         builder.add_clock(elements[0][1])
     for (_, code), (tag, value) in zip(elements[start::2], elements[start + 1 :: 2], strict=True):
         builder.add(_obis(code), tag, value)
-    return Decoded(Layout.OBIS_PAIRS, None, tuple(builder.datasets), builder.clock)
+    return builder.decoded(Layout.OBIS_PAIRS)
+
+
+# A list version identifier (Kamstrup_V0001, KFM_001, AIDON_V0001): Kamstrup's list opens with it as the one
+# element without its OBIS code, 1-1:0.2.129.255 (Kamstrup HAN-NVE interface description rev. 3.1, §2.7.1).
+_LIST_ID: Final = re.compile(r"[A-Z][A-Za-z]+_[A-Z]?\d{3,4}")
+LIST_ID_CODE: Final = "1-1:0.2.129"
 
 
 def _described(registers: Registers) -> Decoded:
     builder = _Builder()
+    if registers.elements and registers.elements[0][0] in (OCTET_STRING, VISIBLE_STRING):
+        first = registers.elements[0][1]
+        text = first.decode("ascii", "replace") if isinstance(first, bytes) else str(first)
+        if _LIST_ID.fullmatch(text):
+            builder.add(LIST_ID_CODE, VISIBLE_STRING, text)
     for code, tag, value, scaling in registers.entries:
         builder.add(_obis(code), tag, value, scaling)
-    return Decoded(Layout.DESCRIBED, None, tuple(builder.datasets), builder.clock)
+    return builder.decoded(Layout.DESCRIBED)
 
 
-def _positional(builder: _Builder, fields: Fields, body: Data) -> None:
+def _positional(builder: _Builder, fields: Fields, body: Data, profile: str) -> None:
     """A positional list's values; a date and a time in positions of their own make the meter's clock."""
     parts: dict[str, bytes] = {}
     for spec, data in zip(fields, body.items, strict=True):
@@ -218,10 +223,25 @@ def _positional(builder: _Builder, fields: Fields, body: Data) -> None:
         elif spec.address in (DATE, TIME) and isinstance(data.value, bytes):
             parts[spec.address] = data.value
         elif spec.address != UNKNOWN:
-            builder.add(spec.address, data.tag, data.value, spec.scaling)
+            builder.add(spec.address, data.tag, data.value, spec.scaling, profile)
     date, time = parts.get(DATE, b""), parts.get(TIME, b"")
     if len(date) == 5 and len(time) == 4:  # COSEM date and time: a date-time with no deviation, status unknown
         builder.add_clock(date + time + b"\x80\x00\xff")
+
+
+def _czech(raw: bytes) -> Decoded | None:
+    """The Czech distributors' body (:mod:`.czech`): each element names its object; attribute 2 of a register or
+    a data object is its value, a disconnect control's state (class 70) and a limiter's threshold (class 71) are
+    attribute 3; the push setup's own name is left out."""
+    found = czech_elements(raw)
+    if found is None:
+        return None
+    builder = _Builder()
+    for class_id, code, attribute, tag, value in found:
+        if class_id == CLASS_PUSH_SETUP or attribute == 1:
+            continue
+        builder.add(_obis(code), tag, value)
+    return builder.decoded(Layout.CZECH)
 
 
 def decode_body(raw: bytes, profile: str | None = None) -> Decoded:
@@ -231,6 +251,8 @@ def decode_body(raw: bytes, profile: str | None = None) -> Decoded:
     push list and positional lists are read from the decoded tree. Bytes that are not well-formed values raise
     ``malformed``; a body no layout describes, ``unknown_layout``.
     """
+    if (czech := _czech(raw)) is not None:
+        return czech
     registers = None
     if not _opens_with_array(raw):  # a push object list is read from the decoded tree, below
         registers = find_registers(raw)
@@ -246,15 +268,14 @@ def decode_body(raw: bytes, profile: str | None = None) -> Decoded:
     body = decode_all(raw)
     builder = _Builder()
     if (entries := _push_list(body)) is not None:
-        scalings = _maker_scalings(entries, body)
         for (class_id, address, attribute), data in zip(entries[1:], body.items[1:], strict=True):
             if class_id == CLASS_PUSH_SETUP or attribute == 1:
                 continue  # the push setup and logical names describe the push, not the meter
             if class_id == CLASS_CLOCK:
                 builder.add_clock(data.value)
             else:
-                builder.add(address, data.tag, data.value, scalings.get(normalize_address(address)[0]))
-        return Decoded(Layout.PUSH_LIST, None, tuple(builder.datasets), builder.clock)
+                builder.add(address, data.tag, data.value)  # no scaler: the conventions say (scaling.judge)
+        return builder.decoded(Layout.PUSH_LIST)
     if registers is None:
         registers = find_registers(raw)
     if registers is not None and registers.described:
@@ -268,6 +289,6 @@ def decode_body(raw: bytes, profile: str | None = None) -> Decoded:
         candidates = list(PROFILES.values())
     for candidate in candidates:
         if (fields := candidate.layout(body)) is not None:
-            _positional(builder, fields, body)
-            return Decoded(Layout.POSITIONAL, candidate.name, tuple(builder.datasets), builder.clock)
+            _positional(builder, fields, body, candidate.name)
+            return builder.decoded(Layout.POSITIONAL, candidate.name)
     raise DlmsError(PushProblem.UNKNOWN_LAYOUT, f"no layout describes a body shaped {shape(body)}")

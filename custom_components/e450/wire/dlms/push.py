@@ -8,6 +8,7 @@ deciphering (:mod:`.cipher`) → notification (:mod:`.apdu`) → body (:mod:`.bo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 import logging
 from typing import Any
@@ -17,6 +18,7 @@ from ..framing import Framing
 from ..framing.hdlc import HdlcFrame, HdlcReader, strip_llc
 from ..framing.mbus import MbusFrame, MbusReader
 from ..models import UNPROTECTED, BccStatus, PushInfo, Readout, TagStatus
+from ..scaling.judge import ScaleJudge
 from .apdu import (
     CIPHERED,
     GENERAL_BLOCK_TRANSFER,
@@ -51,6 +53,8 @@ class Push:
         document = self.info.as_dict()
         if self.readout is not None:
             document["readings"] = self.readout.readings_json()
+            if self.readout.withheld:
+                document["uncertain"] = {code: held.as_dict() for code, held in self.readout.withheld.items()}
         return document
 
 
@@ -62,8 +66,10 @@ class PushDecoder:
     """Decodes the pushes of one meter.
 
     ``ek``/``ak``: encryption and authentication keys (16 bytes) or ``None``; ``profile`` forces a positional
-    layout by name (``None``: chosen by the body's signature). The decoder remembers the last invocation counter
-    per system title and drops a push that repeats it.
+    layout by name (``None``: chosen by the body's signature); ``scales``: the user's exponents by code. The
+    decoder remembers the last invocation counter per system title and drops a push that repeats it. Registers
+    sent without their scaler go through the scale judge (:mod:`..scaling.judge`): a push's readout holds the
+    right values, and holds back (``Readout.withheld``) those whose scale is not settled.
     """
 
     def __init__(
@@ -72,6 +78,7 @@ class PushDecoder:
         ak: bytes | None = None,
         profile: str | None = None,
         framing: Framing = Framing.AUTO,
+        scales: Mapping[str, int] | None = None,
     ) -> None:
         for name, key in (("encryption", ek), ("authentication", ak)):
             if key is not None and len(key) != 16:
@@ -90,6 +97,8 @@ class PushDecoder:
         self._shapes_seen: set[str] = set()
         self.frames = 0
         self.bytes_received = 0
+        self.judge = ScaleJudge(dict(scales or {}))
+        self._now: float | None = None
 
     @property
     def junk_bytes(self) -> int:
@@ -97,8 +106,10 @@ class PushDecoder:
         reader = self._hdlc or self._mbus or self._raw
         return reader.junk_bytes if reader is not None else 0
 
-    def feed(self, data: bytes) -> list[Push]:
-        """Pushes completed by ``data`` (decoded ones and failed ones alike)."""
+    def feed(self, data: bytes, now: float | None = None) -> list[Push]:
+        """Pushes completed by ``data`` (decoded ones and failed ones alike). ``now``: seconds on a steady clock,
+        for the checks that span several pushes (without it, the time each push carries, if any)."""
+        self._now = now
         self.bytes_received += len(data)
         pushes: list[Push] = []
         if self._hdlc is not None:
@@ -257,4 +268,6 @@ class PushDecoder:
             decoded.layout,
             decoded.profile,
         )
-        return Push(info, Readout(None, decoded.datasets, BccStatus.ABSENT, raw=apdu, push=info), None, apdu)
+        readout = Readout(None, decoded.datasets, BccStatus.ABSENT, raw=apdu, push=info, scales=decoded.scales)
+        now = self._now if self._now is not None else info.time.timestamp() if info.time is not None else None
+        return Push(info, self.judge.judge(readout, now), None, apdu)

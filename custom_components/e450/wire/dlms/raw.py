@@ -9,6 +9,7 @@ from typing import Final
 
 from .apdu import DATA_NOTIFICATION, DED_CIPHERING, GENERAL_BLOCK_TRANSFER, GLO_CIPHERING, MAX_APDU
 from .axdr import ARRAY, BIT_STRING, NULL, OCTET_STRING, STRUCTURE, UTF8_STRING, VISIBLE_STRING, fixed_size
+from .czech import DESCRIPTOR, opens as czech_body
 
 STARTS: Final = frozenset({DATA_NOTIFICATION, GENERAL_BLOCK_TRANSFER, GLO_CIPHERING, DED_CIPHERING})
 INCOMPLETE: Final = -1
@@ -61,6 +62,22 @@ def _value_end(data: bytes | bytearray, pos: int, depth: int = 0) -> int:
     return pos + 1 + fixed if pos + 1 + fixed <= len(data) else INCOMPLETE
 
 
+def _czech_end(data: bytes | bytearray, pos: int) -> int:
+    """Where a Czech distributors' body ends: its elements' descriptors carry no tags (:mod:`.czech`)."""
+    if pos + 6 > len(data):
+        return INCOMPLETE
+    count, pos = data[pos + 5], pos + 6
+    for _ in range(count):
+        if pos + 2 + DESCRIPTOR > len(data):
+            return INCOMPLETE
+        if data[pos] != STRUCTURE or data[pos + 1] != 2:
+            return INVALID
+        pos = _value_end(data, pos + 2 + DESCRIPTOR)
+        if pos < 0:
+            return pos
+    return pos
+
+
 def apdu_end(data: bytes | bytearray, start: int) -> int:
     """Where the APDU at ``start`` ends (exclusive), ``INCOMPLETE`` when more must arrive, ``INVALID`` when none
     starts there."""
@@ -87,7 +104,7 @@ def apdu_end(data: bytes | bytearray, start: int) -> int:
             pos += 2 + data[pos + 1]
         else:
             return INVALID
-        return _value_end(data, pos)
+        return _czech_end(data, pos) if czech_body(data, pos) else _value_end(data, pos)
     else:
         return INVALID
     if size < 0:
