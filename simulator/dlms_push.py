@@ -1,4 +1,5 @@
-"""DLMS/COSEM data-notification pushes in HDLC frames, in the three real E450 layouts (docs/dlms.md §6).
+"""DLMS/COSEM data-notification pushes in HDLC frames, in the three real E450 layouts (docs/dlms.md §6), and in
+other makers' and utilities' layouts (Kaifa, Aidon, a list that names no maker, the Czech distributors').
 
 ``swiss``: Swiss CII push object list + values, general block transfer, no encryption (2400 8E1, wired port).
 ``burgenland``: Netz Burgenland 14 positional values, glo-ciphering SC 0x30 with a tag (9600 8N1, optical).
@@ -182,6 +183,56 @@ def aidon_lists_body(state: MeterState, now: datetime, counter: int) -> bytes:
     return aidon_body(state, now)
 
 
+def unknown_pairs_body(state: MeterState, now: datetime) -> bytes:
+    """A Kamstrup-style list of OBIS/value pairs that names neither its maker nor its list version: energies in
+    10 Wh steps, currents in 0.01 A, whole volts and watts, and no scaler anywhere (docs/scaling.md §7)."""
+    del now
+    power = round(sum(state.phase_power_kw) * 1000)
+    pairs: list[tuple[str, bytes]] = [
+        ("1-1:0.0.5", octets(b"5706567000000042")),
+        ("1-1:1.7.0", u32(power)),
+        ("1-1:2.7.0", u32(0)),
+        *((f"1-1:{c}.7.0", u32(amps)) for c, amps in zip((31, 51, 71), _currents(state), strict=True)),
+        *((f"1-1:{c}.7.0", u16(round(volts))) for c, volts in zip((32, 52, 72), state.voltages, strict=True)),
+        ("1-1:1.8.0", u32(round(state.import_kwh * 100))),
+        ("1-1:2.8.0", u32(round(state.export_kwh * 100))),
+    ]
+    return structure(*(part for code, value in pairs for part in (octets(obis(code)), value)))
+
+
+def _czech_element(class_id: int, code: str, attribute: int, value: bytes) -> bytes:
+    """``{class id | logical name | attribute, value}``, the descriptor without A-XDR tags."""
+    return b"\x02\x02" + struct.pack(">H", class_id) + obis(code) + bytes([attribute]) + value
+
+
+def czech_body(state: MeterState, now: datetime) -> bytes:
+    """The Czech distributors' RS-485 push as EG.D's "Komunikační rozhraní RS485" lists it: logical device name,
+    push setup, serial, disconnector, limiter, relays 1-6, tariff, +P and -P total and per phase (W), +A total and
+    tariffs 1-4, -A (Wh), consumer message; no scaler anywhere."""
+    del now
+    phases = [round(kw * 1000) for kw in state.phase_power_kw]
+    imported = round(state.import_kwh * 1000)
+    rates = [imported * 3 // 10, imported - imported * 3 // 10, 0, 0]  # the high tariff, the low one
+    elements = [
+        _czech_element(1, "0-0:42.0.0", 2, octets(b"SAG0012345")),
+        _czech_element(40, "0-2:25.9.0", 1, octets(obis("0-2:25.9.0"))),
+        _czech_element(1, "0-0:96.1.0", 2, octets(METER_NUMBER.encode())),
+        _czech_element(70, "0-0:96.3.10", 3, b"\x16\x01"),
+        _czech_element(71, "0-0:17.0.0", 3, u32(0)),
+        *(_czech_element(70, f"0-{relay}:96.3.10", 3, b"\x16\x00") for relay in range(1, 7)),
+        _czech_element(1, "0-0:96.14.0", 2, octets(b"T1")),
+        _czech_element(3, "1-0:1.7.0", 2, u32(sum(phases))),
+        *(_czech_element(3, f"1-0:{c}.7.0", 2, u32(watts)) for c, watts in zip((21, 41, 61), phases, strict=True)),
+        _czech_element(3, "1-0:2.7.0", 2, u32(0)),
+        *(_czech_element(3, f"1-0:{c}.7.0", 2, u32(0)) for c in (22, 42, 62)),
+        _czech_element(3, "1-0:1.8.0", 2, u32(imported)),
+        *(_czech_element(3, f"1-0:1.8.{rate}", 2, u32(wh)) for rate, wh in enumerate(rates, start=1)),
+        _czech_element(3, "1-0:2.8.0", 2, u32(round(state.export_kwh * 1000))),
+        _czech_element(1, "0-0:96.13.0", 2, octets(b"")),
+    ]
+    return structure(b"\x16\x01", array(*elements))
+
+
 # layouts that change from push to push: called with the push's invocation counter as well
 CYCLING = {"aidon-lists": aidon_lists_body}
 LAYOUTS = {
@@ -190,13 +241,17 @@ LAYOUTS = {
     "wiener-netze": wiener_netze_body,
     "kaifa": kaifa_body,
     "aidon": aidon_body,
+    "unknown-pairs": unknown_pairs_body,
+    "czech": czech_body,
 }
+UNDATED = frozenset({"czech"})  # layouts whose header carries no date-time (00)
 MBUS_SEGMENT = 0xF0  # APDU bytes per M-Bus frame, as the Kaifa meters split them
 
 
-def data_notification(body: bytes, now: datetime, invoke_id: int) -> bytes:
-    """``0F | invoke id | 0C + date-time | body``."""
-    return b"\x0f" + struct.pack(">I", invoke_id & 0x00FFFFFF) + b"\x0c" + cosem_datetime(now) + body
+def data_notification(body: bytes, now: datetime, invoke_id: int, *, dated: bool = True) -> bytes:
+    """``0F | invoke id | 0C + date-time | body`` (``00`` for the date-time where a meter sends none)."""
+    stamp = b"\x0c" + cosem_datetime(now) if dated else b"\x00"
+    return b"\x0f" + struct.pack(">I", invoke_id & 0x00FFFFFF) + stamp + body
 
 
 def glo_ciphered(
@@ -239,7 +294,7 @@ def push_frame(
     """The bytes of one push. ``security``: ``none``, ``encrypted`` (SC 0x20) or ``authenticated`` (SC 0x30);
     ``framing``: ``hdlc``, ``mbus`` or ``raw``."""
     body = CYCLING[layout](state, now, counter) if layout in CYCLING else LAYOUTS[layout](state, now)
-    apdu = data_notification(body, now, counter)
+    apdu = data_notification(body, now, counter, dated=layout not in UNDATED)
     if security != "none":
         apdu = glo_ciphered(apdu, counter, tagged=security == "authenticated")
     if framing == "mbus":

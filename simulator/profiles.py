@@ -221,7 +221,8 @@ class Profile:
     push_interval: float = 5.0
     push_baud: int = 2400
     dlms_parity: str = "N"
-    dlms_layout: str = "swiss"  # swiss, burgenland, wiener-netze, kaifa, aidon, aidon-lists (simulator/dlms_push.py)
+    # swiss, burgenland, wiener-netze, kaifa, aidon, aidon-lists, unknown-pairs, czech (simulator/dlms_push.py)
+    dlms_layout: str = "swiss"
     dlms_security: str = "none"  # none, encrypted (SC 0x20), authenticated (SC 0x30)
     dlms_framing: str = "hdlc"  # hdlc, mbus, raw
     dlms_server: bool = False  # answers a DLMS client: directly (mode "hdlc") or after a mode E sign-on (mode "C")
@@ -308,6 +309,28 @@ PROFILES: dict[str, Profile] = {
             push_interval=2.5,
             push_baud=115200,
             dlms_layout="aidon",
+            dlms_framing="raw",
+        ),
+        # a list of OBIS/value pairs that names neither maker nor list version, energies in 10 Wh (Kamstrup's
+        # Norwegian scale) and no scaler anywhere: its energy is held back until checked or chosen (docs/scaling.md)
+        Profile(
+            "unknown-pairs",
+            "",
+            _e450_lines,
+            mode="dlms",
+            push_interval=2.5,
+            push_baud=2400,
+            dlms_layout="unknown-pairs",
+        ),
+        # the Czech distributors' RS-485 push (Sagemcom XT211): raw APDUs at 9600 8N1; the meter's 60 s made 2.5 s
+        Profile(
+            "czech-xt211",
+            "",
+            _e450_lines,
+            mode="dlms",
+            push_interval=2.5,
+            push_baud=9600,
+            dlms_layout="czech",
             dlms_framing="raw",
         ),
     )

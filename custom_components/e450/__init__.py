@@ -6,8 +6,10 @@ from __future__ import annotations
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 
+from .const import CONF_RESCALE_PENDING
 from .coordinator import E450ConfigEntry, E450Coordinator, E450PushCoordinator, E450ReadCoordinator
-from .settings import is_push, merged
+from .rescale import hold_until_compiled, rescaled_energy
+from .settings import is_push, merged, user_scales
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SENSOR]
 
@@ -20,6 +22,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: E450ConfigEntry) -> bool
     coordinator: E450Coordinator
     if is_push(merged(entry)):
         coordinator = push = E450PushCoordinator(hass, entry)
+        if pending := set(entry.options.get(CONF_RESCALE_PENDING, [])):  # a restart came before the period ended
+            entry.async_on_unload(hold_until_compiled(hass, entry, push, pending))
         push.start()
     else:
         coordinator = E450ReadCoordinator(hass, entry)
@@ -35,9 +39,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: E450ConfigEntry) -> bool
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: E450ConfigEntry) -> None:
-    """New options apply from the next read on, without a restart; a reload only when a limit set or cleared
-    adds or removes a problem sensor."""
+    """New options apply from the next read on, without a restart; a reload when the user's scales changed (the
+    energy registers shown at another scale start their statistics again) or when a limit set or cleared adds or
+    removes a problem sensor."""
     coordinator = entry.runtime_data
+    if isinstance(coordinator, E450PushCoordinator) and coordinator.scales != (scales := user_scales(merged(entry))):
+        changed = rescaled_energy(coordinator.data, coordinator.scales, scales)
+        coordinator.use_scales(scales)
+        if changed:
+            pending = sorted({*entry.options.get(CONF_RESCALE_PENDING, []), *changed})
+            entry.async_on_unload(hold_until_compiled(hass, entry, coordinator, changed))
+            hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_RESCALE_PENDING: pending})
+        await coordinator.async_request_refresh()
     before = coordinator.live_problems()
     coordinator.apply_options()
     if coordinator.live_problems() != before:

@@ -33,6 +33,9 @@ class AnomalyKind(StrEnum):
     CLOCK_BEHIND = "clock_behind"
     TARIFFS_INCONSISTENT = "tariffs_inconsistent"
     ENERGY_FROZEN = "energy_frozen"
+    SCALE_WAITING = "scale_waiting"  # registers held back until a check (or the user) settles their scale
+    SCALE_UNCERTAIN = "scale_uncertain"  # registers held back: the checks leave their scale open
+    SCALE_CORRECTED = "scale_corrected"  # registers shown at another power of ten than the list's
 
 
 class Severity(StrEnum):

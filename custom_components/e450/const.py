@@ -56,6 +56,10 @@ CONF_DLMS_FRAMING: Final = "dlms_framing"  # hdlc, mbus or raw; entries made bef
 CONF_ENCRYPTION_KEY: Final = "encryption_key"  # GUEK, 32 hex digits
 CONF_AUTHENTICATION_KEY: Final = "authentication_key"  # GAK, 32 hex digits, optional
 CONF_DLMS_PROFILE: Final = "dlms_profile"  # option: positional layout, "auto" = chosen by the body's signature
+# option: the user's scales, {OBIS code: exponent} (the number as the meter sends it × 10^exponent)
+CONF_SCALES: Final = "scales"
+# option: energy registers whose scale changed, held back until their statistics start again (rescale.py)
+CONF_RESCALE_PENDING: Final = "rescale_pending"
 DLMS_PROFILE_AUTO: Final = "auto"
 DEFAULT_PUBLISH_INTERVAL: Final = timedelta(seconds=10)  # a 5 s push published every 10 s halves recorder load
 DEFAULT_PUSH_INTERVAL: Final = 5.0  # seconds, until the meter's own rhythm has been measured

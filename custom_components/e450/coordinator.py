@@ -33,6 +33,7 @@ from .messages import error_key
 from .meter_info import known_type, meter_serial, readout_type
 from .meter_names import MeterType
 from .monitor import MeterMonitor
+from .scale_review import scale_anomalies
 from .settings import Settings, merged, push_decoder
 from .wire import MeterError, NoPushError, Readout, read_meter
 from .wire.dlms.driver import read_dlms, read_profile as read_dlms_profile
@@ -40,6 +41,7 @@ from .wire.dlms.get import Attribute
 from .wire.dlms.units import Scaling
 from .wire.iec62056.driver import read_profile as read_iec_profile
 from .wire.models import LoadProfile
+from .wire.scaling import ScaleJudge
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -113,6 +115,10 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
     def _resumed(self, after_failure: bool) -> None:
         """A good read (``after_failure``: the previous one failed)."""
 
+    def _readout_anomalies(self, readout: Readout) -> list[Anomaly]:
+        """What this kind of meter's readout says beyond the supply and meter rules."""
+        return []
+
     async def _async_update_data(self) -> Readout:
         self.statistics.reads += 1
         started = time.monotonic()
@@ -140,6 +146,7 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
         model = readout.identification.model if readout.identification else ""
         live = dict(self.monitor.live)
         self._meter_anomalies = self.monitor.evaluate(readout, time.monotonic(), dt_util.now(), model)
+        self._meter_anomalies.extend(self._readout_anomalies(readout))
         if self.monitor.live != live and readout == self.data:
             # the readout did not change but a live problem did (a tolerance ran out, a limit changed): the
             # coordinator only tells its entities about new data, so tell them here
@@ -265,11 +272,25 @@ class E450PushCoordinator(E450Coordinator):
         self.listener = PushListener(self.port, line.baud, line.parity, push_decoder(merged(entry)))
         self.statistics.baud = line.baud
         self._listening: asyncio.Task[None] | None = None
+        self.holding: set[str] = set()  # energy registers held unavailable while their scale changes (rescale.py)
 
     def apply_options(self) -> None:
-        """Publication interval, thresholds and the layout profile: all live."""
+        """Publication interval, thresholds and the layout profile: all live (the user's scales reload)."""
         super().apply_options()
         self.listener.decoder.profile = self.settings.profile
+
+    @property
+    def scales(self) -> dict[str, int]:
+        """The user's scales the decoder applies."""
+        return dict(self.listener.decoder.judge.user)
+
+    def use_scales(self, scales: dict[str, int]) -> None:
+        """The user's new scales, from the next push on; the evidence gathered at the old ones is dropped."""
+        self.listener.decoder.judge = ScaleJudge(scales)
+
+    def _readout_anomalies(self, readout: Readout) -> list[Anomaly]:
+        """Registers held back or corrected for their scale (docs/scaling.md §5)."""
+        return scale_anomalies(readout, self.listener.decoder.judge.verdicts)
 
     def start(self) -> None:
         """Start listening (the port stays open until unload)."""

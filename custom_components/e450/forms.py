@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import re
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
@@ -36,7 +36,10 @@ from .const import (
     PROTOCOLS,
 )
 from .ports import SerialPort, preferred_port
+from .scales import in_base
 from .wire import Readout
+from .wire.models import Scale
+from .wire.obis import OBIS, Kind
 
 
 def form_placeholders(**values: str) -> dict[str, str]:
@@ -165,7 +168,46 @@ def push_placeholders(
         "security": info.security + (f" (tag {info.tag})" if info.tag else ""),
         "layout": f"{layout}, {str(settings.get(CONF_DLMS_FRAMING, 'hdlc')).upper()}",
         "values": str(len(readout.readings)),
+        **energy_placeholders(readout),
     }
+
+
+_DISPLAY_ENERGY: Final = (("energy", "kWh"), ("reactive_energy", "kvarh"), ("apparent_energy", "kVAh"))
+
+
+def _as_displayed(value: float, unit: str | None) -> str:
+    """An energy as a meter's display shows it: in kWh (kvarh, kVAh), three decimals."""
+    for family, shown in _DISPLAY_ENERGY:
+        if (base := in_base(value, unit, family)) is not None:
+            return f"{base / 1000:,.3f} {shown}"
+    return f"{value} {unit or ''}".rstrip()
+
+
+def energy_placeholders(readout: Readout) -> dict[str, str]:
+    """The energy registers as they will be shown, grouped by where their scale came from, for the user to compare
+    with the meter's display before creating the entry (docs/scaling.md §5)."""
+    found: dict[str, list[str]] = {"energy_sent": [], "energy_convention": [], "energy_checked": [], "energy_held": []}
+    conventions = set()
+    for code, reading in readout.readings.items():
+        quantity = OBIS.get(code)
+        if quantity is None or quantity.kind is not Kind.ENERGY:
+            continue
+        scale = readout.scale(code)
+        shown = f"{code} = {_as_displayed(float(reading.value), reading.unit)}"
+        if scale is Scale.CONVENTION:
+            found["energy_convention"].append(shown)
+            conventions.add(readout.scales[code].source or "")
+        elif scale in (Scale.CHECKED, Scale.CORRECTED):
+            found["energy_checked"].append(shown)
+        else:
+            found["energy_sent"].append(shown)
+    for code, held in readout.withheld.items():
+        quantity = OBIS.get(code)
+        if quantity is not None and quantity.kind is Kind.ENERGY:
+            found["energy_held"].append(f"{code} ({held.raw})")
+    placeholders = {key: ", ".join(values) or "-" for key, values in found.items()}
+    placeholders["convention"] = ", ".join(sorted(filter(None, conventions))) or "-"
+    return placeholders
 
 
 def client_schema(values: Mapping[str, Any]) -> Any:

@@ -16,6 +16,9 @@ from homeassistant.util import dt as dt_util
 from .anomalies import Anomaly, AnomalyKind, Severity
 from .const import DOMAIN
 
+# the issues whose repair flow (repairs.py) settles them: a replaced meter, registers held back for their scale
+FIXABLE = frozenset({AnomalyKind.METER_CHANGED, AnomalyKind.SCALE_WAITING, AnomalyKind.SCALE_UNCERTAIN})
+
 
 def issue_id(entry_id: str, key: str) -> str:
     """The repair issue's id for an anomaly key of an entry."""
@@ -75,7 +78,7 @@ class IssueTracker:
                 self._hass,
                 DOMAIN,
                 issue_id(entry.entry_id, key),
-                is_fixable=anomaly.kind is AnomalyKind.METER_CHANGED,
+                is_fixable=anomaly.kind in FIXABLE,
                 is_persistent=False,
                 severity=ir.IssueSeverity(anomaly.severity.value),
                 translation_key=anomaly.kind.value,
@@ -85,7 +88,7 @@ class IssueTracker:
                     "port": self._port,
                     "since": dt_util.as_local(since).strftime("%Y-%m-%d %H:%M"),
                 },
-                data={"entry_id": entry.entry_id, **anomaly.placeholders},
+                data={"entry_id": entry.entry_id, "kind": anomaly.kind.value, **anomaly.placeholders},
             )
         self.active = active
 

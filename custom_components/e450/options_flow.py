@@ -19,6 +19,7 @@ from .const import (
     CONF_MAX_BAUD,
     CONF_NOMINAL_FREQUENCY,
     CONF_NOMINAL_VOLTAGE,
+    CONF_SCALES,
     CONF_SCAN_INTERVAL,
     CONF_SWITCH_DELAY,
     CONF_VOLTAGE_TOLERANCE,
@@ -35,7 +36,7 @@ from .const import (
     MIN_SCAN_INTERVAL,
     SCAN_MARGIN_SECONDS,
 )
-from .settings import is_push, scan_interval
+from .settings import format_scales, is_push, parse_scales, scan_interval, user_scales
 from .wire import PROFILES
 
 
@@ -66,20 +67,28 @@ class E450OptionsFlow(OptionsFlow):
         statistics = getattr(entry, "runtime_data", None)
         duration = statistics.statistics.last_duration if statistics is not None else None
         minimum = max(float(MIN_SCAN_INTERVAL), (duration or 0.0) + SCAN_MARGIN_SECONDS)
-        placeholders = {"minimum": f"{minimum:.0f}", "maximum": str(MAX_SCAN_INTERVAL)}
+        placeholders = {"minimum": f"{minimum:.0f}", "maximum": str(MAX_SCAN_INTERVAL), "part": ""}
+        scales_text = format_scales(user_scales(current))
         if user_input is not None:
             interval = float(user_input[CONF_SCAN_INTERVAL])
+            scales_text = str(user_input.get(CONF_SCALES) or "")
+            try:
+                scales = parse_scales(scales_text)
+            except ValueError as err:
+                scales = {}
+                errors[CONF_SCALES] = "scales_invalid"
+                placeholders["part"] = str(err)
             if interval < minimum:
                 errors[CONF_SCAN_INTERVAL] = "scan_interval_too_short"
             elif interval > MAX_SCAN_INTERVAL:
                 errors[CONF_SCAN_INTERVAL] = "scan_interval_too_long"
-            else:
+            if not errors:
                 push_meter = is_push(entry.data)
                 options = {
                     **entry.options,
                     CONF_SCAN_INTERVAL: int(interval),
                     **(
-                        {CONF_DLMS_PROFILE: str(user_input[CONF_DLMS_PROFILE])}
+                        {CONF_DLMS_PROFILE: str(user_input[CONF_DLMS_PROFILE]), CONF_SCALES: scales}
                         if push_meter
                         else {
                             CONF_MAX_BAUD: int(user_input[CONF_MAX_BAUD]),
@@ -111,7 +120,9 @@ class E450OptionsFlow(OptionsFlow):
                             translation_key="dlms_profile",
                         )
                     )
-                )
+                ),
+                # the user's own scales for registers the meter sends without one (ESPHome's "multiplier")
+                vol.Optional(CONF_SCALES, description={"suggested_value": scales_text}): selector.TextSelector(),
             }
         else:
             line = {

@@ -1,4 +1,5 @@
-"""Repair flow for a replaced meter: adopt the new meter as this entry's identity, or keep the old one."""
+"""Repair flows: for a replaced meter, adopt the new meter as this entry's identity or keep the old one; for
+registers held back because their scale is not settled, choose it by comparing with the meter's display."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er, 
 
 from .anomalies import AnomalyKind
 from .compat import vol
-from .const import CONF_ACCEPTED_SERIAL, CONF_PORT, DOMAIN
+from .const import CONF_ACCEPTED_SERIAL, CONF_PORT, CONF_SCALES, DOMAIN
 from .issues import issue_id
+from .scale_review import checks_made, display_values, held_by_group, scale_choices
+from .settings import merged, user_scales
 
 
 class MeterChangedRepairFlow(RepairsFlow):
@@ -79,7 +82,60 @@ def _migrate_identity(hass: HomeAssistant, entry_id: str, old: str, new: str) ->
             entities.async_update_entity(entity.entity_id, new_unique_id=f"{new}_{entity.unique_id[len(old) + 1 :]}")
 
 
+class ScaleRepairFlow(RepairsFlow):
+    """Registers of one group held back: the user picks their power of ten by comparing the numbers with what the
+    meter's display shows; the choice becomes the entry's scales option (docs/scaling.md §5)."""
+
+    def __init__(self, entry_id: str, group: str, issue: str) -> None:
+        self._entry_id = entry_id
+        self._group = group
+        self._issue = issue
+
+    async def async_step_init(self, user_input: dict[str, str] | None = None) -> data_entry_flow.FlowResult:
+        """Start with the choice."""
+        return await self.async_step_choose()
+
+    async def async_step_choose(self, user_input: dict[str, str] | None = None) -> data_entry_flow.FlowResult:
+        """Each scale the registers could have, with their values at it; the ones the checks allow first."""
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        coordinator = getattr(entry, "runtime_data", None) if entry is not None else None
+        if entry is None or coordinator is None or coordinator.data is None:
+            return self.async_abort(reason="entry_removed")
+        held = next((codes for g, codes in held_by_group(coordinator.data).items() if g.value == self._group), None)
+        if not held:
+            return self.async_abort(reason="scale_settled")
+        if user_input is not None:
+            exponent = int(user_input["exponent"])
+            scales = {**user_scales(merged(entry)), **dict.fromkeys(held, exponent)}
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue)
+            self.hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_SCALES: scales})
+            return self.async_create_entry(data={})
+        options = [
+            selector.SelectOptionDict(value=str(exponent), label=display_values(held, exponent))
+            for exponent in scale_choices(held)
+        ]
+        return self.async_show_form(
+            step_id="choose",
+            data_schema=vol.Schema(
+                {
+                    vol.Required("exponent", default=options[0]["value"]): selector.SelectSelector(
+                        selector.SelectSelectorConfig(options=options, mode=selector.SelectSelectorMode.LIST)
+                    )
+                }
+            ),
+            description_placeholders={
+                "meter": entry.title,
+                "registers": ", ".join(sorted(held)),
+                "sent": ", ".join(f"{code} = {item.raw}" for code, item in sorted(held.items())),
+                "checks": checks_made(coordinator.listener.decoder.judge.verdicts, self._group),
+                "allowed": str(len(next(iter(held.values())).candidates)),
+            },
+        )
+
+
 async def async_create_fix_flow(hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None) -> RepairsFlow:
-    """The only fixable issue is the replaced meter."""
+    """The replaced meter's flow, or the scale of a group of registers."""
     assert data is not None
+    if data.get("kind") in (AnomalyKind.SCALE_WAITING, AnomalyKind.SCALE_UNCERTAIN):
+        return ScaleRepairFlow(str(data["entry_id"]), str(data["group"]), issue_id)
     return MeterChangedRepairFlow(str(data["entry_id"]), str(data["old"]), str(data["new"]))

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 import logging
+from typing import Any
 
 from homeassistant.components.sensor import (
     RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
+    SensorExtraStoredData,
     SensorStateClass,
 )
 from homeassistant.const import (
@@ -38,6 +40,18 @@ from .wire.obis import CLOCK_TIME, OBIS, Kind, Quantity
 _LOGGER = logging.getLogger(__name__)
 
 PARALLEL_UPDATES = 0
+
+
+@dataclass
+class E450StoredData(SensorExtraStoredData):
+    """What a register's sensor keeps across restarts: the value, its unit and the power of ten it was shown at
+    (``None``: the meter sent its scale)."""
+
+    exponent: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The sensor's stored data with the exponent."""
+        return {**super().as_dict(), "exponent": self.exponent}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,18 +232,43 @@ class E450ObisSensor(E450Entity, RestoreSensor):
         elif description.translation_key == "obis_value":
             self._attr_translation_placeholders = {"code": code}
         self._guard = EnergyGuard(RESET_CONFIRMATIONS) if description.energy_register else None
+        self._guarded_at = self._exponent  # the scale the guard's values are at
         self._last: DataSet | None = None  # the data set the value was last computed from
         self._factors: dict[str | None, float | None] = {}  # unit as sent -> factor to the sensor's unit
         self._computed: StateType | datetime = None
         self._attr_native_value = self._computed = self._value()
         self._shown: tuple[object, bool] | None = None  # what the state machine has
 
+    @property
+    def _exponent(self) -> int | None:
+        """The power of ten the register's number is shown at, where the push left its scale to us (``None``: the
+        meter sent it)."""
+        note = self.coordinator.data.scales.get(self._code) if self.coordinator.data is not None else None
+        return None if note is None else note.exponent
+
+    @property
+    def extra_restore_state_data(self) -> E450StoredData:
+        """The value, its unit, and the scale it was shown at."""
+        return E450StoredData(self.native_value, self.native_unit_of_measurement, self._exponent)
+
     async def async_added_to_hass(self) -> None:
-        """Seed the energy guard with the last value recorded before a restart."""
+        """Seed the energy guard with the last value recorded before a restart, unless it was shown at another
+        scale (the user or the checks changed it since): a value 10^k apart is no reading to hold the next to."""
         await super().async_added_to_hass()
         if self._guard is None:
             return
         last = await self.async_get_last_sensor_data()
+        extra = await self.async_get_last_extra_data()
+        stored = extra.as_dict() if extra is not None else {}
+        if "exponent" in stored and stored["exponent"] != self._exponent:
+            _LOGGER.info(
+                "%s: %s is now shown at 10^%s instead of 10^%s: its last value is not restored",
+                self.coordinator.config_entry.title,
+                self._code,
+                self._exponent,
+                stored["exponent"],
+            )
+            return
         if (
             last is not None
             and isinstance(last.native_value, (int, float, Decimal))
@@ -254,6 +293,9 @@ class E450ObisSensor(E450Entity, RestoreSensor):
         self._last = dataset
         if dataset is None or dataset.number is None:
             return None
+        if self._guard is not None and self._exponent != self._guarded_at:
+            # shown at another scale from now on (rescale.py): the old values are no reading to hold this one to
+            self._guard, self._guarded_at = EnergyGuard(RESET_CONFIRMATIONS), self._exponent
         unit = dataset.values[0].unit
         if unit not in self._factors:  # a meter keeps its units: look each up once
             self._factors[unit] = scale(unit, self.native_unit_of_measurement)
@@ -288,8 +330,10 @@ class E450ObisSensor(E450Entity, RestoreSensor):
 
     @property
     def available(self) -> bool:
-        """Unavailable when the read failed or the meter stopped sending this register."""
-        return super().available and self._attr_native_value is not None
+        """Unavailable when the read failed, the meter stopped sending this register, or its scale is changing
+        (until its statistics start again: rescale.py)."""
+        holding = getattr(self.coordinator, "holding", ())
+        return super().available and self._attr_native_value is not None and self._code not in holding
 
     @callback
     def _handle_coordinator_update(self) -> None:

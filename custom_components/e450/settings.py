@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+import re
+from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 
@@ -36,6 +37,7 @@ from .const import (
     CONF_PASSWORD,
     CONF_PHYSICAL,
     CONF_PORT,
+    CONF_SCALES,
     CONF_SCAN_INTERVAL,
     CONF_SWITCH_DELAY,
     CONF_TRANSPORT,
@@ -63,6 +65,8 @@ from .wire import PushDecoder, PushMeter, SessionConfig
 from .wire.dlms.client import DIRECT_BAUD, ClientConfig
 from .wire.dlms.hdlc_link import LinkSettings
 from .wire.framing import Framing
+
+MAX_USER_EXPONENT: Final = 6
 
 
 def merged(entry: ConfigEntry) -> dict[str, Any]:
@@ -132,12 +136,41 @@ def push_profile(values: Mapping[str, Any]) -> str | None:
 
 
 def push_decoder(values: Mapping[str, Any]) -> PushDecoder:
-    """A decoder with the entry's (or a flow's) keys and layout profile."""
+    """A decoder with the entry's (or a flow's) keys, layout profile and the user's scales."""
     ek, ak = values.get(CONF_ENCRYPTION_KEY), values.get(CONF_AUTHENTICATION_KEY)
     framing = Framing(values.get(CONF_DLMS_FRAMING) or Framing.AUTO)
     return PushDecoder(
-        bytes.fromhex(ek) if ek else None, bytes.fromhex(ak) if ak else None, push_profile(values), framing
+        bytes.fromhex(ek) if ek else None,
+        bytes.fromhex(ak) if ak else None,
+        push_profile(values),
+        framing,
+        user_scales(values),
     )
+
+
+_SCALE = re.compile(r"\s*(?:\d{1,3}-\d{1,3}:)?(\d{1,3}\.\d{1,3}\.\d{1,3})\s*=\s*([+-]?\d)\s*")
+
+
+def user_scales(values: Mapping[str, Any]) -> dict[str, int]:
+    """The user's scales, ``{code: exponent}``."""
+    return {str(code): int(exponent) for code, exponent in (values.get(CONF_SCALES) or {}).items()}
+
+
+def parse_scales(text: str) -> dict[str, int]:
+    """``1.8.0=1, 31.7.0=-3`` (the options' text) as ``{code: exponent}``; exponents from -6 to 6. Raises
+    ``ValueError`` naming the part it cannot read."""
+    scales: dict[str, int] = {}
+    for part in filter(str.strip, re.split(r"[,;\n]", text)):
+        match = _SCALE.fullmatch(part)
+        if match is None or abs(int(match[2])) > MAX_USER_EXPONENT:
+            raise ValueError(part.strip())
+        scales[match[1]] = int(match[2])
+    return scales
+
+
+def format_scales(scales: Mapping[str, int]) -> str:
+    """The options' text for ``scales``."""
+    return ", ".join(f"{code}={exponent}" for code, exponent in sorted(scales.items()))
 
 
 def thresholds(values: Mapping[str, Any]) -> Thresholds:

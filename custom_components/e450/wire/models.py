@@ -326,8 +326,15 @@ class Readout:
         them: a register keeps the value of the last list that carried it until its list comes again."""
         if previous is None:
             return self
-        missing = tuple(dataset for code, dataset in previous._current.items() if code not in self._current)
-        return replace(self, datasets=self.datasets + missing) if missing else self
+        missing = tuple(
+            dataset
+            for code, dataset in previous._current.items()
+            if code not in self._current and code not in self.withheld  # held back now: not shown as before
+        )
+        if not missing:
+            return self
+        scales = {code: note for code, note in previous.scales.items() if code not in self._current}
+        return replace(self, datasets=self.datasets + missing, scales={**scales, **self.scales})
 
     def readings_json(self) -> dict[str, dict[str, Any]]:
         """The readings as every command line prints them: ``{code: {"value": …, "unit": …}}``; a register whose

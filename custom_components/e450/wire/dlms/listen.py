@@ -25,13 +25,15 @@ async def open_push_port(port: str, baud: int, parity: str) -> Any:
 
 
 async def read_pushes(serial: Any, decoder: PushDecoder, *, port: str = "") -> AsyncIterator[Push]:
-    """Yield pushes as the meter sends them, until the port fails (:class:`PortUnavailableError`)."""
+    """Yield pushes as the meter sends them, until the port fails (:class:`PortUnavailableError`). The decoder is
+    told the time of each chunk (for the checks that span pushes: the energy against the power's integral)."""
+    clock = asyncio.get_running_loop().time
     try:
         while True:
             data = await serial.read(READ_CHUNK)
             if not data:
                 raise PortUnavailableError(port, PortProblem.IO, "the port closed")
-            for push in decoder.feed(data):
+            for push in decoder.feed(data, clock()):
                 yield push
     except (OSError, SerialException) as err:
         raise classify_os_error(port, err) from err
