@@ -74,6 +74,7 @@ def _text(raw: bytes) -> str:
 
 _value = fast_constructor(DataValue)
 _dataset = fast_constructor(DataSet)
+_note = fast_constructor(RegisterScale)
 
 
 @lru_cache(maxsize=1024)
@@ -108,7 +109,7 @@ class _Builder:
             self.datasets.append(_dataset(address, (_value(repr(number), unit),), code, history, number))
             if history is None and (scaling is None or convention is not None) and (unit or exponent):
                 origin = Scale.ASSUMED if convention is None else Scale.CONVENTION
-                self.scales[code] = RegisterScale(origin, value, exponent, unit, convention)
+                self.scales[code] = _note(origin, value, exponent, unit, convention)
             return
         if tag == BOOLEAN:
             self.datasets.append(

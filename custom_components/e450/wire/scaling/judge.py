@@ -10,16 +10,17 @@ is never published before its scale is settled (docs/scaling.md §4). Sans-IO: f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 import logging
 from typing import Final
 
+from ..frozen import fast_constructor
 from ..models import DataSet, DataValue, Readout, RegisterScale, Scale, Withheld, scaled
 from ..obis import LOGICAL_DEVICE_NAME
 from .conventions import Convention, ListIdentity, convention_for
-from .physics import EXPONENTS, Doubt, EnergyIntegral, Evidence, Group, group_of, instant_evidence
+from .physics import EXPONENTS, RULE_CODES, Doubt, EnergyIntegral, Evidence, Group, group_of, instant_evidence
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -137,6 +138,44 @@ def identity(readout: Readout) -> ListIdentity:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Register:
+    """A register the judge decides, as its list sends it: its group, and the scale before the verdict."""
+
+    code: str
+    group: Group | None
+    scale: Scale
+    exponent: int
+    unit: str | None
+    source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What does not change from one push of a list to the next: its registers' groups and prior scales, and each
+    group's standing. Made once per list (a meter pushing several lists has one per list)."""
+
+    registers: tuple[_Register, ...]
+    priors: dict[Group, Prior]
+    convention: Convention | None
+    # the codes the rules read: (code, the exponent the plan gives it, or None: as the readout has it)
+    rule_values: tuple[tuple[str, int | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """The verdicts applied to a plan: each register's scale, exponent and source, or why it is held back."""
+
+    shown: dict[str, tuple[Scale, int, str | None]]
+    held: dict[str, tuple[str, tuple[int, ...]]]
+    rescaled: frozenset[str]  # shown at another exponent or unit than the readout has them
+
+
+_note = fast_constructor(RegisterScale)
+_RANK: Final = {Scale.SENT: 0, Scale.CONVENTION: 1, Scale.ASSUMED: 2}
+PLANS_KEPT: Final = 8  # lists per meter (Kaifa and Iskraemeco push up to three)
+
+
 @dataclass
 class ScaleJudge:
     """Judges the scales of one meter's pushes, keeping the evidence between them. ``user``: the exponents the
@@ -148,6 +187,9 @@ class ScaleJudge:
     _evidence: dict[str, Evidence] = field(default_factory=dict)
     _priors: dict[Group, Prior] = field(default_factory=dict)
     _energy: EnergyIntegral = field(default_factory=EnergyIntegral)
+    _plans: dict[object, _Plan] = field(default_factory=dict)
+    _outcomes: dict[int, tuple[_Plan, _Outcome]] = field(default_factory=dict)
+    _last_plan: _Plan | None = None
 
     @property
     def evidence(self) -> list[Evidence]:
@@ -159,67 +201,92 @@ class ScaleJudge:
         clock (the integral of the power needs it; without it the energy waits for a convention or the user)."""
         if not readout.scales and not self.user:
             return readout  # every scale was sent
-        prepared = self._prepare(readout)
-        values = {code: float(reading.value) for code, reading in readout.readings.items()}
-        values |= {code: float(scaled(note.raw, note.exponent)) for code, note in prepared.items()}
-        steps = {code: 10.0**note.exponent for code, note in prepared.items()}
+        plan = self._plan(readout)
+        self.convention = plan.convention
+        values = self._values(readout, plan)
         found = instant_evidence(values)
         if now is not None:
+            steps = {r.code: 10.0**r.exponent for r in plan.registers if r.group is Group.ENERGY}
             found += self._energy.feed(values, steps, now)
-        self._evidence.update((item.rule, item) for item in found)
-        for group, scale in self._priors_of(prepared, values):
-            exponents = self._alternatives(group, prepared)
-            self._priors[group] = (group, scale, tuple(e - exponents[0] for e in exponents) if exponents else ())
-        verdicts = solve(frozenset(self._priors.values()), frozenset(self._evidence.values()))
-        self._log_changes(verdicts)
-        self.verdicts = verdicts
-        return self._apply(readout, prepared)
+        changed = plan is not self._last_plan
+        for item in found:
+            if self._evidence.get(item.rule) != item:
+                self._evidence[item.rule] = item
+                changed = True
+        if changed:  # new evidence, or another list's registers: decide again (solve() keeps its answers)
+            self._last_plan = plan
+            self._priors.update(plan.priors)
+            verdicts = solve(frozenset(self._priors.values()), frozenset(self._evidence.values()))
+            if verdicts != self.verdicts:
+                self._log_changes(verdicts)
+                self.verdicts, self._outcomes = verdicts, {}
+        return self._apply(readout, plan)
 
-    def _prepare(self, readout: Readout) -> dict[str, RegisterScale]:
-        """Each unsent register with the user's or the convention's exponent, where there is one."""
-        self.convention = convention_for(identity(readout))
-        prepared: dict[str, RegisterScale] = {}
+    def _plan(self, readout: Readout) -> _Plan:
+        """The list's plan: made on its first push, then looked up."""
+        key = (
+            identity(readout),
+            tuple((code, n.scale, n.exponent, n.unit, n.source) for code, n in readout.scales.items()),
+            tuple(code for code in self.user if code not in readout.scales and readout.number(code) is not None),
+        )
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) >= PLANS_KEPT:
+                self._plans.clear()
+            plan = self._plans[key] = self._make_plan(readout, key[0])
+        return plan
+
+    def _make_plan(self, readout: Readout, list_identity: ListIdentity) -> _Plan:
+        """Each unsent register with the user's or the convention's exponent, where there is one; each group's
+        standing (sent, convention or assumed) and the alternatives its convention allows."""
+        convention = convention_for(list_identity)
+        registers: list[_Register] = []
         for code, note in readout.scales.items():
             group = group_of(code)
             if code in self.user:
-                prepared[code] = RegisterScale(Scale.USER, note.raw, self.user[code], note.unit)
-            elif (
-                note.scale is Scale.ASSUMED
-                and self.convention
-                and group is not None
-                and group in self.convention.exponents
-            ):
-                exponent = self.convention.exponents[group][0]
-                prepared[code] = RegisterScale(Scale.CONVENTION, note.raw, exponent, note.unit, self.convention.name)
+                registers.append(_Register(code, group, Scale.USER, self.user[code], note.unit, None))
+            elif note.scale is Scale.ASSUMED and convention and group is not None and group in convention.exponents:
+                exponent = convention.exponents[group][0]
+                registers.append(_Register(code, group, Scale.CONVENTION, exponent, note.unit, convention.name))
             else:
-                prepared[code] = note
-        for code in self.user.keys() - prepared.keys():  # a register the meter sends with its scaler
-            if (reading := readout.number(code)) is not None:
-                prepared[code] = RegisterScale(Scale.USER, reading.value, self.user[code], reading.unit)
-        return prepared
-
-    def _alternatives(self, group: Group, prepared: Mapping[str, RegisterScale]) -> tuple[int, ...]:
-        """The exponents the convention allows a group, when it allows several and its registers follow it."""
-        convention = self.convention
-        exponents = convention.exponents.get(group, ()) if convention is not None else ()
-        if len(exponents) < 2 or convention is None:
-            return ()
-        notes = [note for code, note in prepared.items() if group_of(code) is group]
-        return exponents if all(note.source == convention.name for note in notes) else ()
+                registers.append(_Register(code, group, note.scale, note.exponent, note.unit, note.source))
+        for code in self.user:  # a register the meter sends with its scaler, scaled by the user all the same
+            if code not in readout.scales and (reading := readout.number(code)) is not None:
+                registers.append(_Register(code, group_of(code), Scale.USER, self.user[code], reading.unit, None))
+        standing: dict[Group, Scale] = {}
+        for code in readout.readings:
+            if (group := group_of(code)) is not None:
+                standing.setdefault(group, Scale.SENT)
+        for register in registers:
+            if register.group is not None:
+                scale: Scale = Scale.SENT if register.scale is Scale.USER else register.scale
+                if _RANK[scale] > _RANK[standing.get(register.group, Scale.SENT)]:
+                    standing[register.group] = scale
+        priors: dict[Group, Prior] = {}
+        for group, scale in standing.items():
+            exponents = convention.exponents.get(group, ()) if convention is not None else ()
+            follows = all(r.source == convention.name for r in registers if r.group is group) if convention else False
+            domain = tuple(e - exponents[0] for e in exponents) if len(exponents) > 1 and follows else ()
+            priors[group] = (group, scale, domain)
+        planned = {register.code: register.exponent for register in registers}
+        rule_values = tuple((code, planned.get(code)) for code in readout.readings if code in RULE_CODES)
+        return _Plan(tuple(registers), priors, convention, rule_values)
 
     @staticmethod
-    def _priors_of(prepared: Mapping[str, RegisterScale], values: Mapping[str, float]) -> Iterable[tuple[Group, Scale]]:
-        """Each group's standing: sent (no register of it judged), convention, or assumed."""
-        standing: dict[Group, Scale] = {}
-        for code in values:
-            if (group := group_of(code)) is None:
+    def _values(readout: Readout, plan: _Plan) -> dict[str, float]:
+        """The numbers the rules read, at the plan's scales."""
+        values: dict[str, float] = {}
+        scales = readout.scales
+        for code, exponent in plan.rule_values:
+            dataset = readout.current(code)
+            if dataset is None or dataset.number is None:
                 continue
-            note = prepared.get(code)
-            scale = Scale.SENT if note is None or note.scale is Scale.USER else note.scale
-            rank = (Scale.SENT, Scale.CONVENTION, Scale.ASSUMED)
-            if group not in standing or rank.index(scale) > rank.index(standing[group]):
-                standing[group] = scale
-        return standing.items()
+            if exponent is None:
+                values[code] = float(dataset.number)
+            else:
+                note = scales.get(code)
+                values[code] = float(scaled(note.raw if note is not None else dataset.number, exponent))
+        return values
 
     def _log_changes(self, verdicts: Mapping[Group, Verdict]) -> None:
         for group, verdict in verdicts.items():
@@ -232,35 +299,59 @@ class ScaleJudge:
                     " and ".join(verdict.rules),
                 )
 
-    def _apply(self, readout: Readout, prepared: Mapping[str, RegisterScale]) -> Readout:
+    def _outcome(self, plan: _Plan, scales: Mapping[str, RegisterScale]) -> _Outcome:
+        """The verdicts applied to the plan's registers, once per plan and set of verdicts."""
+        cached = self._outcomes.get(id(plan))
+        if cached is not None and cached[0] is plan:
+            return cached[1]
+        units = {register.code: register.unit for register in plan.registers}
+        shown: dict[str, tuple[Scale, int, str | None]] = {}
+        held: dict[str, tuple[str, tuple[int, ...]]] = {}
+        for register in plan.registers:
+            group = register.group
+            verdict = self.verdicts.get(group) if group is not None and register.scale is not Scale.USER else None
+            if verdict is None:
+                shown[register.code] = (register.scale, register.exponent, register.source)
+            elif verdict.scale is Scale.UNCERTAIN:
+                reason = verdict.doubt.value if verdict.doubt else Doubt.UNCHECKED.value
+                held[register.code] = (reason, tuple(register.exponent + k for k in verdict.candidates))
+            else:
+                source = register.source if verdict.scale is Scale.CONVENTION else ", ".join(verdict.rules)
+                shown[register.code] = (verdict.scale, register.exponent + verdict.correction, source)
+        rescaled = frozenset(
+            code
+            for code, (_, exponent, _) in shown.items()
+            if (note := scales.get(code)) is None or note.exponent != exponent or note.unit != units[code]
+        )
+        outcome = _Outcome(shown, held, rescaled)
+        self._outcomes[id(plan)] = (plan, outcome)
+        return outcome
+
+    def _apply(self, readout: Readout, plan: _Plan) -> Readout:
+        scales = readout.scales
+        outcome = self._outcome(plan, scales)
         notes: dict[str, RegisterScale] = {}
         withheld: dict[str, Withheld] = {}
-        for code, note in prepared.items():
-            group = group_of(code)
-            verdict = self.verdicts.get(group) if group is not None and note.scale is not Scale.USER else None
-            if verdict is None:
-                notes[code] = note
-            elif verdict.scale is Scale.UNCERTAIN:
-                candidates = tuple(note.exponent + k for k in verdict.candidates)
-                reason = verdict.doubt.value if verdict.doubt else Doubt.UNCHECKED.value
+        for register in plan.registers:
+            code = register.code
+            note = scales.get(code)
+            raw = note.raw if note is not None else readout.number(code).value  # type: ignore[union-attr]
+            if (decided := outcome.shown.get(code)) is not None:
+                notes[code] = _note(decided[0], raw, decided[1], register.unit, decided[2])
+            else:
+                reason, candidates = outcome.held[code]
                 dataset = readout.current(code)
                 address = dataset.address if dataset is not None else code
-                withheld[code] = Withheld(address, note.raw, note.unit, note.exponent, reason, candidates)
-            else:
-                source = note.source if verdict.scale is Scale.CONVENTION else ", ".join(verdict.rules)
-                notes[code] = RegisterScale(
-                    verdict.scale, note.raw, note.exponent + verdict.correction, note.unit, source
-                )
+                withheld[code] = Withheld(address, raw, register.unit, register.exponent, reason, candidates)
+        if not withheld and not outcome.rescaled:  # every number as decoded: only the notes change
+            return replace(readout, scales=notes, withheld=withheld)
         datasets: list[DataSet] = []
         for dataset in readout.datasets:
             code = dataset.obis
-            if dataset.history is not None or code not in prepared:
+            if dataset.history is not None or (code not in outcome.rescaled and code not in withheld):
                 datasets.append(dataset)
             elif code in notes:
                 note = notes[code]
                 value = scaled(note.raw, note.exponent)
-                if value == dataset.number and note.unit == (dataset.first.unit if dataset.first else None):
-                    datasets.append(dataset)
-                else:
-                    datasets.append(DataSet.of(dataset.address, (DataValue(repr(value), note.unit),), value))
+                datasets.append(DataSet.of(dataset.address, (DataValue(repr(value), note.unit),), value))
         return replace(readout, datasets=tuple(datasets), scales=notes, withheld=withheld)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 import math
 from typing import Final
 
@@ -62,6 +63,7 @@ MAX_GAP: Final = 300.0  # s between two readouts: longer, and the integral resta
 EXPONENTS: Final = range(-3, 4)  # the corrections considered
 
 
+@lru_cache(maxsize=512)
 def group_of(code: str) -> Group | None:
     """The group of a normalised code (``None``: a register no rule checks)."""
     quantity = OBIS.get(code)
@@ -105,18 +107,24 @@ def decade(ratio: float, low: float, high: float) -> int | None:
     return found[0] if len(found) == 1 else None
 
 
+@lru_cache(maxsize=1024)
+def _voltage_fits(volts: float) -> frozenset[int]:
+    """The powers of ten that bring ``volts`` within the tolerance of a nominal voltage."""
+    fits = set()
+    for nominal in NOMINAL_VOLTAGES:
+        m = round(math.log10(nominal / volts))
+        if m in EXPONENTS and abs(volts * 10.0**m - nominal) <= VOLTAGE_TOLERANCE * nominal:
+            fits.add(m)
+    return frozenset(fits)
+
+
 def _voltage(values: Mapping[str, float]) -> Evidence | None:
-    exponents = set()
-    for code in ("32.7.0", "52.7.0", "72.7.0", "12.7.0"):
+    exponents: set[int] = set()
+    for code in VOLTAGES:
         volts = abs(values.get(code, 0.0))
         if volts <= 0:
             continue  # a phase that is not connected says nothing
-        fits = {
-            m
-            for m in EXPONENTS
-            for nominal in NOMINAL_VOLTAGES
-            if abs(volts * 10.0**m - nominal) <= VOLTAGE_TOLERANCE * nominal
-        }
+        fits = _voltage_fits(volts)
         if len(fits) != 1:
             return None  # a voltage no nominal explains: the rule abstains
         exponents |= fits
@@ -145,7 +153,7 @@ def _apparent(values: Mapping[str, float], phases: tuple[int, ...]) -> float | N
     """Σ U·I over the phases that have both."""
     total, seen = 0.0, False
     for phase in phases:
-        volts, amps = values.get(f"{12 + 20 * phase}.7.0"), values.get(f"{11 + 20 * phase}.7.0")
+        volts, amps = values.get(PHASE_VOLTAGE[phase]), values.get(PHASE_CURRENT[phase])
         if volts is not None and amps is not None:
             total += abs(volts * amps)
             seen = True
@@ -153,6 +161,11 @@ def _apparent(values: Mapping[str, float], phases: tuple[int, ...]) -> float | N
 
 
 _UI: Final = ((Group.VOLTAGE, -1), (Group.CURRENT, -1))
+VOLTAGES: Final = ("32.7.0", "52.7.0", "72.7.0", "12.7.0")
+PHASE_VOLTAGE: Final = {phase: f"{12 + 20 * phase}.7.0" for phase in (1, 2, 3)}
+PHASE_CURRENT: Final = {phase: f"{11 + 20 * phase}.7.0" for phase in (1, 2, 3)}
+# per phase: import, export, signed (IEC 62056-6-1: C = 21/22/36, 41/42/56, 61/62/76)
+PHASE_POWERS: Final = {phase: tuple(f"{20 * phase + c}.7.0" for c in (1, 2, 16)) for phase in (1, 2, 3)}
 
 
 def _against_ui(rule: str, group: Group, power: float | None, apparent: float | None) -> Evidence | None:
@@ -173,8 +186,7 @@ def _total_power(values: Mapping[str, float]) -> Evidence | None:
 def _phase_power(values: Mapping[str, float]) -> Evidence | None:
     found = set()
     for phase in (1, 2, 3):
-        base = 20 * phase
-        power = _net(values, f"{base + 1}.7.0", f"{base + 2}.7.0", f"{base + 16}.7.0")
+        power = _net(values, *PHASE_POWERS[phase])
         evidence = _against_ui("phase_power", Group.PHASE_POWER, power, _apparent(values, (phase,)))
         if evidence is not None:
             found.add(evidence)
@@ -183,7 +195,7 @@ def _phase_power(values: Mapping[str, float]) -> Evidence | None:
 
 def _phase_sum(values: Mapping[str, float]) -> Evidence | None:
     total = _net(values, "1.7.0", "2.7.0", "16.7.0")
-    phases = [_net(values, f"{20 * p + 1}.7.0", f"{20 * p + 2}.7.0", f"{20 * p + 16}.7.0") for p in (1, 2, 3)]
+    phases = [_net(values, *PHASE_POWERS[phase]) for phase in (1, 2, 3)]
     known = [power for power in phases if power is not None]
     if total is None or len(known) != 3 or sum(known) < MIN_APPARENT_POWER:
         return None
@@ -203,6 +215,17 @@ def _power_factor(values: Mapping[str, float]) -> Evidence | None:
 
 
 RULES: Final = (_voltage, _frequency, _total_power, _phase_power, _phase_sum, _power_factor)
+DIRECTIONS: Final = (("energy_import", "1.7.0", "1.8.0"), ("energy_export", "2.7.0", "2.8.0"))
+# every code a rule reads: the judge hands the rules these only
+RULE_CODES: Final = frozenset(
+    {
+        *VOLTAGES,
+        *PHASE_CURRENT.values(),
+        *(code for codes in PHASE_POWERS.values() for code in codes),
+        "1.7.0", "2.7.0", "3.7.0", "4.7.0", "16.7.0", "131.7.0", "13.7.0", "14.7.0",
+        *(code for _, _, code in DIRECTIONS),
+    }
+)  # fmt: skip
 
 
 def instant_evidence(values: Mapping[str, float]) -> list[Evidence]:
@@ -211,7 +234,6 @@ def instant_evidence(values: Mapping[str, float]) -> list[Evidence]:
 
 
 # --- the energy against the power, over time ---------------------------------------------------------------------
-DIRECTIONS: Final = (("energy_import", "1.7.0", "1.8.0"), ("energy_export", "2.7.0", "2.8.0"))
 
 
 @dataclass
