@@ -4,7 +4,9 @@
                    ``[--ek HEX] [--ak HEX] [--profile NAME] [--framing auto|hdlc|mbus|raw]``; exit 0 when at
                    least one push decoded
 ``listen PORT``    print pushes live, one JSON document per line:
-                   ``[--baud 9600] [--parity N|E|O] [--framing …] [--ek] [--ak]``
+                   ``[--baud 9600] [--parity N|E|O] [--framing …] [--ek] [--ak] [--json]``; a reading whose
+                   scale the meter did not send says where it came from (``scale``, ``scale_source``), registers
+                   held back for their scale are in ``uncertain`` (docs/scaling.md §5)
 ``read PORT``      read registers, clock and logical device name as a DLMS/COSEM client:
                    ``[--mode-e] [--baud N] [--client SAP] [--logical N] [--physical N] [--password TEXT]
                    [--ek HEX --ak HEX [--system-title HEX]] [--registers CODE,…|all] [--json]``; with the keys,
@@ -248,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     listen.add_argument("port")
     listen.add_argument("--baud", type=int, default=9600)
     listen.add_argument("--parity", choices=("N", "E", "O"), default="N")
+    listen.add_argument("--json", action="store_true", help="one JSON document per push (what listen prints)")
     for command in (decode, listen):
         command.add_argument("--ek", type=key, help="encryption key (GUEK), 32 hex digits")
         command.add_argument("--ak", type=key, help="authentication key (GAK), 32 hex digits")
