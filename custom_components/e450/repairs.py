@@ -128,7 +128,6 @@ class ScaleRepairFlow(RepairsFlow):
                 "registers": ", ".join(sorted(held)),
                 "sent": ", ".join(f"{code} = {item.raw}" for code, item in sorted(held.items())),
                 "checks": checks_made(coordinator.listener.decoder.judge.verdicts, self._group),
-                "allowed": str(len(next(iter(held.values())).candidates)),
             },
         )
 

@@ -90,12 +90,19 @@ def scale_choices(held: Mapping[str, Withheld]) -> list[int]:
     return [*first.candidates, *(exponent for exponent in around if exponent not in first.candidates)]
 
 
+FITTING: Final = frozenset({Doubt.AMBIGUOUS.value, Doubt.SINGLE_CHECK.value})  # candidates the checks allow
+FITS: Final = "✓ "  # marks them in the choices (the fix flow's text explains it)
+
+
 def display_values(held: Mapping[str, Withheld], exponent: int) -> str:
-    """The registers' numbers at ``exponent``, as the meter's display would show them (energy in kWh)."""
+    """The registers' numbers at ``exponent``, as the meter's display would show them (energy in kWh); marked when
+    the checks allow this scale."""
+    first = next(iter(held.values()))
+    fits = first.reason in FITTING and exponent in first.candidates
     shown = []
     for code, item in sorted(held.items())[:SHOWN_PER_CHOICE]:
         unit, shift = DISPLAY_UNITS.get(item.unit or "", (item.unit or "", 0))
         value = scaled(item.raw, exponent - shift)
         shown.append(f"{code} = {value:,.{max(0, shift - exponent)}f} {unit}".rstrip())
     more = len(held) - SHOWN_PER_CHOICE
-    return "; ".join(shown) + (f"; … (+{more})" if more > 0 else "")
+    return (FITS if fits else "") + "; ".join(shown) + (f"; … (+{more})" if more > 0 else "")
