@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from .bridges import bridge_of
+
 
 class MeterError(Exception):
     """Base class of every error the wire package raises."""
@@ -41,18 +43,6 @@ _PORT_TEXT = {
     PortProblem.DROPPED: "closed the connection in the middle of the read",
     PortProblem.TIMEOUT: "did not respond in time",
 }
-
-
-def bridge_of(port: str) -> str | None:
-    """``host:port`` of a network bridge's URL (``socket://``, ``tcp://``, ``rfc2217://``); ``None`` for a
-    local port."""
-    scheme, separator, rest = port.partition("://")
-    if not separator or scheme.lower() not in BRIDGE_SCHEMES:
-        return None
-    return rest.split("/", 1)[0].split("?", 1)[0]
-
-
-BRIDGE_SCHEMES = frozenset({"socket", "tcp", "rfc2217"})
 
 
 class PortUnavailableError(MeterError):

@@ -26,7 +26,8 @@ from serialx.platforms.serial_rfc2217 import RFC2217SerialTransport
 from serialx.platforms.serial_rfc2217.types import Rfc2217Command, SetLinestateMaskCmd, SetModemstateMaskCmd
 
 from .actions import Configure, Done, Drain, Machine, Send, Wait
-from .errors import NoAnswerError, PortProblem, PortUnavailableError, ReadoutTimeoutError, bridge_of
+from .bridges import bridge_of, is_rfc2217
+from .errors import NoAnswerError, PortProblem, PortUnavailableError, ReadoutTimeoutError
 from .models import LoadProfile, PushMeter, Readout
 
 _LOGGER = logging.getLogger(__name__)
@@ -123,10 +124,9 @@ def _classify_bridge_error(
 async def open_port(port: str, baud: int = INITIAL_BAUD, byte_size: int = 7, parity: str = "E") -> Any:
     """Open ``port`` (a device path or a serialx URL) exclusively, within ``OPEN_TIMEOUT``; typed errors only."""
     bridge = bridge_of(port) is not None
-    rfc2217 = port.lower().startswith("rfc2217://")
     serial = serialx.async_serial_for_url(
         port,
-        transport_cls=Rfc2217Transport if rfc2217 else None,
+        transport_cls=Rfc2217Transport if is_rfc2217(port) else None,
         baudrate=baud,
         byte_size=byte_size,
         parity=parity,
