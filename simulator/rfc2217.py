@@ -86,6 +86,8 @@ class _Session:
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self._fd, self._from_device)
         self._pending = bytearray()  # an incomplete telnet command carried to the next chunk
+        self._ours: set[int] = set()  # options we agreed to perform (WILL)
+        self._theirs: set[int] = set()  # options we agreed the client performs (DO)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -110,7 +112,7 @@ class _Session:
             self.close()
             self._writer.close()
             return
-        self._writer.write(data.replace(b"\xff", b"\xff\xff"))
+        self._send(data.replace(b"\xff", b"\xff\xff"))
 
     def from_client(self, data: bytes) -> None:
         buffer = self._pending + data
@@ -152,10 +154,19 @@ class _Session:
         return 2  # a command RFC 2217 does not use
 
     def _negotiate(self, kind: int, option: int) -> None:
-        if kind == WILL:
-            self._send(bytes((IAC, DO if option in ACCEPTED else DONT, option)))
-        elif kind == DO:
-            self._send(bytes((IAC, WILL if option in ACCEPTED else WONT, option)))
+        """Answer a request that changes an option's state; one that confirms it is not answered (RFC 854's rule,
+        or the two sides would echo each other's confirmations forever)."""
+        if kind in (WILL, DO):
+            agreed = self._theirs if kind == WILL else self._ours
+            if option in agreed:
+                return
+            if option in ACCEPTED:
+                agreed.add(option)
+                self._send(bytes((IAC, DO if kind == WILL else WILL, option)))
+            else:
+                self._send(bytes((IAC, DONT if kind == WILL else WONT, option)))
+        else:
+            (self._theirs if kind == WONT else self._ours).discard(option)
 
     def _subnegotiation(self, payload: bytes) -> None:
         if len(payload) < 2 or payload[0] != COM_PORT_OPTION:
@@ -171,4 +182,5 @@ class _Session:
         self._send(bytes((IAC, SB)) + answer.replace(b"\xff", b"\xff\xff") + bytes((IAC, SE)))
 
     def _send(self, data: bytes) -> None:
-        self._writer.write(data)
+        if not self._writer.is_closing():  # a client that has gone gets nothing more
+            self._writer.write(data)

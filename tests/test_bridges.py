@@ -9,11 +9,16 @@ from collections.abc import AsyncIterator, Callable
 import contextlib
 import dataclasses
 import errno
+import gc
+import os
 import socket
 from typing import Any
+import warnings
 
 import pytest
 
+from custom_components.e450 import listener as listener_module
+from custom_components.e450.listener import PushListener
 from custom_components.e450.messages import error_key
 from custom_components.e450.wire import (
     BccStatus,
@@ -29,6 +34,7 @@ from custom_components.e450.wire import (
 )
 from custom_components.e450.wire.actions import Action, Configure, Done, Drain, Send, Wait
 from custom_components.e450.wire.bridges import bridge_of, is_raw_bridge, is_rfc2217
+from custom_components.e450.wire.dlms import listen as listen_module
 from custom_components.e450.wire.dlms.client import ClientConfig
 from custom_components.e450.wire.dlms.driver import read_dlms
 from custom_components.e450.wire.dlms.listen import read_pushes
@@ -124,9 +130,11 @@ async def silent_server() -> AsyncIterator[int]:
 
     async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         held.append(writer)
-        with contextlib.suppress(ConnectionError):
+        with contextlib.suppress(ConnectionError, TimeoutError):
             async with asyncio.timeout(30):
-                await reader.read()
+                await reader.read()  # until the client closes
+        held.remove(writer)
+        writer.close()
 
     server = await asyncio.start_server(hold, "127.0.0.1", 0)
     try:
@@ -292,3 +300,78 @@ async def test_a_silent_push_port_is_given_up(monkeypatch: pytest.MonkeyPatch) -
             async for _ in read_pushes(Stuck("read"), PushDecoder(), port=url, silence=0.1):
                 pass
         assert caught.value.reason is problem and "nothing received for 0.1 s" in caught.value.detail
+
+
+def _fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Poll ``condition`` (the caller bounds the wait): the listener's counters have no event to wait for."""
+    while not condition():  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+
+
+async def run_listener(listener: PushListener, *checkpoints: int) -> list[int]:
+    """Run ``listener`` until it has reconnected ``checkpoints[-1]`` times; the fd count at each checkpoint. A
+    connection the listener dropped without closing it (closed only by the garbage collector) fails the test."""
+    task = asyncio.ensure_future(listener.run())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        try:
+            async with asyncio.timeout(60):
+                counts = []
+                for reconnects in checkpoints:
+                    await until(lambda: listener.statistics.reconnects >= reconnects)  # noqa: B023
+                    counts.append(_fds())
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        gc.collect()
+    assert not [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    return counts
+
+
+@pytest.fixture
+def quick_reconnect(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(listener_module, "RECONNECT_DELAY", 0.01)
+    monkeypatch.setattr(listener_module, "RECONNECT_MAX", 0.05)
+
+
+@pytest.mark.usefixtures("quick_reconnect")
+async def test_a_push_listener_gives_up_a_silent_bridge_and_leaves_no_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bridge whose connection stays up but carries nothing (its far end gone, the meter unplugged from it):
+    the listener gives the connection up after the silence limit, closes it and connects again; the number of
+    open file descriptors stays flat however often."""
+    monkeypatch.setattr(listen_module, "PUSH_SILENCE", 0.05)
+    async with silent_server() as tcp_port:
+        listener = PushListener(f"socket://127.0.0.1:{tcp_port}", 2400, "E", PushDecoder())
+        counts = await run_listener(listener, 4, 8, 12, 16)
+    assert "said nothing: nothing received for 0.05 s" in (listener.statistics.last_error or "")
+    assert max(counts) - min(counts) <= 2, counts  # a leak would add two per reconnect (both ends): 24 over the run
+
+
+@pytest.mark.usefixtures("quick_reconnect")
+async def test_a_push_listener_on_a_dropping_bridge_reconnects_and_leaves_no_socket(sim_factory: Factory) -> None:
+    """A raw bridge that resets the connection in the middle of every push: the listener reconnects each time
+    (backing off, reset by a push that decodes) and the number of open file descriptors stays flat."""
+    async with sim_factory("e450-dlms", tcp_port=0, fixed_baud=2400, fault="bridge_drop") as sim:
+        listener = PushListener(sim.port, 2400, "E", PushDecoder())
+        task = asyncio.ensure_future(listener.run())
+        try:
+            async with asyncio.timeout(60):
+                counts = []
+                for reconnects in (4, 8, 12, 16):
+                    await until(lambda: listener.statistics.reconnects >= reconnects)  # noqa: B023
+                    counts.append(_fds())
+                assert "closed the connection in the middle of the read" in (listener.statistics.last_error or "")
+                assert listener.statistics.pushes == 0 and listener.reconnect_delay == 0.05  # backed off
+                sim.fault = None  # the bridge is well again: pushes decode, the backoff starts over
+                await until(lambda: listener.statistics.pushes >= 2)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    assert max(counts) - min(counts) <= 2, counts  # a leak would add one per reconnect: 12 over the run
+    assert listener.latest is not None and not listener.connected

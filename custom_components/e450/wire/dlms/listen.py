@@ -29,11 +29,12 @@ async def open_push_port(port: str, baud: int, parity: str) -> Any:
 
 
 async def read_pushes(
-    serial: Any, decoder: PushDecoder, *, port: str = "", silence: float = PUSH_SILENCE
+    serial: Any, decoder: PushDecoder, *, port: str = "", silence: float | None = None
 ) -> AsyncIterator[Push]:
     """Yield pushes as the meter sends them, until the port fails or says nothing for ``silence`` seconds
-    (:class:`PortUnavailableError`)."""
+    (``PUSH_SILENCE`` unless given; :class:`PortUnavailableError`)."""
     bridge = bridge_of(port) is not None
+    silence = PUSH_SILENCE if silence is None else silence
     try:
         while True:
             try:
