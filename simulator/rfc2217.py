@@ -18,7 +18,7 @@ import struct
 import termios
 import tty
 
-from .transport import SPEEDS
+from .transport import CLOSE_WAIT, SPEEDS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class Rfc2217Server:
             self._server.close()
             self._server.close_clients()
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(5):
+                async with asyncio.timeout(CLOSE_WAIT):
                     await self._server.wait_closed()
             self._server = None
 

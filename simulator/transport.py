@@ -28,6 +28,7 @@ _LOGGER = logging.getLogger(__name__)
 FAST_MODE_SWITCH_WAIT = 5.0
 TCP_SWITCH_WAIT = 0.4
 FAST_MODE_SETTLE = 0.02
+CLOSE_WAIT = 5.0  # what closing the TCP side may take: a client that never lets go does not hold the simulator
 WATCH_INTERVAL = 0.005  # how often the pty is checked for a client opening or closing it
 # Two speeds no client uses, taken in turn (see Pty.park()); a new pty starts at B38400.
 PARK_SPEEDS = (termios.B38400, termios.B57600)
@@ -160,12 +161,15 @@ class Line:
     async def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
-            with contextlib.suppress(OSError, ConnectionError):
-                await self._writer.wait_closed()
+            with contextlib.suppress(OSError, ConnectionError, TimeoutError):
+                async with asyncio.timeout(CLOSE_WAIT):
+                    await self._writer.wait_closed()
             self._writer = None
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CLOSE_WAIT):
+                    await self._server.wait_closed()
         if self._pty is not None:
             self._remove_reader()
             self._pty.destroy()
