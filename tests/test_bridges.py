@@ -17,11 +17,13 @@ import warnings
 
 import pytest
 
-from custom_components.e450 import listener as listener_module
+from custom_components.e450 import listener as listener_module, probe as probe_module
 from custom_components.e450.listener import PushListener
 from custom_components.e450.messages import error_key
+from custom_components.e450.probe import Probe
 from custom_components.e450.wire import (
     BccStatus,
+    DetectConfig,
     NoAnswerError,
     PortProblem,
     PortUnavailableError,
@@ -375,3 +377,17 @@ async def test_a_push_listener_on_a_dropping_bridge_reconnects_and_leaves_no_soc
                 await task
     assert max(counts) - min(counts) <= 2, counts  # a leak would add one per reconnect: 12 over the run
     assert listener.latest is not None and not listener.connected
+
+
+async def test_a_probe_that_cannot_end_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever hangs below the config flow's probe, each attempt ends, with an error the flow can show."""
+
+    async def hang(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(probe_module, "ATTEMPT_LIMIT", 0.1)
+    monkeypatch.setattr(probe_module, "run_on_port", hang)
+    outcome = await Probe(["/dev/ttyUSB9"], DetectConfig(FAST)).run()
+    assert outcome.port is None
+    assert isinstance(outcome.errors["/dev/ttyUSB9"], ReadoutTimeoutError)
+    assert error_key(outcome.errors["/dev/ttyUSB9"])[0] == "readout_timeout"
