@@ -1,4 +1,5 @@
-"""``python -m simulator --profile NAME [--pty | --tcp PORT] [--realtime] [--fault KIND] [--link PATH]``.
+"""``python -m simulator --profile NAME [--pty | --tcp PORT [--fixed-line BAUD] | --rfc2217 [--quiet-masks]]
+[--realtime] [--fault KIND] [--link PATH]``.
 
 Prints the device path (or URL) on its first stdout line, then serves until stopped (Ctrl-C or SIGTERM).
 """
@@ -23,6 +24,20 @@ def main(argv: list[str] | None = None) -> int:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal (default)")
     where.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT (0 picks one)")
+    where.add_argument(
+        "--rfc2217", action="store_true", help="serve on a pty behind an RFC 2217 server on 127.0.0.1 (as ser2net)"
+    )
+    parser.add_argument(
+        "--fixed-line",
+        type=int,
+        metavar="BAUD",
+        help="with --tcp: a raw bridge whose serial side stays at BAUD whatever the client asks",
+    )
+    parser.add_argument(
+        "--quiet-masks",
+        action="store_true",
+        help="with --rfc2217: leave the state-mask requests unanswered, as pyserial's PortManager does",
+    )
     parser.add_argument("--realtime", action="store_true", help="pace every byte at the wire rate")
     parser.add_argument("--fault", choices=FAULTS)
     parser.add_argument("--link", help="stable symlink to the pty (survives an unplug)")
@@ -43,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         unplug_every=args.unplug_every,
         unplug_for=args.unplug_for,
         address=args.address,
+        fixed_baud=args.fixed_line,
+        rfc2217=args.rfc2217,
+        answer_masks=not args.quiet_masks,
     )
 
     async def run() -> None:

@@ -31,6 +31,8 @@ class Fault(StrEnum):
     BLOCK_INTERRUPTED = "block_interrupted"
     VANISH = "vanish"
     NO_SELECTIVE_ACCESS = "no_selective_access"
+    # a network bridge's (TCP only)
+    BRIDGE_DROP = "bridge_drop"
 
 
 # plain strings: the command line offers them as choices and the tests name them in tables and ids
@@ -167,6 +169,10 @@ class FaultPlan:
     def refuses_selective_access(self) -> bool:
         """A GET with selective access (a profile by range) is answered other-reason: the whole buffer only."""
         return self.current is Fault.NO_SELECTIVE_ACCESS
+
+    def drops_connection(self) -> bool:
+        """The network bridge resets the TCP connection halfway through the next long message (TCP only)."""
+        return self.current is Fault.BRIDGE_DROP
 
     def vanishes(self) -> bool:
         """The meter falls silent right after it has accepted the association."""

@@ -19,6 +19,7 @@ from .profiles import PROFILES, MeterState, Profile
 from .push_sender import PushSender
 from .registers import Registers
 from .responder import Responder
+from .rfc2217 import Rfc2217Server
 from .transport import Line
 
 PUSH_MODES = ("D", "dlms")  # the meter talks without being asked
@@ -42,6 +43,9 @@ class MeterSimulator:
         unplug_for: float = 5.0,
         address: str = "",
         frozen: bool = False,
+        fixed_baud: int | None = None,
+        rfc2217: bool = False,
+        answer_masks: bool = True,
     ) -> None:
         self.profile = PROFILES[profile] if isinstance(profile, str) else profile
         self.rng = random.Random(seed)
@@ -51,7 +55,9 @@ class MeterSimulator:
         self.unplug_for = unplug_for
         self._realtime = realtime
         self._address = address
-        self._line = Line(self._faults, realtime=realtime, link=link, tcp_port=tcp_port)
+        self._line = Line(self._faults, realtime=realtime, link=link, tcp_port=tcp_port, fixed_baud=fixed_baud)
+        # an RFC 2217 server (as ser2net) in front of the meter's pty: the client gets its URL
+        self.bridge = Rfc2217Server("", answer_masks=answer_masks) if rfc2217 else None
         self._registers = Registers(self.profile, self.state, self._faults, frozen=frozen)
         self._responder: Responder | None = None
         self._sender: PushSender | None = None
@@ -78,8 +84,9 @@ class MeterSimulator:
 
     @property
     def port(self) -> str:
-        """The pty's path (or its link) or a ``socket://`` URL; empty until started."""
-        return self._line.port
+        """The pty's path (or its link), a ``socket://`` URL or, behind the RFC 2217 bridge, its ``rfc2217://``
+        URL; empty until started."""
+        return self.bridge.url if self.bridge is not None else self._line.port
 
     @property
     def fault(self) -> Fault | None:
@@ -124,6 +131,9 @@ class MeterSimulator:
 
     async def start(self) -> None:
         await self._line.open()
+        if self.bridge is not None:
+            self.bridge.device = self._line.port
+            await self.bridge.start()
         if self._line.on_pty:
             self._spawn(self._line.watch())
             if self._faults.unplugs():
@@ -143,6 +153,8 @@ class MeterSimulator:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self.bridge is not None:
+            await self.bridge.stop()
         await self._line.close()
 
     def _spawn(self, coro: Awaitable[None]) -> None:

@@ -2,7 +2,9 @@
 
 On a pty the simulator sees the speed the client set (the master shares the slave's termios) and garbles its
 output when that speed differs from its own, as a real optical link would. Over TCP nothing shows the client's
-speed, so every byte arrives intact.
+speed, so every byte arrives intact; unless the line is fixed (``fixed_baud``): then the TCP port is a raw bridge
+whose serial side stays at that speed whatever the client asks, and whatever the meter sends at another speed
+arrives as garbage (and what the client sends then is noise to the meter), as on a real bridge.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ _LOGGER = logging.getLogger(__name__)
 FAST_MODE_SWITCH_WAIT = 5.0
 TCP_SWITCH_WAIT = 0.4
 FAST_MODE_SETTLE = 0.02
+CLOSE_WAIT = 5.0  # what closing the TCP side may take: a client that never lets go does not hold the simulator
 WATCH_INTERVAL = 0.005  # how often the pty is checked for a client opening or closing it
 # Two speeds no client uses, taken in turn (see Pty.park()); a new pty starts at B38400.
 PARK_SPEEDS = (termios.B38400, termios.B57600)
 SPEEDS: dict[int, int] = {
     baud: getattr(termios, f"B{baud}") for baud in (300, 600, 1200, 2400, 4800, 9600, 19200, 115200)
 }
+DROP_AFTER = 64  # bridge_drop: a message longer than this (a readout, a push; not an identification) breaks off
 _GARBLE = bytes((0x80, 0xF8, 0xFE, 0x00, 0xE0, 0x78))
 
 
@@ -116,8 +120,17 @@ class Pty:
 class Line:
     """One client at a time, on a pty or a TCP port. ``baud`` is the meter's current rate; a session ends at 300."""
 
-    def __init__(self, faults: FaultPlan, *, realtime: bool, link: str | None, tcp_port: int | None) -> None:
+    def __init__(
+        self,
+        faults: FaultPlan,
+        *,
+        realtime: bool,
+        link: str | None,
+        tcp_port: int | None,
+        fixed_baud: int | None = None,
+    ) -> None:
         self.faults = faults
+        self.fixed_baud = fixed_baud  # TCP only: a raw bridge's serial side, fixed at this speed
         self.realtime = realtime
         self.baud = 300
         self.home_baud = 300  # where the meter waits for the next client: 300 Bd for a sign-on, 9600 for direct HDLC
@@ -148,12 +161,15 @@ class Line:
     async def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
-            with contextlib.suppress(OSError, ConnectionError):
-                await self._writer.wait_closed()
+            with contextlib.suppress(OSError, ConnectionError, TimeoutError):
+                async with asyncio.timeout(CLOSE_WAIT):
+                    await self._writer.wait_closed()
             self._writer = None
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CLOSE_WAIT):
+                    await self._server.wait_closed()
         if self._pty is not None:
             self._remove_reader()
             self._pty.destroy()
@@ -256,7 +272,9 @@ class Line:
         return self._client_speed_is(self.baud)
 
     def _client_speed_is(self, baud: int) -> bool:
-        if self._pty is None or self._pty.master < 0:
+        if self._pty is None:
+            return self.fixed_baud is None or baud == self.fixed_baud
+        if self._pty.master < 0:
             return True
         try:
             speed = self._pty.speed()
@@ -343,6 +361,9 @@ class Line:
         """Send at the meter's baud: paced at wire speed in realtime mode, garbled if the client's speed differs."""
         if stop_after is not None:
             data = data[:stop_after]
+        drop = self.faults.drops_connection() and self._writer is not None and len(data) > DROP_AFTER
+        if drop:
+            data = data[: len(data) // 2]
         loop = asyncio.get_running_loop()
         char_time = 10 / self.baud
         chunk = max(1, int(0.02 / char_time)) if self.realtime else 256
@@ -356,3 +377,5 @@ class Line:
             if not self._speed_matches():
                 piece = bytes(_GARBLE[(offset + i) % len(_GARBLE)] for i in range(len(piece)))
             self._write_now(piece)
+        if drop and self._writer is not None:  # the bridge resets the connection in the middle of the message
+            self._writer.transport.abort()

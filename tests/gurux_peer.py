@@ -45,11 +45,11 @@ class GuruxReader:
         self.client = client
 
     async def packet(self, data: bytes | None, reply: Any) -> None:
-        if data is not None:
-            await self.serial.write(bytes(data))
         buffer = GXByteBuffer()
         notify = GXReplyData()
         async with asyncio.timeout(EXCHANGE_TIMEOUT):
+            if data is not None:
+                await self.serial.write(bytes(data))
             while not self.client.getData(buffer, reply, notify):
                 buffer.set(await self.serial.read(4096))
 
@@ -102,7 +102,8 @@ class GuruxReader:
 
 async def open_hdlc(port: str) -> Any:
     serial = serialx.async_serial_for_url(port, baudrate=9600, byte_size=8, parity="N", stopbits=1, exclusive=True)
-    await serial.open()
+    async with asyncio.timeout(EXCHANGE_TIMEOUT):
+        await serial.open()
     return serial
 
 

@@ -24,6 +24,7 @@ from custom_components.e450.wire.dlms.hdlc_link import LinkSettings
 from custom_components.e450.wire.dlms.hls import DEFAULT_SYSTEM_TITLE, Ciphering, ClientKeys
 from custom_components.e450.wire.errors import ClientProblem, DlmsClientError
 from custom_components.e450.wire.framing.hdlc import build_frame, encode_address, parse_frame, server_address
+from custom_components.e450.wire.port import close_port
 from simulator.cosem_hls import SecureSession, ServerKeys
 from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK, SYSTEM_TITLE
 
@@ -260,7 +261,7 @@ async def test_our_client_and_gurux_read_the_management_client_over_a_pty(sim_fa
             objects = await reader.objects()  # in blocks, each block ciphered
             await reader.close()
         finally:
-            await serial.close()
+            await close_port(serial)
     assert readout.readings["1.8.0"].unit == "Wh" and readout.text("42.0.0") == "LGZ1030655933512"
     assert bytes(name.value) == b"LGZ1030655933512" and energy.value == readout.readings["1.8.0"].value
     assert energy.unit == 30 and len(objects) == 23

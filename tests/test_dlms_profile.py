@@ -46,6 +46,7 @@ from custom_components.e450.wire.dlms.units import Scaling
 from custom_components.e450.wire.errors import ClientProblem, DlmsClientError
 from custom_components.e450.wire.iec62056.session import SessionConfig
 from custom_components.e450.wire.models import LoadProfile, Reading, Timings
+from custom_components.e450.wire.port import close_port
 from simulator.cosem_objects import meter_time
 import simulator.cosem_server
 from simulator.cosem_server import Application
@@ -259,7 +260,7 @@ async def test_direct_and_mode_e_reads_and_gurux_reads_the_same_range(sim_factor
             reader.client.updateValue(profile, 2, reply.value)
             await reader.close()
         finally:
-            await serial.close()
+            await close_port(serial)
     rows = [(row[0].value.replace(tzinfo=None), row[1], row[2], row[3]) for row in profile.buffer]
     assert len(rows) == 13 and len(ours.entries) == 13
     assert rows == [

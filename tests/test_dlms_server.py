@@ -25,6 +25,7 @@ from custom_components.e450.wire.dlms.units import Scaling
 from custom_components.e450.wire.errors import ClientProblem, DlmsClientError, NoAnswerError
 from custom_components.e450.wire.framing.hdlc import physical_from_serial
 from custom_components.e450.wire.iec62056.session import SessionConfig
+from custom_components.e450.wire.port import close_port
 from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK
 
 from .gurux_peer import GuruxReader, gurux_client, open_hdlc
@@ -127,7 +128,7 @@ async def test_gurux_client_reads_the_simulated_meter(sim_factory: Factory) -> N
             await reader.read(profile, 2)
             await reader.close()
         finally:
-            await serial.close()
+            await close_port(serial)
     assert bytes(name.value) == b"LGZ1030655933512"
     assert clock.time.value.year == 2026 or clock.time.value.year > 2000
     assert voltage.scaler == 0.1 and voltage.unit == 35 and 220 < voltage.value < 240

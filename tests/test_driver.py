@@ -17,7 +17,6 @@ from typing import Any
 import unittest.mock
 
 import pytest
-import serialx
 from serialx.platforms import serial_posix
 
 from custom_components.e450.wire import (
@@ -46,9 +45,8 @@ Factory = Callable[..., contextlib.AbstractAsyncContextManager[Any]]
 
 async def assert_port_released(path: str) -> None:
     """serialx opens exclusively: a second open right after the read proves the driver closed the port."""
-    serial = serialx.async_serial_for_url(path, baudrate=9600, byte_size=8, parity="N", exclusive=True)
-    await serial.open()
-    await serial.close()
+    serial = await open_port(path, 9600, 8, "N")  # within its deadline, as every open
+    await close_port(serial)
 
 
 PROFILE_EXPECTATIONS = {
@@ -131,7 +129,8 @@ async def test_dlms_listen_command_prints_pushes_live(sim_factory: Factory) -> N
                 line = await process.stdout.readline()
         finally:
             process.terminate()
-            await process.wait()
+            async with asyncio.timeout(10):
+                await process.wait()
     push = json.loads(line)
     assert push["tag"] == "ok" and push["profile"] == "netz-burgenland"
     assert push["readings"]["1.8.0"]["unit"] == "Wh"

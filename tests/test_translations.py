@@ -16,7 +16,7 @@ import voluptuous as vol
 from custom_components.e450.anomalies import ERROR_MEANINGS, AnomalyKind
 from custom_components.e450.messages import error_key
 from custom_components.e450.sensor import SENSORS, STATISTICS_SENSORS
-from custom_components.e450.wire import DlmsError, PushProblem
+from custom_components.e450.wire import DlmsError, PortProblem, PushProblem
 from custom_components.e450.wire.errors import ClientProblem, DlmsClientError
 
 ROOT = Path(__file__).parent.parent / "custom_components" / "e450"
@@ -62,7 +62,7 @@ def test_every_key_the_code_uses_exists() -> None:
             for section in (english["exceptions"], sensors, english["selector"], english["entity"]["button"])
         ), key
     errors = english["config"]["error"]
-    for reason in ("not_found", "permission", "busy", "unsupported", "io"):
+    for reason in PortProblem:  # a local port's, and a network bridge's
         assert f"port_{reason}" in errors and f"port_{reason}" in english["exceptions"]
     for key in ("no_answer", "checksum", "framing", "readout_timeout"):
         assert key in errors and key in english["exceptions"]

@@ -186,6 +186,8 @@ class E450ConfigFlow(ProbeSteps, domain=DOMAIN):
         self._port = port
         if readout.push is not None:
             return await self.async_step_confirm_push()
+        if self._fixed_speed_bridge():
+            return await self.async_step_bridge_speed()
         return await self.async_step_confirm()
 
     # --- DLMS push meters ---------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from abc import abstractmethod
 import asyncio
 from collections.abc import Awaitable
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 import logging
 import time
@@ -28,6 +28,7 @@ from .const import CONF_ACCEPTED_SERIAL, DEFAULT_PUSH_INTERVAL, DOMAIN, FIRST_PU
 from .gap_filler import GapFiller
 from .household import Limits, LiveProblem
 from .issues import IssueTracker, link_lost
+from .line_speed import HeldSpeed, learned_speed
 from .listener import PushListener
 from .messages import error_key
 from .meter_info import known_type, meter_serial, readout_type
@@ -35,17 +36,21 @@ from .meter_names import MeterType
 from .monitor import MeterMonitor
 from .scale_review import scale_anomalies
 from .settings import Settings, merged, push_decoder
-from .wire import MeterError, NoPushError, Readout, read_meter
+from .wire import MeterError, NoPushError, Readout, ReadoutTimeoutError, read_meter
 from .wire.dlms.driver import read_dlms, read_profile as read_dlms_profile
 from .wire.dlms.get import Attribute
 from .wire.dlms.units import Scaling
 from .wire.iec62056.driver import read_profile as read_iec_profile
 from .wire.models import LoadProfile
+from .wire.port import CLOSE_TIMEOUT, OPEN_TIMEOUT, READ_LIMIT
 from .wire.scaling import ScaleJudge
 
 _LOGGER = logging.getLogger(__name__)
 
 type E450ConfigEntry = ConfigEntry[E450Coordinator]
+
+# A fetch as a whole: the driver bounds every step and the read itself; this bounds whatever is left.
+FETCH_LIMIT = OPEN_TIMEOUT + READ_LIMIT + CLOSE_TIMEOUT + 30.0
 
 
 @dataclass
@@ -211,6 +216,7 @@ class E450ReadCoordinator(E450Coordinator):
         self._read_lock = asyncio.Lock()
         self._read_task: asyncio.Task[Readout] | None = None
         self._scalers: dict[Attribute, Scaling | None] = {}
+        self.held_speed: HeldSpeed | None = None  # a raw bridge's fixed speed, learned from a read (line_speed.py)
         self.gaps = GapFiller(hass, entry, self._read_lock, _max_power(self.settings.limits))
 
     async def _async_fetch(self) -> Readout:
@@ -229,15 +235,36 @@ class E450ReadCoordinator(E450Coordinator):
             finally:
                 self._read_task = None
 
-    def _read(self) -> Awaitable[Readout]:
+    async def _read(self) -> Readout:
+        try:
+            async with asyncio.timeout(FETCH_LIMIT):
+                return await self._read_once()
+        except TimeoutError as err:
+            raise ReadoutTimeoutError(f"the read did not end within {FETCH_LIMIT:g} s") from err
+
+    def _read_once(self) -> Awaitable[Readout]:
         client = self.settings.client
         if client is not None:  # the DLMS/COSEM client: each register's scaler_unit is read once and kept
             return read_dlms(self.port, client, self._scalers)
-        return read_meter(self.port, self.settings.session)
+        session = self.settings.session
+        if self.held_speed is not None:
+            session = replace(session, max_baud=self.held_speed.baud)
+        return read_meter(self.port, session)
 
     def _count_success(self, readout: Readout) -> None:
         self.statistics.last_duration = readout.timings.total
         self.statistics.baud = readout.timings.baud
+        if self.held_speed is None and self.settings.client is None:
+            held = learned_speed(self.port, readout, self.settings.session.max_baud, dt_util.utcnow())
+            if held is not None:
+                _LOGGER.info(
+                    "%s: the switch to a faster speed failed and the retry at %s Bd worked: a bridge at a fixed speed; "
+                    "reading at %s Bd until the entry is reloaded",
+                    self.port,
+                    held.baud,
+                    held.baud,
+                )
+                self.held_speed = held
 
     def _resumed(self, after_failure: bool) -> None:
         if not self.settings.backfill:

@@ -62,6 +62,8 @@ def _session(coordinator: E450Coordinator) -> dict[str, Any]:
     for secret in ("address", "password"):  # a device address, a programming-mode password
         if secret in session:
             session[secret] = REDACTED if session[secret] else ""
+    if isinstance(coordinator, E450ReadCoordinator):  # a raw bridge's fixed speed, learned from a read
+        session["held_speed"] = coordinator.held_speed.as_dict() if coordinator.held_speed else None
     return session
 
 

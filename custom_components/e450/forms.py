@@ -44,7 +44,7 @@ from .wire.obis import OBIS, Kind
 
 def form_placeholders(**values: str) -> dict[str, str]:
     """Every placeholder an error text of the flows' forms may use, empty unless given."""
-    keys = ("port", "detail", "baud", "framing", "frames", "seconds", "system_title", "meter", "error")
+    keys = ("port", "bridge", "detail", "baud", "framing", "frames", "seconds", "system_title", "meter", "error")
     return dict.fromkeys(keys, "") | values
 
 
@@ -53,16 +53,24 @@ def address_error(address: str) -> bool:
     return any(char in address for char in "/!?") or not address.isprintable() or len(address) > 32
 
 
+def _max_baud_selector() -> Any:
+    return selector.SelectSelector(
+        selector.SelectSelectorConfig(
+            options=[str(baud) for baud in BAUD_CHOICES], mode=selector.SelectSelectorMode.DROPDOWN
+        )
+    )
+
+
+def max_baud_schema(default: int) -> Any:
+    """The maximum baud rate alone (a bridge at a fixed speed, config_flow's bridge_speed step)."""
+    return vol.Schema({vol.Required(CONF_MAX_BAUD, default=str(default)): _max_baud_selector()})
+
+
 def _advanced_schema(defaults: dict[str, Any], *, protocol: bool) -> Any:
     schema = vol.Schema(
         {
             vol.Required(CONF_MAX_BAUD, default=str(defaults.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD))): (
-                selector.SelectSelector(
-                    selector.SelectSelectorConfig(
-                        options=[str(baud) for baud in BAUD_CHOICES],
-                        mode=selector.SelectSelectorMode.DROPDOWN,
-                    )
-                )
+                _max_baud_selector()
             ),
             vol.Optional(
                 CONF_DEVICE_ADDRESS, description={"suggested_value": defaults.get(CONF_DEVICE_ADDRESS, "")}

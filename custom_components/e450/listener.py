@@ -1,7 +1,9 @@
 """The push meter's listener: keeps the port open, decodes every push, remembers the latest. No Home Assistant import.
 
 The push coordinator owns one and runs :meth:`PushListener.run` as a background task; it reopens a port that
-failed (an unplugged adapter) by itself, and measures the meter's push interval.
+failed (an unplugged adapter, a network bridge that dropped the connection or went silent) by itself, waiting
+longer after each attempt that brought no push (up to ``RECONNECT_MAX``), and measures the meter's push interval.
+Every port it opens is closed again before the next attempt: a bridge that keeps failing leaves no socket behind.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from .wire.port import close_port
 
 _LOGGER = logging.getLogger(__name__)
 
-RECONNECT_DELAY: Final = 5.0  # seconds between attempts to reopen a push port that failed
+RECONNECT_DELAY: Final = 5.0  # seconds before the first attempt to reopen a push port that failed
+RECONNECT_MAX: Final = 120.0  # the longest wait between attempts (doubling from RECONNECT_DELAY)
 KEY_FAILURES_BEFORE_REAUTH: Final = 3  # consecutive undecryptable pushes before asking for new keys
 INTERVALS_KEPT: Final = 8  # push intervals the measured interval is the median of
 
@@ -54,11 +57,17 @@ class PushListener:
         self.connected = False
         self.settled = asyncio.Event()  # the first push decoded, or the keys were rejected often enough
         self._intervals: list[float] = []
+        self._failed_attempts = 0  # attempts in a row that brought no push: the backoff's exponent
 
     @property
     def keys_rejected(self) -> bool:
         """Enough pushes in a row failed on the keys to ask the user for new ones."""
         return self.key_failures >= KEY_FAILURES_BEFORE_REAUTH
+
+    @property
+    def reconnect_delay(self) -> float:
+        """Seconds before the next attempt: doubling with each attempt in a row that brought no push."""
+        return min(RECONNECT_MAX, RECONNECT_DELAY * 2.0 ** min(self._failed_attempts, 8))
 
     async def run(self) -> None:
         """Listen until cancelled, reopening the port after a failure."""
@@ -67,9 +76,10 @@ class PushListener:
                 serial = await open_push_port(self.port, self.baud, self.parity)
             except PortUnavailableError as err:
                 self._port_failed(err)
-                await asyncio.sleep(RECONNECT_DELAY)
+                await self._back_off()
                 continue
             self.connected = True
+            pushes = self.statistics.pushes
             try:
                 async for push in read_pushes(serial, self.decoder, port=self.port):
                     self.on_push(push)
@@ -78,8 +88,15 @@ class PushListener:
             finally:
                 self.connected = False
                 await close_port(serial)
-            await asyncio.sleep(RECONNECT_DELAY)
+            if self.statistics.pushes > pushes:
+                self._failed_attempts = 0  # it worked for a while: try again soon
+            await self._back_off()
             self.statistics.reconnects += 1
+
+    async def _back_off(self) -> None:
+        delay = self.reconnect_delay
+        self._failed_attempts += 1
+        await asyncio.sleep(delay)
 
     def _port_failed(self, err: PortUnavailableError) -> None:
         if self.statistics.last_error != str(err):

@@ -22,11 +22,14 @@ from .wire.errors import DlmsClientError
 def error_key(err: MeterError, meter: MeterType | None = None) -> tuple[str, dict[str, str]]:
     """Translation key and placeholders for an error. ``meter``, the type known from an earlier read, lets a
     silent meter's message say what its type offers instead (docs/meter-names.md §3)."""
+    if isinstance(err, NoAnswerError) and err.bridge is not None and not err.received_bytes:
+        # the bridge took the connection and passed nothing on: its wiring or settings before the meter's
+        return "port_silent", {"port": err.bridge, "bridge": err.bridge, "detail": ""}
     if meter is not None and meter.family.customer_push and isinstance(err, NoAnswerError | ReadoutTimeoutError):
         kind = "no_answer" if isinstance(err, NoAnswerError) else "readout_timeout"
         return f"{kind}_customer_push", {"meter": meter.model}
     if isinstance(err, PortUnavailableError):
-        return f"port_{err.reason}", {"port": err.port, "detail": err.detail}
+        return f"port_{err.reason}", {"port": err.port, "detail": err.detail, "bridge": err.bridge or err.port}
     if isinstance(err, ChecksumError):
         return "checksum", {}
     if isinstance(err, ReadoutTimeoutError):

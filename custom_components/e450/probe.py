@@ -15,17 +15,19 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 import logging
 
-from .wire import DetectConfig, MeterError, PushMeter, Readout
+from .wire import DetectConfig, MeterError, PushMeter, Readout, ReadoutTimeoutError
 from .wire.actions import Action
 from .wire.detect import Detector, Phase
 from .wire.dlms.client import ClientConfig
 from .wire.dlms.driver import read_dlms
 from .wire.errors import ClientProblem, DlmsClientError
-from .wire.port import run_on_port
+from .wire.port import CLOSE_TIMEOUT, OPEN_TIMEOUT, READ_LIMIT, run_on_port
 
 _LOGGER = logging.getLogger(__name__)
 # a mode E attempt that ends so proves no DLMS server answers: the readout's own failure is the one to tell
 NOT_DLMS = frozenset({ClientProblem.NO_UA, ClientProblem.CONNECTION_REFUSED})
+# One attempt on one port, all told: the driver bounds every step and the read; this bounds whatever is left.
+ATTEMPT_LIMIT = OPEN_TIMEOUT + READ_LIMIT + CLOSE_TIMEOUT + 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +135,10 @@ class Probe:
 
     async def _attempt[T](self, port: str, attempt: Awaitable[T]) -> T | None:
         try:
-            return await attempt
+            async with asyncio.timeout(ATTEMPT_LIMIT):
+                return await attempt
+        except TimeoutError:
+            self.outcome.errors[port] = ReadoutTimeoutError(f"probing {port} did not end within {ATTEMPT_LIMIT:g} s")
         except MeterError as err:
             _LOGGER.debug("No meter on %s: %s", port, err)
             self.outcome.errors[port] = err

@@ -18,6 +18,7 @@ from .const import (
     CONF_DLMS_BAUD,
     CONF_DLMS_PARITY,
     CONF_LOGICAL,
+    CONF_MAX_BAUD,
     CONF_MODE_E,
     CONF_PASSWORD,
     CONF_PHYSICAL,
@@ -25,11 +26,12 @@ from .const import (
     DOMAIN,
     TRANSPORT_CLIENT,
 )
-from .forms import clean_client, client_schema, form_placeholders
+from .forms import clean_client, client_schema, form_placeholders, max_baud_schema
 from .messages import error_key
 from .probe import Probe
 from .settings import push_settings
 from .wire import KEY_PROBLEMS, DetectConfig, MeterError, PushMeter, Readout
+from .wire.bridges import is_raw_bridge
 from .wire.dlms.client import ClientConfig
 from .wire.dlms.driver import read_dlms
 from .wire.errors import ClientProblem, DlmsClientError
@@ -67,6 +69,34 @@ class ProbeSteps(ConfigFlow):
 
     async def async_step_dlms_key(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         raise NotImplementedError  # pragma: no cover - the flow's
+
+    async def async_step_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        raise NotImplementedError  # pragma: no cover - the flow's
+
+    def _fixed_speed_bridge(self) -> bool:
+        """The read through a raw TCP bridge succeeded only on the retry at the initial speed: the bridge keeps
+        one speed (line_speed.py), and the entry should not switch at all."""
+        readout = self._readout
+        return (
+            readout is not None
+            and readout.push is None
+            and readout.timings.retried
+            and is_raw_bridge(self._port)
+            and readout.timings.baud < int(self._settings.get(CONF_MAX_BAUD, readout.timings.baud))
+        )
+
+    async def async_step_bridge_speed(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A bridge at a fixed speed: offer the speed that worked as the maximum baud rate, and say why."""
+        assert self._readout is not None
+        if user_input is not None:
+            self._settings[CONF_MAX_BAUD] = int(user_input[CONF_MAX_BAUD])
+            return await self.async_step_confirm()
+        baud = self._readout.timings.baud
+        return self.async_show_form(
+            step_id="bridge_speed",
+            data_schema=max_baud_schema(baud),
+            description_placeholders={"port": self._port, "baud": str(baud)},
+        )
 
     def _use_push(self, found: PushMeter) -> None:
         _LOGGER.debug("The port carries DLMS pushes: %s", found)

@@ -52,8 +52,11 @@ ADVANCED = {CONF_ADVANCED: {"max_baud": "9600", "device_address": "", "wake_up":
 
 @pytest.fixture(autouse=True)
 def quick_reconnect() -> Generator[None]:
-    """Reopen a vanished port after 0.2 s instead of 5 s."""
-    with patch("custom_components.e450.listener.RECONNECT_DELAY", 0.2):
+    """Reopen a vanished port after 0.2 s instead of 5 s (and 1 s at most instead of 2 minutes)."""
+    with (
+        patch("custom_components.e450.listener.RECONNECT_DELAY", 0.2),
+        patch("custom_components.e450.listener.RECONNECT_MAX", 1.0),
+    ):
         yield
 
 

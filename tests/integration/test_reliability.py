@@ -107,11 +107,21 @@ def watch_energy(hass: HomeAssistant) -> EnergyWatch:
 
 
 async def port_is_free(path: str) -> bool:
-    """serialx opens exclusively: if we can open it, the integration did not leave it open."""
+    """serialx opens exclusively: if we can open it, the integration did not leave it open. A bridge serves one
+    client at a time: a second one is let in and hung up on at once."""
     try:
         serial = await open_port(path, 9600, 8, "N")
     except Exception:
         return False
+    if path.startswith("socket://"):
+        try:
+            async with asyncio.timeout(0.3):
+                hung_up = await serial.read(1) == b""
+        except TimeoutError:
+            hung_up = False
+        if hung_up:
+            await close_port(serial)
+            return False
     await close_port(serial)
     await asyncio.sleep(0.05)  # let the simulator see the close and park its line (see simulator.transport.Pty.park)
     return True
@@ -141,12 +151,17 @@ DLMS_SERVER_FAULTS = frozenset(
 # good reads in a later row would confirm the reset and publish the lower value, which that row counts as a dip.
 FAULTS = tuple(
     sorted(
-        (f for f in SIMULATOR_FAULTS if f not in {"unplug", "intermittent", *DLMS_SERVER_FAULTS}),
+        (f for f in SIMULATOR_FAULTS if f not in {"unplug", "intermittent", "bridge_drop", *DLMS_SERVER_FAULTS}),
         key=lambda fault: fault == "meter_reset",
     )
 )
+# rows on a meter behind a network bridge of its own: the simulator's options, and the fault of the middle cycle
+BRIDGES: dict[str, tuple[dict[str, Any], str | None]] = {
+    "rfc2217_bridge": ({"rfc2217": True, "answer_masks": False}, None),  # as pyserial's PortManager, over the pty
+    "raw_bridge_drop": ({"tcp_port": 0}, "bridge_drop"),  # the connection reset in the middle of the readout
+}
 # which faults fail a cycle (the others are absorbed: retried at 300 Bd, echo dropped, slow meter waited for)
-FAILS = {"no_answer", "garbage", "bad_bcc", "truncated", "drop_after_ident", "unplug", "dlms_port"}
+FAILS = {"no_answer", "garbage", "bad_bcc", "truncated", "drop_after_ident", "unplug", "dlms_port", "raw_bridge_drop"}
 
 
 @dataclass
@@ -184,6 +199,8 @@ async def run_fault(
             meter.unplug()
             dlms = MeterSimulator("e450-dlms", link=link)  # the same path now carries DLMS pushes
             await dlms.start()
+        elif fault in BRIDGES:
+            meter.fault = BRIDGES[fault][1]
         else:
             meter.fault = fault
         await coordinator.async_refresh()
@@ -226,6 +243,25 @@ async def test_fault_matrix(
     ]
     with capsys.disabled():
         print("\n" + "\n".join(table))
+    check(outcomes)
+
+
+@pytest.mark.usefixtures("socket_enabled")  # 127.0.0.1 only
+@pytest.mark.parametrize("fault", sorted(BRIDGES))
+async def test_fault_matrix_behind_a_bridge(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str], fault: str
+) -> None:
+    """The matrix's rows for a meter behind a network bridge (a meter of its own, so a Home Assistant of its own:
+    its registers do not continue the pty meter's)."""
+    options, _ = BRIDGES[fault]
+    async with MeterSimulator("e450", **options) as bridged:
+        outcome = await run_fault(hass, caplog, bridged, fault, bridged.port)
+    with capsys.disabled():
+        print("\n" + outcome.row())
+    check([outcome])
+
+
+def check(outcomes: list[Outcome]) -> None:
     for outcome in outcomes:
         failing = outcome.fault in FAILS
         assert outcome.failed_cycle is failing, outcome

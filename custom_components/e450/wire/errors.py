@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from .bridges import bridge_of
+
 
 class MeterError(Exception):
     """Base class of every error the wire package raises."""
@@ -21,6 +23,12 @@ class PortProblem(StrEnum):
     BUSY = "busy"
     UNSUPPORTED = "unsupported"
     IO = "io"
+    # a network bridge (``socket://``, ``rfc2217://``); the messages name its host and port
+    REFUSED = "refused"  # nothing listens there, or the bridge serves another client
+    UNREACHABLE = "unreachable"  # no answer to the connection at all: wrong address, bridge offline
+    SILENT = "silent"  # connected, then nothing: no RFC 2217 negotiation, or no byte from the meter behind it
+    DROPPED = "dropped"  # the bridge closed the connection in the middle of a read
+    TIMEOUT = "timeout"  # a step on the port (open, speed change, drain, write) did not finish in time
 
 
 _PORT_TEXT = {
@@ -29,6 +37,11 @@ _PORT_TEXT = {
     PortProblem.BUSY: "is busy (opened by another program or integration)",
     PortProblem.UNSUPPORTED: "is not a serial port or supported URL",
     PortProblem.IO: "failed",
+    PortProblem.REFUSED: "refused the connection (is the bridge's TCP server on, and free?)",
+    PortProblem.UNREACHABLE: "cannot be reached (address, power, network?)",
+    PortProblem.SILENT: "accepted the connection, then said nothing",
+    PortProblem.DROPPED: "closed the connection in the middle of the read",
+    PortProblem.TIMEOUT: "did not respond in time",
 }
 
 
@@ -39,11 +52,18 @@ class PortUnavailableError(MeterError):
         self.port = port
         self.reason = reason
         self.detail = detail
-        super().__init__(f"Port {port} {_PORT_TEXT[reason]}{': ' + detail if detail else ''}")
+        self.bridge = bridge_of(port)  # host:port of a network bridge, else None
+        subject = f"The bridge at {self.bridge}" if self.bridge else f"Port {port}"
+        super().__init__(f"{subject} {_PORT_TEXT[reason]}{': ' + detail if detail else ''}")
 
 
 class NoAnswerError(MeterError):
-    """The meter did not send an IEC 62056-21 identification after the sign-on (nor a mode D telegram)."""
+    """The meter did not send an IEC 62056-21 identification after the sign-on (nor a mode D telegram).
+
+    ``bridge``: ``host:port`` when the port is a network bridge's URL (set by the driver), so the message can say
+    that the bridge accepted the connection and then passed nothing on."""
+
+    bridge: str | None = None
 
     def __init__(self, message: str = "", *, received_bytes: int = 0) -> None:
         self.received_bytes = received_bytes

@@ -9,6 +9,7 @@ from typing import Any
 
 from serialx.common import SerialException
 
+from ..bridges import bridge_of
 from ..errors import NoPushError, PortProblem, PortUnavailableError, PushProblem
 from ..models import Readout
 from ..port import READ_CHUNK, classify_os_error, close_port, open_port
@@ -17,6 +18,9 @@ from .push import Push, PushDecoder
 # A push that failed for one of these reasons is no verdict on the port or the keys: listening began mid-push,
 # or the meter repeated itself.
 NOT_A_VERDICT = frozenset({PushProblem.INTERRUPTED, PushProblem.DUPLICATE})
+# Pushes come every few seconds (a quarter-hour list comes with frequent ones): this long without a byte, a bridge's
+# connection is taken for dead (a TCP connection whose far end vanished says nothing) and the port for silent.
+PUSH_SILENCE = 300.0
 
 
 async def open_push_port(port: str, baud: int, parity: str) -> Any:
@@ -24,15 +28,26 @@ async def open_push_port(port: str, baud: int, parity: str) -> Any:
     return await open_port(port, baud, byte_size=8, parity=parity)
 
 
-async def read_pushes(serial: Any, decoder: PushDecoder, *, port: str = "") -> AsyncIterator[Push]:
-    """Yield pushes as the meter sends them, until the port fails (:class:`PortUnavailableError`). The decoder is
-    told the time of each chunk (for the checks that span pushes: the energy against the power's integral)."""
+async def read_pushes(
+    serial: Any, decoder: PushDecoder, *, port: str = "", silence: float | None = None
+) -> AsyncIterator[Push]:
+    """Yield pushes as the meter sends them, until the port fails or says nothing for ``silence`` seconds
+    (``PUSH_SILENCE`` unless given; :class:`PortUnavailableError`). The decoder is told the time of each chunk
+    (for the checks that span pushes: the energy against the power's integral)."""
+    bridge = bridge_of(port) is not None
+    silence = PUSH_SILENCE if silence is None else silence
     clock = asyncio.get_running_loop().time
     try:
         while True:
-            data = await serial.read(READ_CHUNK)
+            try:
+                async with asyncio.timeout(silence):
+                    data = await serial.read(READ_CHUNK)
+            except TimeoutError:
+                problem = PortProblem.SILENT if bridge else PortProblem.IO
+                raise PortUnavailableError(port, problem, f"nothing received for {silence:g} s") from None
             if not data:
-                raise PortUnavailableError(port, PortProblem.IO, "the port closed")
+                problem = PortProblem.DROPPED if bridge else PortProblem.IO
+                raise PortUnavailableError(port, problem, "the port closed")
             for push in decoder.feed(data, clock()):
                 yield push
     except (OSError, SerialException) as err:
