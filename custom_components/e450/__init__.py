@@ -39,9 +39,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: E450ConfigEntry) -> bool
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: E450ConfigEntry) -> None:
-    """New options apply from the next read on, without a restart; a reload when the user's scales changed (the
-    energy registers shown at another scale start their statistics again) or when a limit set or cleared adds or
-    removes a problem sensor."""
+    """New options apply from the next read on, without a restart. The user's new scales apply from the next push;
+    the energy registers shown at another scale are held until their statistics start again (rescale.py). A reload
+    only when a limit set or cleared adds or removes a problem sensor."""
     coordinator = entry.runtime_data
     if isinstance(coordinator, E450PushCoordinator) and coordinator.scales != (scales := user_scales(merged(entry))):
         changed = rescaled_energy(coordinator.data, coordinator.scales, scales)
