@@ -39,6 +39,14 @@ DROP_AFTER = 64  # bridge_drop: a message longer than this (a readout, a push; n
 _GARBLE = bytes((0x80, 0xF8, 0xFE, 0x00, 0xE0, 0x78))
 
 
+async def _closed(writer: asyncio.StreamWriter) -> None:
+    """Close a client's connection and wait, within ``CLOSE_WAIT``, until it is."""
+    writer.close()
+    with contextlib.suppress(OSError, ConnectionError, TimeoutError):
+        async with asyncio.timeout(CLOSE_WAIT):
+            await writer.wait_closed()
+
+
 @dataclass
 class Received:
     data: bytes
@@ -160,10 +168,7 @@ class Line:
 
     async def close(self) -> None:
         if self._writer is not None:
-            self._writer.close()
-            with contextlib.suppress(OSError, ConnectionError, TimeoutError):
-                async with asyncio.timeout(CLOSE_WAIT):
-                    await self._writer.wait_closed()
+            await _closed(self._writer)
             self._writer = None
         if self._server is not None:
             self._server.close()
@@ -251,7 +256,7 @@ class Line:
 
     async def _on_tcp_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._writer is not None:  # one client at a time, like a serial port
-            writer.close()
+            await _closed(writer)
             return
         self._writer = writer
         self.connected.set()
@@ -264,7 +269,9 @@ class Line:
             self.connected.clear()
             self._writer = None
             self.baud = self.home_baud
-            writer.close()
+            # gone before the server closes: a transport left to the garbage collector after it detaches from a
+            # closed server, which Python 3.14's asyncio reports as an exception in __del__
+            await _closed(writer)
 
     # --- speed matching ---------------------------------------------------------------------------------------
 
