@@ -22,7 +22,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
-    do_adhoc_statistics,
 )
 
 from custom_components.e450.backfill import (
@@ -39,6 +38,8 @@ from custom_components.e450.wire import NoAnswerError
 from custom_components.e450.wire.errors import ProgrammingRefusedError
 from custom_components.e450.wire.models import LoadProfile
 
+from .recorder_clock import RecorderClock
+
 
 @pytest.fixture
 def mock_recorder_before_hass(async_test_recorder: Any) -> None:
@@ -50,7 +51,6 @@ IMPORT = "sensor.meter_energy_import"
 EXPORT = "sensor.meter_energy_export"
 ENTITIES = {"1.8.0": IMPORT, "2.8.0": EXPORT}
 HOUR = timedelta(hours=1)
-FIVE = timedelta(minutes=5)
 
 
 def _attributes(unit: str = "kWh") -> dict[str, Any]:
@@ -76,11 +76,9 @@ class Meter:
     end, the hour's summary with the period at :55), as Home Assistant does while it runs."""
 
     def __init__(self, hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-        self.hass, self.freezer = hass, freezer
-        # whole hours ahead of the real clock: the recorder's run started now, states must come after it
-        self.t0 = (dt_util.utcnow() + 2 * HOUR).replace(minute=0, second=0, microsecond=0)
-        self.compiled = self.t0  # the start of the next period to compile
-        freezer.move_to(self.t0)
+        self.hass = hass
+        self.clock = RecorderClock(hass, freezer)
+        self.t0 = self.clock.t0
 
     @classmethod
     async def start(cls, hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> Meter:
@@ -94,13 +92,7 @@ class Meter:
 
     async def advance(self, hours: float) -> None:
         """Let time pass to ``t0 + hours``, compiling every period that ends before it."""
-        to = self.at(hours)
-        while self.compiled + FIVE <= to:
-            self.freezer.move_to(self.compiled + FIVE + timedelta(seconds=10))
-            do_adhoc_statistics(self.hass, start=self.compiled)
-            await async_wait_recording_done(self.hass)
-            self.compiled += FIVE
-        self.freezer.move_to(to)
+        await self.clock.advance(self.at(hours))
 
     async def set(self, hours: float, **states: float | str) -> None:
         await self.advance(hours)

@@ -24,7 +24,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
-    do_adhoc_statistics,
 )
 
 from custom_components.e450.const import (
@@ -43,10 +42,10 @@ from custom_components.e450.repairs import async_create_fix_flow
 from simulator.dlms_push import push_frame
 from simulator.profiles import MeterState
 
+from .recorder_clock import RecorderClock
 from .test_dlms import configure, publish, pushing, settle, user_flow
 
 SERIAL = "5706567000000042"  # the unknown-pairs profile's meter id (1-1:0.0.5)
-FIVE = timedelta(minutes=5)
 
 
 def shown(hass: HomeAssistant, entity_id: str) -> float:
@@ -161,12 +160,11 @@ class FedMeter:
     """A push meter whose pushes the test hands to the listener, with the clock under the test's control."""
 
     def __init__(self, hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-        self.hass, self.freezer = hass, freezer
+        self.hass = hass
         self.state = MeterState()
         self.counter = 0
-        self.t0 = (dt_util.utcnow() + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
-        self.compiled = self.t0
-        freezer.move_to(self.t0)
+        self.clock = RecorderClock(hass, freezer)
+        self.t0 = self.clock.t0
 
     def feed(self, coordinator: E450PushCoordinator, kwh: float) -> None:
         self.state.import_kwh = kwh
@@ -183,14 +181,8 @@ class FedMeter:
         await self.hass.async_block_till_done()
 
     async def compile_until(self, minutes: float) -> None:
-        """Compile each 5-minute period that ends before t0 + minutes, as the recorder does as time passes."""
-        to = self.t0 + timedelta(minutes=minutes)
-        while self.compiled + FIVE <= to:
-            self.freezer.move_to(self.compiled + FIVE + timedelta(seconds=10))
-            do_adhoc_statistics(self.hass, start=self.compiled)
-            await async_wait_recording_done(self.hass)
-            self.compiled += FIVE
-        self.freezer.move_to(to)
+        """Let time pass to t0 + minutes, compiling each 5-minute period that ends before it."""
+        await self.clock.advance(self.t0 + timedelta(minutes=minutes))
 
 
 async def test_a_new_scale_restarts_the_energy_statistics_without_a_jump(
