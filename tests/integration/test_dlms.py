@@ -462,6 +462,11 @@ async def test_a_kaifa_meter_pushing_m_bus_frames_is_set_up_from_the_ui(hass: Ho
         assert voltage is not None and float(hass.states.get(voltage).state) == 230.0  # 2300 × 10^-1 V
         power_factor = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{serial}_13.7.0")
         assert power_factor is not None and float(hass.states.get(power_factor).state) == 1.0
+        # shown with the decimals the registers' scalers give, the same for every phase (10^-2 A: two)
+        for code, places in (("31.7.0", 2), ("51.7.0", 2), ("71.7.0", 2), ("32.7.0", 1), ("1.7.0", 0)):
+            entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{serial}_{code}")
+            found = er.async_get(hass).async_get(entity_id) if entity_id else None
+            assert found is not None and found.options["sensor"]["suggested_display_precision"] == places, code
         await hass.config_entries.async_unload(entry.entry_id)
 
 
