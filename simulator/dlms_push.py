@@ -165,11 +165,18 @@ def kaifa_body(state: MeterState, now: datetime) -> bytes:
     return structure(octets(cosem_datetime(now)), *triples, octets(METER_NUMBER.encode()))
 
 
+AIDON_LIST_ID = b"AIDON_V0001"
+AIDON_METER_TYPE = b"6534"  # a three-phase Aidon, as the Norwegian capture names its own
+
+
 def aidon_body(state: MeterState, now: datetime) -> bytes:
-    """Aidon's lists: an array of {OBIS, value, scaler_unit}, the meter number as {OBIS, value}."""
+    """Aidon's lists: an array of {OBIS, value, scaler_unit}; the list version, the meter number and the meter type
+    as {OBIS, value}, as the Norwegian list 2 opens (tests/fixtures/dlms/aidon_no_hdlc_obis_scaler_list3.txt)."""
     del now
     return array(
+        structure(octets(obis("1-1:0.2.129")), octets(AIDON_LIST_ID)),
         structure(octets(obis("0-0:96.1.0")), octets(METER_NUMBER.encode())),
+        structure(octets(obis("0-0:96.1.7")), octets(AIDON_METER_TYPE)),
         *(structure(octets(obis(code)), value, unit) for code, value, unit in _registers(state)),
     )
 

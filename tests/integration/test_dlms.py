@@ -14,7 +14,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -476,10 +476,37 @@ async def test_an_aidon_style_list_without_keys(hass: HomeAssistant) -> None:
         assert result["step_id"] == "confirm_push"
         assert result["description_placeholders"]["security"] == "none"
         assert result["description_placeholders"]["layout"] == "described, HDLC"
+        # who the meter is, from its list: the list version id names the maker, 0-0:96.1.7 the type
+        assert result["description_placeholders"]["manufacturer"] == "Aidon 6534"
+        assert result["description_placeholders"]["serial"] == METER_NUMBER
         result = await configure(hass, result["flow_id"], {})
         assert result["type"] is FlowResultType.CREATE_ENTRY and result["result"].unique_id == METER_NUMBER
+        assert result["title"] == "Aidon 6534"
         await hass.async_block_till_done()
+        device = meter_device(hass, METER_NUMBER)
+        assert device is not None
+        assert (device.manufacturer, device.model, device.name) == ("Aidon", "6534", "Aidon 6534")
+        assert device.serial_number == METER_NUMBER
         await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_an_existing_push_meter_takes_its_name_unless_the_user_renamed_it(hass: HomeAssistant) -> None:
+    """An entry set up before its meter was known by its type ("DLMS 30137181") shows it as "Aidon 6534" now; a
+    device the user renamed keeps the user's name."""
+    async with pushing("aidon") as meter:
+        entry = push_entry(meter.port, baud=2400, parity="E")
+        entry.add_to_hass(hass)
+        hass.config_entries.async_update_entry(entry, title=f"DLMS {METER_NUMBER}")
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        device = meter_device(hass, METER_NUMBER)
+        assert device is not None and (device.name, device.model) == ("Aidon 6534", "6534")
+        dr.async_get(hass).async_update_device(device.id, name_by_user="Garage meter")
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        device = meter_device(hass, METER_NUMBER)
+        assert device is not None and device.name_by_user == "Garage meter" and device.name == "Aidon 6534"
+        await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_the_progress_dialog_says_what_is_being_tried(hass: HomeAssistant) -> None:
@@ -547,7 +574,7 @@ async def test_a_meter_pushing_several_lists_is_named_and_keeps_every_register(h
             return latest is not None and latest.push is not None and latest.datasets[0].obis == code
 
         # a full list, published: the energy sensor exists (made then, if the first publication had list 1 only)
-        await settle(hass, lambda: latest_pushed("96.1.0"), 20)
+        await settle(hass, lambda: latest_pushed("0.2.129"), 20)
         await publish(hass)
         await settle(hass, lambda: entity("1.8.0") is not None)
         energy = entity("1.8.0")
