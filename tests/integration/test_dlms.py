@@ -451,13 +451,18 @@ async def test_a_kaifa_meter_pushing_m_bus_frames_is_set_up_from_the_ui(hass: Ho
         result = await configure(hass, result["flow_id"], {CONF_ENCRYPTION_KEY: EK})
         assert result["step_id"] == "confirm_push"
         assert result["description_placeholders"]["layout"] == "described, MBUS"
+        # its system title opens with Kaifa's flag id; the MA309's list names no type
+        assert result["description_placeholders"]["manufacturer"] == "Kaifa"
         result = await configure(hass, result["flow_id"], {})
         assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["title"] == f"Kaifa {result['result'].unique_id}"
         assert result["data"]["dlms_framing"] == "mbus" and result["data"][CONF_DLMS_PARITY] == "E"
         await hass.async_block_till_done()
         entry = result["result"]
         assert entry.state is ConfigEntryState.LOADED
         serial = entry.unique_id
+        device = meter_device(hass, str(serial))
+        assert device is not None and (device.manufacturer, device.name) == ("Kaifa", entry.title)
         voltage = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{serial}_32.7.0")
         assert voltage is not None and float(hass.states.get(voltage).state) == 230.0  # 2300 × 10^-1 V
         power_factor = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{serial}_13.7.0")
