@@ -22,6 +22,10 @@ from .profiles import MeterState
 EXAMPLE_EK = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
 EXAMPLE_AK = bytes.fromhex("C0C1C2C3C4C5C6C7C8C9CACBCCCDCECF")
 SYSTEM_TITLE = b"LGZg" + bytes.fromhex("72A9A111")
+# the Kaifa MA309's system title opens with Kaifa's flag id, as Netz NÖ's example does ("KFMgP…",
+# tests/fixtures/dlms/kaifa_at_mbus_netznoe_example_encrypted.txt): the integration names the maker from it
+KAIFA_SYSTEM_TITLE = b"KFMg" + bytes.fromhex("5000A1B2")
+SYSTEM_TITLES = {"kaifa": KAIFA_SYSTEM_TITLE}  # layouts whose meter is not the E450
 METER_NUMBER = "30137181"
 LOGICAL_DEVICE_NAME = "LGZ1030655933512"
 LLC = b"\xe6\xe7\x00"
@@ -165,11 +169,18 @@ def kaifa_body(state: MeterState, now: datetime) -> bytes:
     return structure(octets(cosem_datetime(now)), *triples, octets(METER_NUMBER.encode()))
 
 
+AIDON_LIST_ID = b"AIDON_V0001"
+AIDON_METER_TYPE = b"6534"  # a three-phase Aidon, as the Norwegian capture names its own
+
+
 def aidon_body(state: MeterState, now: datetime) -> bytes:
-    """Aidon's lists: an array of {OBIS, value, scaler_unit}, the meter number as {OBIS, value}."""
+    """Aidon's lists: an array of {OBIS, value, scaler_unit}; the list version, the meter number and the meter type
+    as {OBIS, value}, as the Norwegian list 2 opens (tests/fixtures/dlms/aidon_no_hdlc_obis_scaler_list3.txt)."""
     del now
     return array(
+        structure(octets(obis("1-1:0.2.129")), octets(AIDON_LIST_ID)),
         structure(octets(obis("0-0:96.1.0")), octets(METER_NUMBER.encode())),
+        structure(octets(obis("0-0:96.1.7")), octets(AIDON_METER_TYPE)),
         *(structure(octets(obis(code)), value, unit) for code, value, unit in _registers(state)),
     )
 
@@ -255,15 +266,21 @@ def data_notification(body: bytes, now: datetime, invoke_id: int, *, dated: bool
 
 
 def glo_ciphered(
-    apdu: bytes, invocation_counter: int, *, tagged: bool = True, ek: bytes = EXAMPLE_EK, ak: bytes = EXAMPLE_AK
+    apdu: bytes,
+    invocation_counter: int,
+    *,
+    tagged: bool = True,
+    ek: bytes = EXAMPLE_EK,
+    ak: bytes = EXAMPLE_AK,
+    system_title: bytes = SYSTEM_TITLE,
 ) -> bytes:
     """general-glo-ciphering: SC 0x30 (encryption + 12-byte tag, AAD = SC ‖ AK) or SC 0x20 (encryption only)."""
     security_control = 0x30 if tagged else 0x20
-    iv = SYSTEM_TITLE + struct.pack(">I", invocation_counter)
+    iv = system_title + struct.pack(">I", invocation_counter)
     sealed = AESGCM(ek).encrypt(iv, apdu, bytes([security_control]) + ak if tagged else b"")
     ciphertext, tag = sealed[:-16], sealed[-16:-4]  # GCM tags truncate to their first 12 bytes
     content = bytes([security_control]) + struct.pack(">I", invocation_counter) + ciphertext + (tag if tagged else b"")
-    return b"\xdb\x08" + SYSTEM_TITLE + length(len(content)) + content
+    return b"\xdb\x08" + system_title + length(len(content)) + content
 
 
 def framed(apdu: bytes, *, blocks: bool) -> bytes:
@@ -296,7 +313,8 @@ def push_frame(
     body = CYCLING[layout](state, now, counter) if layout in CYCLING else LAYOUTS[layout](state, now)
     apdu = data_notification(body, now, counter, dated=layout not in UNDATED)
     if security != "none":
-        apdu = glo_ciphered(apdu, counter, tagged=security == "authenticated")
+        title = SYSTEM_TITLES.get(layout, SYSTEM_TITLE)
+        apdu = glo_ciphered(apdu, counter, tagged=security == "authenticated", system_title=title)
     if framing == "mbus":
         return mbus_framed(apdu)
     if framing == "raw":

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from custom_components.e450.messages import error_key
-from custom_components.e450.meter_info import device_names, known_type, readout_type
-from custom_components.e450.meter_names import FAMILIES, MeterType, meter_type, stored_type
+from custom_components.e450.meter_info import device_names, known_type, meter_identity, readout_type, serial_number
+from custom_components.e450.meter_names import FAMILIES, MeterType, list_maker, meter_type, pushed_type, stored_type
 from custom_components.e450.wire import (
     BccStatus,
     ChecksumError,
@@ -20,9 +20,12 @@ from custom_components.e450.wire import (
     NoAnswerError,
     NoPushError,
     ProtocolMode,
+    PushDecoder,
     Readout,
     ReadoutTimeoutError,
 )
+
+from .dlms_vectors import vector
 
 ROOT = Path(__file__).parent.parent
 DOC = (ROOT / "docs" / "meter-names.md").read_text(encoding="utf-8")
@@ -152,6 +155,71 @@ def test_an_unknown_type_keeps_todays_device() -> None:
         None,
     )
     assert device_names(None, "DLMS 4C475A").name == "DLMS 4C475A"
+
+
+def pushed(name: str) -> Readout:
+    """The last push of a capture that names its meter."""
+    source = vector(name)
+    found = [push.readout for push in PushDecoder(source.key("EK"), source.key("AK")).feed(source.data)]
+    named = [readout for readout in found if readout is not None and serial_number(readout) is not None]
+    assert named
+    return named[-1]
+
+
+@pytest.mark.parametrize(
+    ("capture", "maker", "model", "name", "serial"),
+    [
+        # list version AIDON_V0001 names the maker, 0-0:96.1.7 the type; no system title in a clear push
+        ("aidon_no_hdlc_obis_scaler_list3", "Aidon", "6534", "Aidon 6534", "7359992890497997"),
+        # Kaifa's positional list 2: KFM_001, the GS1 id, the type MA304H3E
+        ("kaifa_no_hdlc_positional_list1_list2", "Kaifa", "MA304H3E", "Kaifa MA304H3E", "6970631409168767"),
+        # Kamstrup_V0001, its type number in 1-1:96.1.1: an OMNIPOWER
+        (
+            "kamstrup_se_hdlc_obis_value_flat_list2_list3",
+            "Kamstrup",
+            "OMNIPOWER (6841131BN245101092)",
+            "Kamstrup OMNIPOWER",
+            "5706567331323526",
+        ),
+        # the flag id of the logical device name; no type in the list: the set-up's title stays the name
+        ("e570_ch_cii_encrypted_sc20", "Landis+Gyr", None, "DLMS x", "1030769231253"),
+    ],
+)
+def test_a_push_meter_shows_who_it_is(capture: str, maker: str, model: str | None, name: str, serial: str) -> None:
+    names = device_names(pushed(capture), "DLMS x", "x")
+    assert (names.manufacturer, names.model, names.name, names.serial_number) == (maker, model, name, serial)
+
+
+def test_a_push_title_the_user_chose_stays_the_name() -> None:
+    names = device_names(pushed("aidon_no_hdlc_obis_scaler_list3"), "Cellar", "7359992890497997")
+    assert (names.name, names.model) == ("Cellar", "6534")
+    names = device_names(pushed("aidon_no_hdlc_obis_scaler_list3"), "DLMS 7359992890497997", "7359992890497997")
+    assert names.name == "Aidon 6534"
+
+
+def test_the_serial_number_is_not_the_logical_device_name() -> None:
+    """A DLMS client reads the logical device name (flag id and serial); the serial is its tail, unless the meter
+    states its serial number (0-0:96.1.0)."""
+    name = DataSet.of("0-0:42.0.0", (DataValue("LGZ1030655933512", None),))
+    assert serial_number(Readout(None, (name,), BccStatus.OK, b"")) == "1030655933512"
+    number = DataSet.of("0-0:96.1.0", (DataValue("30137181", None),))
+    assert serial_number(Readout(None, (name, number), BccStatus.OK, b"")) == "30137181"
+    assert serial_number(Readout(None, (), BccStatus.OK, b"")) is None
+    found = meter_identity(Readout(None, (name,), BccStatus.OK, b""))
+    assert (found.maker, found.model, found.name, found.serial) == ("Landis+Gyr", None, None, "1030655933512")
+
+
+def test_list_ids_and_pushed_types() -> None:
+    assert [list_maker(text) for text in ("AIDON_V0001", "KFM_001", "Kamstrup_V0001", "OTHER", None)] == [
+        "AMT",
+        "KFM",
+        "KAM",
+        None,
+        None,
+    ]
+    ct = pushed_type("kam", "6851121BN243101040")
+    assert ct is not None and ct.name == "OMNIPOWER" and ct.designation == "6851121BN243101040"
+    assert pushed_type("KAM", "1234") is None and pushed_type("AMT", "6534") is None
 
 
 def test_readout_type() -> None:

@@ -61,6 +61,18 @@ def test_kamstrup_sweden_flat_obis_value_list() -> None:
     assert second.readout is not None and meter_serial(second.readout) == "5706567331323526"
 
 
+def test_values_are_written_with_the_decimals_of_their_scale() -> None:
+    """Every phase's current with as many decimals as its scale gives (0.01 A: two), as the meter's display shows
+    them: "5.60", not "5.6" beside "5.81"; whether the body sent the scaler or the list's convention gave it."""
+    first, _ = pushes("kamstrup_se_hdlc_obis_value_flat_list2_list3")
+    assert first.readout is not None
+    assert [first.readout.text(c) for c in ("31.7.0", "51.7.0", "71.7.0")] == ["5.81", "5.60", "4.46"]
+    aidon, _ = pushes("aidon_no_hdlc_obis_scaler_list3")
+    assert aidon.readout is not None
+    assert [aidon.readout.text(c) for c in ("32.7.0", "52.7.0", "72.7.0")] == ["233.0", "233.4", "231.1"]
+    assert aidon.readout.text("1.7.0") == "4027"  # scaler 0: a whole number
+
+
 def test_kaifa_netz_noe_example_in_two_m_bus_segments_decrypts_to_the_brochure() -> None:
     (push,) = pushes("kaifa_at_mbus_netznoe_example_encrypted")
     readings = values(push)

@@ -229,3 +229,20 @@ def test_every_push_layout_has_a_label(language: str) -> None:
 
     labels = load(language)["selector"]["dlms_profile"]["options"]
     assert set(labels) == {DLMS_PROFILE_AUTO, *PROFILES}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_option_text_names_a_subset_of_the_push_layouts(language: str) -> None:
+    """An options text that names some of the layouts falls behind when a profile is added: it names all of them
+    (as the selector's labels do) or none. (The key step's text names operators as the givers of keys, not as
+    layouts.)"""
+    from custom_components.e450.wire import PROFILES
+
+    translations = load(language)
+    labels = translations["selector"]["dlms_profile"]["options"]
+    # the part of each label that names the layout ("Wiener Netze", "Iskraemeco AM550, Elektro Celje")
+    names = [labels[profile].split(" (")[0] for profile in PROFILES]
+    texts = {key: text for key, text in flatten(translations).items() if key.startswith("/options/")}
+    for key, text in texts.items():
+        named = [name for name in names if name in text]
+        assert not named or len(named) == len(names), (key, named)

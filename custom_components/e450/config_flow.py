@@ -46,7 +46,7 @@ from .forms import (
     push_placeholders,
 )
 from .messages import error_key, push_meter_key
-from .meter_info import identified, maker_and_model, meter_serial, readout_type
+from .meter_info import identified, maker_and_model, meter_identity, meter_serial, readout_type
 from .options_flow import E450OptionsFlow
 from .ports import SerialPort, list_ports, same_port
 from .probe_steps import ProbeSteps
@@ -249,16 +249,16 @@ class E450ConfigFlow(ProbeSteps, domain=DOMAIN):
         """Show the push meter that was found; create the entry on confirmation."""
         readout = self._readout
         assert readout is not None and readout.push is not None
-        maker, _ = maker_and_model(readout)
+        found = meter_identity(readout)
+        # the meter users know where the push names its type ("Aidon 6534"), else its maker
+        who = f"{found.maker} {found.name}" if found.maker and found.name else found.maker
         if user_input is not None:
-            return self.async_create_entry(
-                title=f"{maker or 'DLMS'} {self.unique_id}".strip(),
-                data={CONF_PORT: self._port, **self._settings},
-            )
+            title = who if found.name and who else f"{found.maker or 'DLMS'} {self.unique_id}"
+            return self.async_create_entry(title=title.strip(), data={CONF_PORT: self._port, **self._settings})
         return self.async_show_form(
             step_id="confirm_push",
             description_placeholders=push_placeholders(
-                readout, self._settings, maker, self.unique_id or "", self._port
+                readout, self._settings, who, found.serial or self.unique_id or "", self._port
             ),
         )
 
@@ -377,7 +377,7 @@ class E450ConfigFlow(ProbeSteps, domain=DOMAIN):
             description_placeholders={
                 "manufacturer": maker or "?",
                 "model": model or "?",
-                "serial": self.unique_id or "",
+                "serial": meter_identity(readout).serial or self.unique_id or "",
                 "mode": mode,
                 "baud": str(readout.timings.baud),
                 "values": str(len(readout.datasets)),

@@ -20,12 +20,12 @@ class E450Entity(CoordinatorEntity[E450Coordinator]):
         serial = coordinator.config_entry.unique_id or coordinator.config_entry.entry_id
         self._attr_unique_id = f"{serial}_{key}"
         # the name users know for a known type ("Landis+Gyr E450", model "E450 (ZMXi320AP)"): docs/meter-names.md
-        names = device_names(coordinator.data, coordinator.config_entry.title)
+        names = device_names(coordinator.data, coordinator.config_entry.title, coordinator.config_entry.unique_id)
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, serial)},
             manufacturer=names.manufacturer,
             model=names.model,
-            serial_number=serial,
+            serial_number=names.serial_number or serial,
             sw_version=names.sw_version,
             name=names.name,
         )

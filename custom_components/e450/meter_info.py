@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 import re
 
-from .meter_names import MeterType, meter_type, stored_type
+from .meter_names import MeterType, list_maker, meter_type, pushed_type, stored_type
 from .wire import Readout
 from .wire.obis import CLOCK_DATE, CLOCK_TIME, FIRMWARE_CODES, LOGICAL_DEVICE_NAME, SERIAL_CODES
+from .wire.scaling.judge import identity
 
 # Three-letter flag ids (IEC 62056-21:2002 §6.3.2, registered with the DLMS UA; docs/iec62056-21.md §2.4).
 # Case-insensitive: the third letter's case only announces the reaction time.
@@ -73,15 +74,71 @@ def identified(readout: Readout) -> bool:
 
 
 def maker_and_model(readout: Readout) -> tuple[str | None, str | None]:
-    """Manufacturer name and model: from the identification, or from a push's system title (no model there)."""
+    """Manufacturer name and model as sent: from the identification, or from what a push says about its meter."""
+    found = meter_identity(readout)
+    return found.maker, found.sent_model
+
+
+def _push_flag(readout: Readout) -> str | None:
+    """A push's maker: the flag id of its system title or logical device name, else the one its list version
+    identifier names (``AIDON_V0001``, ``KFM_001``, ``Kamstrup_V0001``)."""
+    pushed = identity(readout)
+    return pushed.maker or list_maker((pushed.list_id or "").strip())
+
+
+def _pushed_type_text(readout: Readout, flag: str | None) -> str | None:
+    """The meter type a push sends: 0-0:96.1.7 (Aidon, Kaifa), Kamstrup's 1-1:96.1.1."""
+    for code in ("96.1.7", *(("96.1.1",) if flag == "KAM" else ())):
+        if value := (readout.text(code) or "").strip():
+            return value
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class MeterIdentity:
+    """Who the meter is, from what it sends, the same for every path (IEC identification, push lists and system
+    title, DLMS client objects)."""
+
+    maker: str | None  # readable: "Aidon"
+    sent_model: str | None  # the identification's or the push's type as sent: "ZMXi320AP.B22", "6534"
+    type: MeterType | None  # a known type (docs/meter-names.md)
+    serial: str | None  # the serial number as the meter states it, or the tail of its logical device name
+    pushed: bool = False  # the type came from a push's list (its text is the name users know)
+
+    @property
+    def name(self) -> str | None:
+        """The name users know: ``E450``, ``OMNIPOWER``, or the type a push sends (``6534``)."""
+        return self.type.name if self.type is not None else (self.sent_model if self.pushed else None)
+
+    @property
+    def model(self) -> str | None:
+        """For the device's model: ``E450 (ZMXi320AP)``, ``OMNIPOWER (6841131BN245101092)``, ``6534``."""
+        return self.type.model if self.type is not None else self.sent_model
+
+
+def meter_identity(readout: Readout) -> MeterIdentity:
+    """Maker, model and serial number of the meter behind a readout."""
     ident = readout.identification
+    serial = serial_number(readout)
     if ident is not None:
-        return manufacturer_name(ident.manufacturer), ident.model
-    flag = readout.push.manufacturer if readout.push is not None else None
-    device_name = (readout.text(LOGICAL_DEVICE_NAME) or "").strip()  # COSEM logical device name: flag id + serial
-    if flag is None and len(device_name) > 3 and device_name[:3].isalpha():
-        flag = device_name[:3]
-    return (manufacturer_name(flag) if flag else None), None
+        return MeterIdentity(manufacturer_name(ident.manufacturer), ident.model, readout_type(readout), serial)
+    flag = _push_flag(readout)
+    text = _pushed_type_text(readout, flag) if readout.push is not None else None
+    found = pushed_type(flag, text) if flag and text else None
+    return MeterIdentity(manufacturer_name(flag) if flag else None, text, found, serial, pushed=text is not None)
+
+
+def serial_number(readout: Readout) -> str | None:
+    """The serial number the meter states (0-0:96.1.0 and the other serial codes), else the tail of its logical
+    device name (``LGZ1030655933512`` → ``1030655933512``: flag id and serial); ``None`` when it states neither."""
+    for code in SERIAL_CODES:
+        value = (readout.text(code) or "").strip()
+        if not value or not value.strip("0"):
+            continue
+        if code == LOGICAL_DEVICE_NAME and len(value) > 3 and value[:3].isalpha():
+            return value[3:]
+        return value
+    return None
 
 
 def readout_type(readout: Readout) -> MeterType | None:
@@ -106,20 +163,25 @@ class DeviceNames:
     name: str
     model: str | None
     sw_version: str | None
+    serial_number: str | None = None  # as the meter states it (not the logical device name)
 
 
-def device_names(readout: Readout | None, title: str) -> DeviceNames:
+def device_names(readout: Readout | None, title: str, unique_id: str | None = None) -> DeviceNames:
     """Maker, name, model and firmware of the meter's device. A known type shows the name users know ("Landis+Gyr
-    E450", model "E450 (ZMXi320AP)"); the entry's title stays the name unless it is the identification as the
-    set-up wrote it ("Landis+Gyr ZMXi320AP.B22"), so a title the user chose is kept."""
+    E450", model "E450 (ZMXi320AP)"; a push meter "Aidon 6534"); the entry's title stays the name unless it is one
+    the set-up wrote ("Landis+Gyr ZMXi320AP.B22", "DLMS 30137181"), so a title the user chose is kept."""
     if readout is None:
         return DeviceNames(None, title, None, None)
-    maker, model = maker_and_model(readout)
-    found = readout_type(readout)
-    if found is None:
-        return DeviceNames(maker, title, model, firmware(readout))
-    name = f"{maker} {found.name}" if title in (f"{maker} {model}", f"{maker} {found.name}") else title
-    return DeviceNames(maker, name, found.model, firmware(readout) or found.firmware)
+    found = meter_identity(readout)
+    maker, known = found.maker, found.name
+    if known is None:
+        return DeviceNames(maker, title, found.model, firmware(readout), found.serial)
+    written = {f"{maker} {found.sent_model}", f"{maker} {known}"}
+    if unique_id:  # a push meter's set-up title: maker (or "DLMS") and serial
+        written |= {f"{maker or 'DLMS'} {unique_id}", f"DLMS {unique_id}"}
+    name = f"{maker} {known}" if maker and title in written else title
+    sw_version = firmware(readout) or (found.type.firmware if found.type is not None else None)
+    return DeviceNames(maker, name, found.model, sw_version, found.serial)
 
 
 def firmware(readout: Readout) -> str | None:

@@ -51,6 +51,38 @@ FAMILIES: dict[str, tuple[Family, ...]] = {
     ),
 }
 
+# A push's list version identifier (1-1:0.2.129) names its maker where no flag id does (docs/meter-names.md §3).
+LIST_MAKERS: dict[str, str] = {"AIDON_": "AMT", "KFM_": "KFM", "Kamstrup_": "KAM"}
+
+# Type numbers a push sends (Kamstrup's 1-1:96.1.1) that are not the name users know; keyed by the flag id, longest
+# prefix wins, each row's source in docs/meter-names.md §3. Aidon (6534) and Kaifa (MA304H3E) send the name itself.
+PUSHED_FAMILIES: dict[str, tuple[Family, ...]] = {
+    "KAM": (
+        Family(
+            "OMNIPOWER",
+            ("684", "685"),
+            "Kamstrup OMNIPOWER push captures (type 6841…); transformer meters 685… (toreamun/amshan han/kamstrup.py)",
+        ),
+    ),
+}
+
+
+def list_maker(list_id: str | None) -> str | None:
+    """The flag id a list version identifier names (``AIDON_V0001`` → ``AMT``); ``None`` when none does."""
+    if not list_id:
+        return None
+    return next((flag for prefix, flag in LIST_MAKERS.items() if list_id.startswith(prefix)), None)
+
+
+def pushed_type(flag: str, text: str) -> MeterType | None:
+    """The type behind a meter type a push sends (``6841131BN245101092`` → OMNIPOWER); ``None`` when no row
+    covers it: the text as sent is then the model."""
+    families = PUSHED_FAMILIES.get(flag.upper())
+    designation = text.strip()
+    family = _family(families, designation) if families else None
+    return None if family is None else MeterType(family, designation, None, None, None)
+
+
 # Second letter of a Landis+Gyr designation: the network (E350 manual D000027979 "range of validity", E350
 # technical data D000030926; the same letters name the E650, E550 and E850 variants).
 NETWORKS = {"M": "three-phase four-wire", "F": "three-phase three-wire", "C": "single-phase"}

@@ -226,7 +226,7 @@ class E450ObisSensor(E450Entity, RestoreSensor):
             # units exactly as the meter transmits them (kWh, Wh, MWh, kW, W …), never rescaled to a fixed unit
             self._attr_native_unit_of_measurement = unit_info[0] if unit_info else first.unit
             self._attr_device_class = unit_info[1] if unit_info else None
-            self._attr_suggested_display_precision = decimals(first.value)
+            self._attr_suggested_display_precision = self._precision(first.value)
         if description.translation_key in TARIFF_KEYS:
             self._attr_translation_placeholders = {"tariff": code.rsplit(".", 1)[1]}
         elif description.translation_key == "obis_value":
@@ -245,6 +245,12 @@ class E450ObisSensor(E450Entity, RestoreSensor):
         meter sent it)."""
         note = self.coordinator.data.scales.get(self._code) if self.coordinator.data is not None else None
         return None if note is None else note.exponent
+
+    def _precision(self, text: str) -> int:
+        """Decimals to show: as many as the register's scaler gives where the push left its scale to us (10^-2:
+        two), else as many as the meter writes (an IEC readout, or a DLMS value written at its sent scaler)."""
+        exponent = self._exponent
+        return decimals(text) if exponent is None else max(0, -exponent)
 
     @property
     def extra_restore_state_data(self) -> E450StoredData:

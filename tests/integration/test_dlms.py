@@ -14,7 +14,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -451,17 +451,27 @@ async def test_a_kaifa_meter_pushing_m_bus_frames_is_set_up_from_the_ui(hass: Ho
         result = await configure(hass, result["flow_id"], {CONF_ENCRYPTION_KEY: EK})
         assert result["step_id"] == "confirm_push"
         assert result["description_placeholders"]["layout"] == "described, MBUS"
+        # its system title opens with Kaifa's flag id; the MA309's list names no type
+        assert result["description_placeholders"]["manufacturer"] == "Kaifa"
         result = await configure(hass, result["flow_id"], {})
         assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["title"] == f"Kaifa {result['result'].unique_id}"
         assert result["data"]["dlms_framing"] == "mbus" and result["data"][CONF_DLMS_PARITY] == "E"
         await hass.async_block_till_done()
         entry = result["result"]
         assert entry.state is ConfigEntryState.LOADED
         serial = entry.unique_id
+        device = meter_device(hass, str(serial))
+        assert device is not None and (device.manufacturer, device.name) == ("Kaifa", entry.title)
         voltage = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{serial}_32.7.0")
         assert voltage is not None and float(hass.states.get(voltage).state) == 230.0  # 2300 × 10^-1 V
         power_factor = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{serial}_13.7.0")
         assert power_factor is not None and float(hass.states.get(power_factor).state) == 1.0
+        # shown with the decimals the registers' scalers give, the same for every phase (10^-2 A: two)
+        for code, places in (("31.7.0", 2), ("51.7.0", 2), ("71.7.0", 2), ("32.7.0", 1), ("1.7.0", 0)):
+            entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{serial}_{code}")
+            found = er.async_get(hass).async_get(entity_id) if entity_id else None
+            assert found is not None and found.options["sensor"]["suggested_display_precision"] == places, code
         await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -471,10 +481,37 @@ async def test_an_aidon_style_list_without_keys(hass: HomeAssistant) -> None:
         assert result["step_id"] == "confirm_push"
         assert result["description_placeholders"]["security"] == "none"
         assert result["description_placeholders"]["layout"] == "described, HDLC"
+        # who the meter is, from its list: the list version id names the maker, 0-0:96.1.7 the type
+        assert result["description_placeholders"]["manufacturer"] == "Aidon 6534"
+        assert result["description_placeholders"]["serial"] == METER_NUMBER
         result = await configure(hass, result["flow_id"], {})
         assert result["type"] is FlowResultType.CREATE_ENTRY and result["result"].unique_id == METER_NUMBER
+        assert result["title"] == "Aidon 6534"
         await hass.async_block_till_done()
+        device = meter_device(hass, METER_NUMBER)
+        assert device is not None
+        assert (device.manufacturer, device.model, device.name) == ("Aidon", "6534", "Aidon 6534")
+        assert device.serial_number == METER_NUMBER
         await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_an_existing_push_meter_takes_its_name_unless_the_user_renamed_it(hass: HomeAssistant) -> None:
+    """An entry set up before its meter was known by its type ("DLMS 30137181") shows it as "Aidon 6534" now; a
+    device the user renamed keeps the user's name."""
+    async with pushing("aidon") as meter:
+        entry = push_entry(meter.port, baud=2400, parity="E")
+        entry.add_to_hass(hass)
+        hass.config_entries.async_update_entry(entry, title=f"DLMS {METER_NUMBER}")
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        device = meter_device(hass, METER_NUMBER)
+        assert device is not None and (device.name, device.model) == ("Aidon 6534", "6534")
+        dr.async_get(hass).async_update_device(device.id, name_by_user="Garage meter")
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        device = meter_device(hass, METER_NUMBER)
+        assert device is not None and device.name_by_user == "Garage meter" and device.name == "Aidon 6534"
+        await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_the_progress_dialog_says_what_is_being_tried(hass: HomeAssistant) -> None:
@@ -542,7 +579,7 @@ async def test_a_meter_pushing_several_lists_is_named_and_keeps_every_register(h
             return latest is not None and latest.push is not None and latest.datasets[0].obis == code
 
         # a full list, published: the energy sensor exists (made then, if the first publication had list 1 only)
-        await settle(hass, lambda: latest_pushed("96.1.0"), 20)
+        await settle(hass, lambda: latest_pushed("0.2.129"), 20)
         await publish(hass)
         await settle(hass, lambda: entity("1.8.0") is not None)
         energy = entity("1.8.0")

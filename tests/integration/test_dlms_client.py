@@ -33,6 +33,7 @@ from custom_components.e450.const import (
 from custom_components.e450.diagnostics import async_get_config_entry_diagnostics
 from simulator import MeterSimulator
 
+from .conftest import meter_device
 from .flows import finish_progress
 
 ADVANCED = {"max_baud": "9600", "device_address": "", "wake_up": False}
@@ -75,6 +76,11 @@ async def test_a_mode_e_meter_without_a_readout_is_read_with_the_dlms_client(has
         await hass.async_block_till_done()
         entry = result["result"]
         assert entry.state is ConfigEntryState.LOADED
+        # the serial number, not the logical device name (flag id and serial) the client reads and keys the entry by
+        assert entry.unique_id == f"LGZ{placeholders['serial']}"
+        device = meter_device(hass, entry.unique_id)
+        assert device is not None and device.serial_number == placeholders["serial"]
+        assert (device.manufacturer, device.name) == ("Landis+Gyr", "Landis+Gyr E450")
         coordinator = entry.runtime_data
         energy = coordinator.data.readings["1.8.0"]
         assert energy.unit in ("Wh", "kWh") and energy.value > 0

@@ -158,6 +158,15 @@ def scaled(value: int | float, exponent: int) -> int | float:
     return value * factor if exponent >= 0 else value / factor
 
 
+def scaled_text(raw: int | float, exponent: int, value: int | float) -> str:
+    """A register's ``value`` (``raw`` × 10^exponent) as text with the decimals its scaler gives: 190 at 10^-2 is
+    ``1.90``, as a meter's display shows it, so every phase's current has the same. A number sent as a float
+    keeps its own digits."""
+    if isinstance(raw, float) or exponent >= 0:
+        return repr(value)
+    return f"{value:.{-exponent}f}"
+
+
 @dataclass(frozen=True, slots=True)
 class Reading:
     """A current numeric register value with its unit exactly as transmitted (``None``: none was)."""

@@ -15,7 +15,7 @@ from typing import Final
 
 from ..errors import DlmsError, PushProblem
 from ..frozen import fast_constructor
-from ..models import DataSet, DataValue, Layout, RegisterScale, Scale, scaled
+from ..models import DataSet, DataValue, Layout, RegisterScale, Scale, scaled, scaled_text
 from ..obis import CLOCK_DATE, CLOCK_TIME, OBIS, normalize_address
 from .axdr import (
     ARRAY,
@@ -105,8 +105,12 @@ class _Builder:
             self.add_clock(value)
             return
         if tag in NUMERIC and isinstance(value, int | float):
-            number = scaled(value, exponent) if exponent else value  # times 10**0 is the value itself
-            self.datasets.append(_dataset(address, (_value(repr(number), unit),), code, history, number))
+            if exponent:
+                number = scaled(value, exponent)
+                text = scaled_text(value, exponent, number)
+            else:  # times 10**0 is the value itself
+                number, text = value, repr(value)
+            self.datasets.append(_dataset(address, (_value(text, unit),), code, history, number))
             if history is None and (scaling is None or convention is not None) and (unit or exponent):
                 origin = Scale.ASSUMED if convention is None else Scale.CONVENTION
                 self.scales[code] = _note(origin, value, exponent, unit, convention)

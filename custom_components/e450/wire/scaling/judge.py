@@ -17,7 +17,7 @@ import logging
 from typing import Final
 
 from ..frozen import fast_constructor
-from ..models import DataSet, DataValue, Readout, RegisterScale, Scale, Withheld, scaled
+from ..models import DataSet, DataValue, Readout, RegisterScale, Scale, Withheld, scaled, scaled_text
 from ..obis import LOGICAL_DEVICE_NAME
 from .conventions import Convention, ListIdentity, convention_for
 from .physics import EXPONENTS, RULE_CODES, Doubt, EnergyIntegral, Evidence, Group, group_of, instant_evidence
@@ -353,5 +353,6 @@ class ScaleJudge:
             elif code in notes:
                 note = notes[code]
                 value = scaled(note.raw, note.exponent)
-                datasets.append(DataSet.of(dataset.address, (DataValue(repr(value), note.unit),), value))
+                text = scaled_text(note.raw, note.exponent, value)
+                datasets.append(DataSet.of(dataset.address, (DataValue(text, note.unit),), value))
         return replace(readout, datasets=tuple(datasets), scales=notes, withheld=withheld)
