@@ -41,7 +41,7 @@ def test_an_issue_per_group_held_back_and_per_group_corrected() -> None:
     found = {anomaly.key: anomaly for anomaly in scale_anomalies(readout, verdicts)}
     assert set(found) == {"scale_waiting_energy", "scale_corrected_voltage"}
     assert found["scale_waiting_energy"].kind is AnomalyKind.SCALE_WAITING
-    assert found["scale_waiting_energy"].placeholders["sent"] == "1.8.0 = 5"
+    assert found["scale_waiting_energy"].placeholders == {"registers": "1.8.0", "checks": "-", "group": "energy"}
     corrected = found["scale_corrected_voltage"].placeholders
     assert (corrected["registers"], corrected["factor"]) == ("32.7.0", "10^-1")
     readout = Readout(

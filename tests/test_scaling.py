@@ -306,3 +306,15 @@ def test_every_published_value_is_right_or_held_back(meter: Hidden) -> None:
             step = 10.0 ** meter.exponents[group.value]  # one step of what was sent
             assert reading.value == pytest.approx(truth[code], abs=step), (code, readout.scales[code])
         assert set(readout.readings) | set(readout.withheld) == set(truth)
+
+
+def test_new_user_scales_keep_the_evidence_of_the_groups_they_leave_alone() -> None:
+    """Choosing the currents' scale does not send a checked energy back to a quarter of an hour of waiting."""
+    decoder = PushDecoder(scales={"1.7.0": 0})
+    readings = {"1-0:1.7.0": 3600, "1-0:32.7.0": 231}
+    for second in range(0, 1000, 10):
+        decoder.feed(push(pairs({**readings, "1-0:1.8.0": 1_000_000 + second})), float(second))
+    assert decoder.judge.verdicts[Group.ENERGY].scale is Scale.CHECKED
+    judge = decoder.judge.with_user({"1.7.0": 0, "31.7.0": -2})
+    assert {item.rule for item in judge.evidence} == {"voltage_nominal", "energy_import"}
+    assert decoder.judge.with_user({"1.7.0": 1}).evidence == [decoder.judge.evidence[0]]  # the power's changed

@@ -43,7 +43,6 @@ from .wire.dlms.units import Scaling
 from .wire.iec62056.driver import read_profile as read_iec_profile
 from .wire.models import LoadProfile
 from .wire.port import CLOSE_TIMEOUT, OPEN_TIMEOUT, READ_LIMIT
-from .wire.scaling import ScaleJudge
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -312,8 +311,9 @@ class E450PushCoordinator(E450Coordinator):
         return dict(self.listener.decoder.judge.user)
 
     def use_scales(self, scales: dict[str, int]) -> None:
-        """The user's new scales, from the next push on; the evidence gathered at the old ones is dropped."""
-        self.listener.decoder.judge = ScaleJudge(scales)
+        """The user's new scales, from the next push on; the evidence gathered at the old ones is dropped where
+        they change it."""
+        self.listener.decoder.judge = self.listener.decoder.judge.with_user(scales)
 
     def _readout_anomalies(self, readout: Readout) -> list[Anomaly]:
         """Registers held back or corrected for their scale (docs/scaling.md §5)."""

@@ -49,12 +49,9 @@ def scale_anomalies(readout: Readout, verdicts: Mapping[Group, Verdict]) -> list
             Anomaly(
                 AnomalyKind.SCALE_WAITING if waiting else AnomalyKind.SCALE_UNCERTAIN,
                 Severity.WARNING,
-                {
-                    "registers": ", ".join(sorted(held)),
-                    "sent": ", ".join(f"{code} = {item.raw}" for code, item in sorted(held.items())),
-                    "checks": _checks(verdict),
-                    "group": group.value,
-                },
+                # no numbers: they change with every push, and an issue is written again when its text changes
+                # (its fix flow shows them as they are then)
+                {"registers": ", ".join(sorted(held)), "checks": _checks(verdict), "group": group.value},
                 group.value,
             )
         )

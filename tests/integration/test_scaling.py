@@ -83,7 +83,7 @@ async def test_an_unknown_list_holds_its_energy_back_until_the_user_chooses(hass
         issue = issues.async_get_issue(DOMAIN, issue_id)
         assert issue is not None and issue.is_fixable and issue.translation_key == "scale_waiting"
         assert issue.translation_placeholders is not None
-        assert issue.translation_placeholders["sent"] == "1.8.0 = 1234568, 2.8.0 = 123457"
+        assert issue.translation_placeholders["registers"] == "1.8.0, 2.8.0"
         # power and currents agree with each other but nothing anchors them: held back too
         assert issues.async_get_issue(DOMAIN, f"{entry.entry_id}_scale_uncertain_power") is not None
         diagnostics = await async_get_config_entry_diagnostics(hass, entry)
@@ -96,6 +96,7 @@ async def test_an_unknown_list_holds_its_energy_back_until_the_user_chooses(hass
         flow.issue_id = issue_id
         result = await flow.async_step_init()
         assert result["step_id"] == "choose"
+        assert result["description_placeholders"]["sent"] == "1.8.0 = 1234568, 2.8.0 = 123457"
         choices = {
             option["value"]: option["label"]
             for option in result["data_schema"].schema["exponent"].config["options"]  # type: ignore[union-attr]

@@ -196,6 +196,18 @@ class ScaleJudge:
         """The latest evidence of each rule."""
         return list(self._evidence.values())
 
+    def with_user(self, user: Mapping[str, int]) -> ScaleJudge:
+        """A judge for the user's new scales that keeps what was learned of the groups they leave alone (the
+        energy's quarter of an hour against the power, for one, when neither scale changed)."""
+        changed = {group_of(code) for code in set(self.user) | set(user) if self.user.get(code) != user.get(code)}
+        judge = ScaleJudge(dict(user))
+        judge._evidence = {
+            rule: item for rule, item in self._evidence.items() if not any(g in changed for g, _ in item.terms)
+        }
+        if not changed & {Group.ENERGY, Group.POWER}:
+            judge._energy = self._energy
+        return judge
+
     def judge(self, readout: Readout, now: float | None = None) -> Readout:
         """``readout`` with each unsent scale decided: rescaled, or held back. ``now``: seconds on any steady
         clock (the integral of the power needs it; without it the energy waits for a convention or the user)."""
