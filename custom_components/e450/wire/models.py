@@ -310,6 +310,7 @@ class Readout:
     scales: Mapping[str, RegisterScale] = field(default_factory=dict, compare=False)
     # registers held back because their scale is not settled (by code): they are not among the data sets
     withheld: Mapping[str, Withheld] = field(default_factory=dict, compare=False)
+    referencing: str | None = field(default=None, compare=False)  # a DLMS client read: "ln" or "sn"
     # current (non-history) data sets by normalised code, first one wins: built once
     _current: dict[str, DataSet] = field(init=False, repr=False, compare=False)
 
@@ -400,6 +401,7 @@ class LoadProfile:
     entries: tuple[ProfileEntry, ...]
     status_code: str | None = None
     timings: Timings = field(default_factory=Timings, compare=False)
+    referencing: str | None = field(default=None, compare=False)  # a DLMS client read: "ln" or "sn"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape of the ``profile`` command-line contract: the status, when there is one, is a column of
