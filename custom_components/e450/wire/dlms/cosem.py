@@ -87,12 +87,16 @@ class ObjectListEntry:
 
 
 def parse_object_list(data: Result) -> tuple[ObjectListEntry, ...]:
-    """``array of {class_id, version, logical_name, access_rights}``; an entry of another shape is skipped."""
+    """``array of {class_id, version, logical_name, access_rights}`` (an LN association's), or of ``{base_name,
+    class_id, version, logical_name}`` (an SN association's, Blue Book class 12); an entry of another shape is
+    skipped."""
     if not isinstance(data, Data) or data.tag != ARRAY:
         return ()
     entries = []
     for item in data.items:
         fields = item.items
+        if item.tag == STRUCTURE and len(fields) == 4 and fields[3].is_octets(6) and fields[1].tag == UINT16:
+            fields = fields[1:]  # the SN shape: the base name first
         if item.tag != STRUCTURE or len(fields) < 3 or fields[0].tag != UINT16 or not fields[2].is_octets(6):
             continue
         class_id, version, obis = fields[0].value, fields[1].value, fields[2].value
