@@ -31,16 +31,16 @@ class ShortNameReads:
         self.objects = objects
         self.faults = faults
         self._blocks: list[bytes] = []
-        self._next = 0  # the block number the client must ask for next
+        self._sent = 0  # the number of the last block sent: the client acknowledges it to get the next
 
     def reset(self) -> None:
-        self._blocks, self._next = [], 0
+        self._blocks, self._sent = [], 0
 
     def handle(self, apdu: bytes, limit: int) -> bytes:
         """The ReadResponse to ``apdu`` (a ReadRequest, tag 0x05) in APDUs of at most ``limit`` bytes."""
         try:
             count, pos = decode_length(apdu, 1)
-            if apdu[pos : pos + 1] == b"\x05":  # block-number-access: the block the client wants
+            if apdu[pos : pos + 1] == b"\x05":  # block-number-access: the last block the client received
                 return self._next_block(int.from_bytes(apdu[pos + 1 : pos + 3], "big"))
             results = []
             for _ in range(count):
@@ -55,8 +55,8 @@ class ShortNameReads:
         raw = results[0][1:] if count == 1 else body
         size = limit - 8  # tag, count, choice, last, number, length
         self._blocks = [raw[start : start + size] for start in range(0, len(raw), size)]
-        self._next = 1
-        return self._next_block(1)
+        self._sent = 0
+        return self._next_block(0)
 
     def _one(self, apdu: bytes, pos: int) -> tuple[bytes, int]:
         """One Variable-Access-Specification and its Read-Response choice (``00`` data or ``01`` error)."""
@@ -77,15 +77,15 @@ class ShortNameReads:
         value = self.objects.get(item.class_id, item.obis, attribute, selection)
         return (b"\x00" + encode(value) if isinstance(value, Data) else bytes([0x01, value])), pos
 
-    def _next_block(self, number: int) -> bytes:
-        if not self._blocks or number != self._next:
+    def _next_block(self, acknowledged: int) -> bytes:
+        if not self._blocks or acknowledged != self._sent:
             self.reset()
             return bytes([READ_RESPONSE, 1, 1, DATA_BLOCK_NUMBER_INVALID])
-        if number >= 2 and self.faults.aborts_block_transfer():
+        if acknowledged >= 1 and self.faults.aborts_block_transfer():
             self.reset()
             return bytes([READ_RESPONSE, 1, 1, LONG_READ_ABORTED])
         piece = self._blocks.pop(0)
-        self._next += 1
+        self._sent += 1
         last = 0 if self._blocks else 1
-        header = bytes([READ_RESPONSE, 1, 0x02, last]) + number.to_bytes(2, "big")
+        header = bytes([READ_RESPONSE, 1, 0x02, last]) + self._sent.to_bytes(2, "big")
         return header + encode_length(len(piece)) + piece

@@ -49,7 +49,8 @@ def read_request(names: list[int], access: bytes = b"") -> bytes:
 
 
 def read_next(block_number: int) -> bytes:
-    """A ReadRequest of block ``block_number`` of the answer in blocks (block-number-access: the one wanted)."""
+    """A ReadRequest for the block after ``block_number`` of an answer in blocks (block-number-access carries the
+    number of the last block received, as GET-Request-Next does)."""
     return bytes([READ_REQUEST, 1, BLOCK_NUMBER_ACCESS]) + block_number.to_bytes(2, "big")
 
 
@@ -134,7 +135,7 @@ class ShortNameService:
         return parse_read_response(apdu)
 
     def next_block(self, invoke_id: int, block: Block) -> bytes:
-        return read_next(block.number + 1)
+        return read_next(block.number)
 
     def results(self, answered: tuple[Result, ...]) -> tuple[Result, ...]:
         """The meter's results for the names asked, with the ones given here in their places."""
