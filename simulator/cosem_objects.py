@@ -286,7 +286,12 @@ class CosemObjects:
                     moment,
                     Data(
                         STRUCTURE,
-                        (_octets(cosem_datetime(moment)), Data(UINT8, 0), _u32(energy * per_kwh), _u32(export * per_kwh)),
+                        (
+                            _octets(cosem_datetime(moment)),
+                            Data(UINT8, 0),
+                            _u32(energy * per_kwh),
+                            _u32(export * per_kwh),
+                        ),
                     ),
                 )
                 for moment, energy, export in self.registers.profile_entries()

@@ -173,7 +173,8 @@ def test_read_command_contract(hdlc_simulator: str, capsys: pytest.CaptureFixtur
     assert json.loads(result.stdout)["readings"]["1.8.0"]["unit"] == "Wh"
     assert main(["read", hdlc_simulator, "--registers", "1.8.0,32.7.0", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert set(document) == {"logical_device_name", "clock", "readings", "timing"}
+    assert set(document) == {"logical_device_name", "clock", "readings", "timing", "referencing"}
+    assert document["referencing"] == "ln"
     assert document["logical_device_name"] == "LGZ1030655933512"
     assert document["clock"] is not None and "T" in document["clock"]
     assert document["readings"]["1.8.0"]["unit"] == "Wh" and document["readings"]["32.7.0"]["unit"] == "V"

@@ -5,15 +5,21 @@ APDUs themselves (docs/dlms-client.md §6)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 import contextlib
 from datetime import timedelta
+import json
+import os
+from pathlib import Path
+import subprocess
+import sys
 from typing import Any
 
 from gurux_dlms.enums import ObjectType
 from gurux_dlms.objects import GXDLMSClock, GXDLMSData, GXDLMSExtendedRegister, GXDLMSProfileGeneric, GXDLMSRegister
 import pytest
 
+from custom_components.e450.wire.commands.dlms import main
 from custom_components.e450.wire.dlms.association import (
     Association,
     Conformance,
@@ -51,6 +57,8 @@ from .gurux_peer import GuruxReader, gurux_client, open_hdlc
 from .test_driver import assert_port_released
 
 Factory = Callable[..., contextlib.AbstractAsyncContextManager[Any]]
+ROOT = Path(__file__).parent.parent
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 QUICK = ClientConfig(response_timeout=0.3, retries=1)
 MODE_E = SessionConfig(identification_timeout=0.6, switch_delay=0.05)
 ZMD_REGISTERS = 29  # energies (11), powers (5), voltages, currents, frequency, power factors (4), maximum demand
@@ -213,6 +221,43 @@ async def test_gurux_short_name_client_agrees_on_every_value(sim_factory: Factor
 def as_text(value: Any) -> str:
     """gurux-dlms gives an octet-string of printable characters as text, others as bytes."""
     return value if isinstance(value, str) else bytes(value).decode()
+
+
+@pytest.fixture
+def zmd_simulator() -> Iterator[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "--profile", "zmd-sn", "--pty"],
+        stdout=subprocess.PIPE,
+        env=ENV,
+        cwd=ROOT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout:
+            process.stdout.close()
+
+
+def test_read_and_profile_commands_over_short_names(zmd_simulator: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["read", zmd_simulator, "--registers", "1.8.0,13.7.0", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["referencing"] == "sn" and document["logical_device_name"] == ZMD_DEVICE_NAME
+    assert document["readings"]["1.8.0"]["unit"] == "Wh" and set(document["readings"]) == {"1.8.0", "13.7.0"}
+    assert main(["read", zmd_simulator, "--referencing", "ln"]) == 2
+    assert capsys.readouterr().err.startswith("error: the meter refused the association")
+    assert (
+        main(["profile", zmd_simulator, "--referencing", "sn", "--from", "2020-01-01", "--to", "2100-01-01", "--json"])
+        == 0
+    )
+    profile = json.loads(capsys.readouterr().out)
+    assert profile["referencing"] == "sn" and len(profile["entries"]) == 96
+    with pytest.raises(SystemExit):
+        main(["read", zmd_simulator, "--referencing", "sn", "--ek", "00" * 16, "--ak", "00" * 16])
+    assert "logical names only" in capsys.readouterr().err
 
 
 # --- the APDUs ----------------------------------------------------------------------------------------------------

@@ -405,7 +405,7 @@ class LoadProfile:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape of the ``profile`` command-line contract: the status, when there is one, is a column of
-        its own code (no unit), as the meter captures it."""
+        its own code (no unit), as the meter captures it; a DLMS client's read says its referencing."""
         entries = []
         for entry in self.entries:
             values: dict[str, dict[str, Any]] = {
@@ -414,4 +414,7 @@ class LoadProfile:
             if entry.status is not None and self.status_code is not None:
                 values[self.status_code] = {"value": entry.status, "unit": None}
             entries.append({"time": entry.time.isoformat(), "values": values})
-        return {"profile": self.code, "entries": entries}
+        document: dict[str, Any] = {"profile": self.code, "entries": entries}
+        if self.referencing is not None:
+            document["referencing"] = self.referencing
+        return document
