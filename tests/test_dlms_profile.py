@@ -292,7 +292,8 @@ async def test_profile_command_contract(sim_factory: Factory, capsys: pytest.Cap
         text, err = capsys.readouterr()
         wrong = await _in_thread(main, [*arguments, "--client", "32", "--password", "nope", "--json"])
         refused = capsys.readouterr()
-    assert code == 0 and set(document) == {"profile", "entries", "referencing"} and document["profile"] == "1.0.99.1.0.255"
+    assert code == 0 and set(document) == {"profile", "entries", "referencing"} and document["referencing"] == "ln"
+    assert document["profile"] == "1.0.99.1.0.255"
     assert [entry["time"] for entry in document["entries"]] == [
         f"2026-11-28T{t}:00" for t in ("06:00", "06:15", "06:30", "06:45", "07:00")
     ]

@@ -11,8 +11,8 @@
                    ``[--mode-e] [--baud N] [--client SAP] [--logical N] [--physical N] [--password TEXT]
                    [--ek HEX --ak HEX [--system-title HEX]] [--registers CODE,…|all] [--referencing auto|ln|sn]
                    [--json]``; ``auto`` (the default) proposes logical names and falls back to short names
-                   when the meter refuses them; the JSON says which was used (``"referencing": "ln"|"sn"``); with the keys,
-                   HLS-GMAC (mechanism 5) and ciphered APDUs (IDIS management client: ``--client 1``); exit 0 on
+                   when the meter refuses them; the JSON says which was used (``"referencing": "ln"|"sn"``);
+                   with the keys, HLS-GMAC (mechanism 5) and ciphered APDUs (IDIS management client: ``--client 1``); exit 0 on
                    success, else the reason on stderr
 ``profile PORT``   read a load profile (class 7) by range, the same connection options as ``read``:
                    ``--from ISO --to ISO [--code OBIS] [--json]`` → ``{"profile": "1.0.99.1.0.255", "entries":
