@@ -12,8 +12,8 @@
                    [--ek HEX --ak HEX [--system-title HEX]] [--registers CODE,…|all] [--referencing auto|ln|sn]
                    [--json]``; ``auto`` (the default) proposes logical names and falls back to short names
                    when the meter refuses them; the JSON says which was used (``"referencing": "ln"|"sn"``);
-                   with the keys, HLS-GMAC (mechanism 5) and ciphered APDUs (IDIS management client: ``--client 1``); exit 0 on
-                   success, else the reason on stderr
+                   with the keys, HLS-GMAC (mechanism 5) and ciphered APDUs (IDIS management client:
+                   ``--client 1``; logical names only); exit 0 on success, else the reason on stderr
 ``profile PORT``   read a load profile (class 7) by range, the same connection options as ``read``:
                    ``--from ISO --to ISO [--code OBIS] [--json]`` → ``{"profile": "1.0.99.1.0.255", "entries":
                    [{"time": ISO, "values": {"1.8.0": {"value": …, "unit": …}}}], "referencing": "ln"|"sn"}``;
