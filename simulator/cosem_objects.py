@@ -2,7 +2,7 @@
 scaler and unit, the clock, the logical device name, the meter number, a load profile and the association that
 lists them all. Two families: E450-like over logical names (association LN, class 15), and ZMD-like (Landis+Gyr
 ZMD/ZxD/E650) over short names, with more tariffs, the power factor, a maximum demand and the SN association
-(class 12 at base name 0xFA00) listing every object with its base name (docs/dlms-client.md §6).
+(class 12 at base name 0xFA00) listing every object with its base name (docs/dlms-client.md §9).
 
 Values come from the same :class:`~.profiles.MeterState` the IEC readout and the pushes show, so the three paths
 agree. A-XDR is built with the wire package's encoder (a builder, shared as the design allows).

@@ -1,6 +1,6 @@
-"""The simulated meter's READ service over short names (IEC 62056-5-3 §7.3.5, Green Book §9.3.8): ReadRequest
+"""The simulated meter's READ service over short names (IEC 62056-5-3, the xDLMS Read service): ReadRequest
 with variable names, parameterized access and block-number access; ReadResponse with data, data-access-errors and
-data-block-results (docs/dlms-client.md §6).
+data-block-results (docs/dlms-client.md §9).
 
 Written from the standard for the meter's side, independently of the client's :mod:`custom_components.e450.wire
 .dlms.shortname`: it shares only the A-XDR encoder and decoder.

@@ -256,7 +256,7 @@ PROFILES: dict[str, Profile] = {
         # 62056-21 sign-on with \2, then HDLC at the agreed speed; mode C readouts still answered)
         Profile("e450-hdlc", "", _e450_lines, max_baud=9600, mode="hdlc", dlms_server=True),
         Profile("e450-mode-e", "LGZ5\\2ZMXi320AP.B22", _e450_lines, max_baud=9600, dlms_server=True),
-        # a Landis+Gyr ZMD/ZxD/E650 answering DLMS with short names (docs/dlms-client.md §6): its own object list,
+        # a Landis+Gyr ZMD/ZxD/E650 answering DLMS with short names (docs/dlms-client.md §9): its own object list,
         # HDLC frames of at most 62 bytes of information toward the meter; directly at 9600 8N1, or after mode E
         Profile(
             "zmd-sn",

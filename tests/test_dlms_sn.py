@@ -1,7 +1,7 @@
 """Short name referencing end to end: our client against the simulated ZMD-style meter (auto fallback from the
 refused LN context, the SN object list read once, LLS, lists and answers in blocks, the load profile by range with
 parameterized access, 62-byte frames toward the meter), gurux-dlms's SN client agreeing on every value, and the
-APDUs themselves (docs/dlms-client.md §6)."""
+APDUs themselves (docs/dlms-client.md §9)."""
 
 from __future__ import annotations
 

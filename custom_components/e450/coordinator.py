@@ -216,7 +216,7 @@ class E450ReadCoordinator(E450Coordinator):
         self._read_lock = asyncio.Lock()
         self._read_task: asyncio.Task[Readout] | None = None
         self._scalers: dict[Attribute, Scaling | None] = {}
-        self._names = ShortNames()  # a short name meter's object list, read once (docs/dlms-client.md §6)
+        self._names = ShortNames()  # a short name meter's object list, read once (docs/dlms-client.md §9)
         self.held_speed: HeldSpeed | None = None  # a raw bridge's fixed speed, learned from a read (line_speed.py)
         self.gaps = GapFiller(hass, entry, self._read_lock, _max_power(self.settings.limits))
 

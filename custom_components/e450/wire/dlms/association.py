@@ -35,7 +35,7 @@ APPLICATION_CONTEXT_SN_CIPHERED: Final = 4  # short name referencing with cipher
 class Referencing(StrEnum):
     """How the client names what it reads: logical names (GET on class, OBIS, attribute) or short names (READ on a
     base name plus the attribute's offset); ``auto`` proposes logical names and falls back to short names when the
-    meter refuses the context (docs/dlms-client.md §2.2)."""
+    meter refuses the context (docs/dlms-client.md §9.1)."""
 
     AUTO = "auto"
     LN = "ln"

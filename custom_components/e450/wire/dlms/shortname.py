@@ -1,9 +1,9 @@
-"""Short name referencing: the xDLMS READ service on base names (IEC 62056-5-3 §6.4 and §7.3.5, Green Book
-§9.3.8; docs/dlms-client.md §6).
+"""Short name referencing: the xDLMS Read service on base names (IEC 62056-5-3: ReadRequest/ReadResponse and the
+Variable-Access-Specification; docs/dlms-client.md §9).
 
 A meter that speaks short names lists its objects in the SN association (base name 0xFA00, attribute 2): each
 entry gives the object's base name, class, version and logical name. Attribute ``n`` of an object is the variable
-named ``base_name + 8·(n − 1)`` (Blue Book §4.1.3, the same for every interface class). :class:`ShortNames` keeps
+named ``base_name + 8·(n − 1)`` (Blue Book §4.1, the same for every interface class). :class:`ShortNames` keeps
 what the list taught across reads; :class:`ShortNameService` turns the reads planned on logical names
 (:mod:`.reading`, :mod:`.profile`) into ReadRequests, so nothing above the client knows which referencing is in
 use.
@@ -24,7 +24,7 @@ from .reading import Read, Request
 
 READ_REQUEST: Final = 0x05
 READ_RESPONSE: Final = 0x0C
-VARIABLE_NAME: Final = 0x02  # Variable-Access-Specification choices (IEC 62056-5-3 §7.3.5)
+VARIABLE_NAME: Final = 0x02  # Variable-Access-Specification choices (IEC 62056-5-3, the xDLMS ASN.1)
 PARAMETERISED_ACCESS: Final = 0x04
 BLOCK_NUMBER_ACCESS: Final = 0x05
 DATA_BLOCK_RESULT: Final = 0x02  # Read-Response choice: one block of an answer in blocks
@@ -35,7 +35,7 @@ SN_OBJECT_LIST: Final = Attribute(ASSOCIATION_SN, obis_bytes("0-0:40.0.0"), 2)
 
 
 def short_name(base_name: int, attribute: int) -> int:
-    """The variable name of attribute ``attribute`` of the object at ``base_name`` (Blue Book §4.1.3)."""
+    """The variable name of attribute ``attribute`` of the object at ``base_name`` (Blue Book §4.1)."""
     return (base_name + 8 * (attribute - 1)) & 0xFFFF
 
 
