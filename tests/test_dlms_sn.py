@@ -349,6 +349,9 @@ def test_the_aare_says_which_context() -> None:
         parse_aare(_aare(2, 1, 1))  # refused, naming the SN context: the LN context was the problem
     with pytest.raises(ContextRefused):
         parse_aare(_aare(1, 1, 2))  # application context name not supported
+    unnamed = _aare(1, 0, 0).replace(bytes.fromhex("a109060760857405080101"), b"")
+    unnamed = bytes([0x61, len(unnamed) - 2]) + unnamed[2:]
+    assert parse_aare(unnamed, proposed=Referencing.SN).referencing is Referencing.SN  # no context: as proposed
 
 
 def test_hls_is_offered_over_logical_names_only() -> None:
@@ -361,3 +364,4 @@ def test_sn_aarq_proposes_the_sn_context_and_read_conformance() -> None:
     aarq = build_aarq(referencing=Referencing.SN)
     assert bytes.fromhex("60857405080102") in aarq and bytes.fromhex("5f1f0400101220") in aarq
     assert bytes.fromhex("60857405080101") in build_aarq()
+    assert bytes.fromhex("5f1f0400100000") in build_aarq(conformance=Conformance.READ, referencing=Referencing.SN)
