@@ -220,6 +220,28 @@ class ContextRefused(DlmsClientError):
     ``auto`` referencing the client proposes the other context."""
 
 
+class ContextChoice:
+    """Which context the AARQ proposes: the configured one; with ``auto``, short names first when the meter
+    spoke them before (``short_known``), else logical names, and the other one once when the meter refuses the
+    first (never with ciphering: HLS-GMAC is logical names only)."""
+
+    def __init__(self, configured: Referencing, *, short_known: bool, ciphered: bool) -> None:
+        self._may_switch = configured is Referencing.AUTO and not ciphered
+        self.proposed: Referencing
+        if configured is not Referencing.AUTO:
+            self.proposed = configured
+        else:
+            self.proposed = Referencing.SN if short_known and not ciphered else Referencing.LN
+
+    def other(self) -> bool:
+        """Propose the other context after a refusal; ``False`` when that is not allowed (or already done)."""
+        if not self._may_switch:
+            return False
+        self._may_switch = False
+        self.proposed = Referencing.LN if self.proposed is Referencing.SN else Referencing.SN
+        return True
+
+
 def _named_referencing(field: bytes | None) -> Referencing | None:
     """The referencing of the application-context-name an AARE carries (``A1 09 06 07 60 85 74 05 08 01 xx``)."""
     name = ber_fields(field or b"").get(0x06, b"")

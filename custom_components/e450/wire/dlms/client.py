@@ -23,6 +23,7 @@ from ..iec62056.session import Session, SessionConfig, wire_time
 from ..models import HdlcHandover, Identification, LoadProfile, Readout, Timings
 from .association import (
     Association,
+    ContextChoice,
     ContextRefused,
     Mechanism,
     Referencing,
@@ -112,8 +113,7 @@ class DlmsClient:
         self.names = names if names is not None else ShortNames()
         self._plan: Read = self.read
         self._service: Service = LogicalNameService()
-        self.referencing = self._first_referencing()
-        self._fell_back = False
+        self.context = ContextChoice(config.referencing, short_known=self.names.known, ciphered=config.keys is not None)
         self.link = HdlcLink(config.link)
         self._state = State.START
         self._pending: list[Action] = []
@@ -140,13 +140,6 @@ class DlmsClient:
         self.bytes_received = 0
         self._t_start = 0.0
         self._t_connect = 0.0
-
-    def _first_referencing(self) -> Referencing:
-        """What the AARQ proposes first: the configured referencing; with ``auto``, short names when this meter
-        spoke them before (its object list is known), else logical names; HLS-GMAC always logical names."""
-        if self.config.referencing is not Referencing.AUTO:
-            return self.config.referencing
-        return Referencing.SN if self.names.known and self.config.keys is None else Referencing.LN
 
     def _sign_on_config(self) -> SessionConfig:
         session = self.config.session
@@ -242,7 +235,7 @@ class DlmsClient:
     def _aarq(self) -> bytes:
         if self.ciphering is None:
             password = (self.config.password or "").encode()
-            return build_aarq(self._mechanism, password, max_pdu=self.config.max_pdu, referencing=self.referencing)
+            return build_aarq(self._mechanism, password, max_pdu=self.config.max_pdu, referencing=self.context.proposed)
         initiate = self.ciphering.protect(initiate_request(self.config.max_pdu))
         title = self.ciphering.keys.system_title
         return build_aarq(self._mechanism, self.ciphering.challenge, calling_title=title, user_information=initiate)
@@ -279,13 +272,11 @@ class DlmsClient:
     def _on_aare(self, apdu: bytes, now: float) -> Action:
         decipher = self.ciphering.initiate_response if self.ciphering is not None else None
         try:
-            association = parse_aare(apdu, self._mechanism, decipher, self.referencing)
+            association = parse_aare(apdu, self._mechanism, decipher, self.context.proposed)
         except ContextRefused:
-            if self.config.referencing is not Referencing.AUTO or self._fell_back or self.ciphering is not None:
+            if not self.context.other():
                 raise
-            # the meter speaks the other referencing (an SN meter refuses the LN context): propose that once
-            self._fell_back = True
-            self.referencing = Referencing.LN if self.referencing is Referencing.SN else Referencing.SN
+            # an SN meter refuses the LN context: the other one proposed, once
             self.link.send(self._aarq())
             return self._on_exchange(now)
         if self.ciphering is None:
@@ -302,7 +293,7 @@ class DlmsClient:
         return self._begin(self._association, now)
 
     def _begin(self, association: Association, now: float) -> Action:
-        self.referencing = association.referencing
+        self.context.proposed = association.referencing  # the one the AARE names
         if association.referencing is Referencing.SN:
             self._service = ShortNameService(self.names)
             self._plan = LearnNames(self.names, self.read)
@@ -397,7 +388,7 @@ class DlmsClient:
             bytes_received=self.bytes_received,
             retried=self.link.retransmissions > 0,
         )
-        return replace(self._plan.result(self._identification, timings), referencing=str(self.referencing))
+        return replace(self._plan.result(self._identification, timings), referencing=str(self.context.proposed))
 
     def _on_done(self, now: float) -> Action:
         assert self._result is not None
