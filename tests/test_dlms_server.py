@@ -29,6 +29,7 @@ from custom_components.e450.wire.port import close_port
 from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK
 
 from .gurux_peer import GuruxReader, gurux_client, open_hdlc
+from .processes import simulator_pty
 from .test_driver import assert_port_released
 
 Factory = Callable[..., contextlib.AbstractAsyncContextManager[Any]]
@@ -138,21 +139,8 @@ async def test_gurux_client_reads_the_simulated_meter(sim_factory: Factory) -> N
 
 @pytest.fixture
 def hdlc_simulator() -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--profile", "e450-hdlc", "--pty"],
-        stdout=subprocess.PIPE,
-        env=ENV,
-        cwd=ROOT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield process.stdout.readline().strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout:
-            process.stdout.close()
+    with simulator_pty("e450-hdlc") as port:
+        yield port
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -9,10 +9,6 @@ from collections.abc import Callable, Iterator
 import contextlib
 from datetime import timedelta
 import json
-import os
-from pathlib import Path
-import subprocess
-import sys
 from typing import Any
 
 from gurux_dlms.enums import ObjectType
@@ -54,11 +50,10 @@ from simulator.cosem_objects import ZMD_DEVICE_NAME, ZMD_SERIAL
 from simulator.registers import FROZEN_TIME
 
 from .gurux_peer import GuruxReader, gurux_client, open_hdlc
+from .processes import simulator_pty
 from .test_driver import assert_port_released
 
 Factory = Callable[..., contextlib.AbstractAsyncContextManager[Any]]
-ROOT = Path(__file__).parent.parent
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 QUICK = ClientConfig(response_timeout=0.3, retries=1)
 MODE_E = SessionConfig(identification_timeout=0.6, switch_delay=0.05)
 ZMD_REGISTERS = 29  # energies (11), powers (5), voltages, currents, frequency, power factors (4), maximum demand
@@ -225,21 +220,8 @@ def as_text(value: Any) -> str:
 
 @pytest.fixture
 def zmd_simulator() -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--profile", "zmd-sn", "--pty"],
-        stdout=subprocess.PIPE,
-        env=ENV,
-        cwd=ROOT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield process.stdout.readline().strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout:
-            process.stdout.close()
+    with simulator_pty("zmd-sn") as port:
+        yield port
 
 
 def test_read_and_profile_commands_over_short_names(zmd_simulator: str, capsys: pytest.CaptureFixture[str]) -> None:
