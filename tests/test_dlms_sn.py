@@ -32,6 +32,7 @@ from custom_components.e450.wire.dlms.driver import read_dlms, read_profile
 from custom_components.e450.wire.dlms.get import Answer, Block, DataAccessResult
 from custom_components.e450.wire.dlms.hdlc_link import LinkSettings
 from custom_components.e450.wire.dlms.hls import ClientKeys
+from custom_components.e450.wire.dlms.profile import range_descriptor
 from custom_components.e450.wire.dlms.reading import Request
 from custom_components.e450.wire.dlms.shortname import (
     SN_OBJECT_LIST,
@@ -49,8 +50,9 @@ from custom_components.e450.wire.port import close_port
 from simulator.cosem_objects import ZMD_DEVICE_NAME, ZMD_SERIAL
 from simulator.registers import FROZEN_TIME
 
-from .gurux_peer import GuruxReader, gurux_client, open_hdlc
+from .gurux_peer import GuruxReader, gurux_client, open_hdlc, translate
 from .processes import simulator_pty
+from .test_dlms_client import frame_of
 from .test_driver import assert_port_released
 
 Factory = Callable[..., contextlib.AbstractAsyncContextManager[Any]]
@@ -255,6 +257,21 @@ def test_read_requests() -> None:
     assert read_request([0x2008, 0x2010]) == bytes.fromhex("050202200802 2010".replace(" ", ""))
     assert read_request([0x2068], b"\x01\x02\x00") == bytes.fromhex("050104206801020 0".replace(" ", ""))
     assert read_next(2) == bytes.fromhex("0501050002")
+
+
+def test_gurux_reads_our_short_name_apdus() -> None:
+    """gurux-dlms's translator reads every APDU the client sends over short names as we mean it."""
+    aarq = translate(frame_of(build_aarq(referencing=Referencing.SN)))
+    assert '<ApplicationContextName Value="SN" />' in aarq
+    for bit in ("Read", "BlockTransferWithGetOrRead", "MultipleReferences", "ParameterizedAccess"):
+        assert f'<ConformanceBit Name="{bit}" />' in aarq
+    listed = translate(frame_of(read_request([0x2008, 0x2010])))
+    assert '<ReadRequest Qty="02" >' in listed and '<VariableName Value="2010" />' in listed
+    ranged = translate(frame_of(read_request([0x2468], range_descriptor(FROZEN_TIME, FROZEN_TIME))))
+    assert "<ParameterisedAccess>" in ranged and '<VariableName Value="2468" />' in ranged
+    assert '<Selector Value="01" />' in ranged and '<OctetString Value="0000010000FF" />' in ranged
+    following = translate(frame_of(read_next(1)))
+    assert "<BlockNumberAccess>" in following and '<BlockNumber Value="0001" />' in following
 
 
 def test_read_responses() -> None:
