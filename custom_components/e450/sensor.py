@@ -33,6 +33,7 @@ from .entity import E450Entity
 from .guard import EnergyGuard, GuardVerdict
 from .meter_info import meter_clock
 from .scales import scale
+from .submeters import async_setup_submeters
 from .units import UNITS, decimals
 from .wire import DataSet, Readout
 from .wire.obis import CLOCK_TIME, OBIS, Kind, Quantity
@@ -204,6 +205,7 @@ async def async_setup_entry(
             async_add_entities(E450ObisSensor(coordinator, *register) for register in found)
 
     add_new_registers()
+    async_setup_submeters(entry, async_add_entities)  # gas, water and heat meters on the M-Bus channels
     async_add_entities(E450StatisticsSensor(coordinator, description) for description in STATISTICS_SENSORS)
     entry.async_on_unload(coordinator.async_add_listener(add_new_registers))
 
