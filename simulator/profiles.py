@@ -221,7 +221,8 @@ class Profile:
     push_interval: float = 5.0
     push_baud: int = 2400
     dlms_parity: str = "N"
-    # swiss, swiss-submeters, burgenland, wiener-netze, kaifa, aidon, aidon-lists, unknown-pairs, czech (simulator/dlms_push.py)
+    # swiss, swiss-submeters, burgenland, wiener-netze, kaifa, aidon, aidon-lists, unknown-pairs, czech
+    # (simulator/dlms_push.py)
     dlms_layout: str = "swiss"
     dlms_security: str = "none"  # none, encrypted (SC 0x20), authenticated (SC 0x30)
     dlms_framing: str = "hdlc"  # hdlc, mbus, raw
