@@ -104,6 +104,7 @@ def test_silent_and_failed_channels_raise_issues_naming_them() -> None:
     assert watch.anomalies(replace(readout, push=replace(readout.push, time=NOW + timedelta(hours=24)))) == []
     # the water meter is gone from the pushes
     kept = tuple(dataset for dataset in readout.datasets if not dataset.address.startswith("0-2:"))
-    gone = replace(readout, datasets=kept)
+    attributes = {key: value for key, value in readout.attributes.items() if not key[0].startswith("0-2:")}
+    gone = replace(readout, datasets=kept, attributes=attributes)
     (missing,) = watch.anomalies(gone)
     assert missing.key == "submeter_silent_2" and missing.placeholders["serial"] == WATER_SERIAL
