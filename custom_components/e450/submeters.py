@@ -18,7 +18,8 @@ import logging
 from typing import Any
 
 from homeassistant.components.sensor import RestoreSensor, SensorStateClass
-from homeassistant.core import CALLBACK_TYPE, callback
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.event import async_track_point_in_utc_time
@@ -62,6 +63,20 @@ def async_setup_submeters(entry: E450ConfigEntry, async_add_entities: AddEntitie
 
     add_new_channels()
     entry.async_on_unload(coordinator.async_add_listener(add_new_channels))
+    reload_on_channel_change(entry)
+
+
+@callback
+def reload_on_channel_change(entry: ConfigEntry) -> None:
+    """Reload the entry when the channels' options change (the totals' medium, unit and device name come from
+    them when they are made)."""
+    taken = channel_options(entry.options)
+
+    async def changed(hass: HomeAssistant, entry: ConfigEntry) -> None:
+        if channel_options(entry.options) != taken:
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    entry.async_on_unload(entry.add_update_listener(changed))
 
 
 class SubMeterTotal(CoordinatorEntity[E450Coordinator], RestoreSensor):
