@@ -10,6 +10,7 @@ from .meter_names import MeterType, list_maker, meter_type, pushed_type, stored_
 from .wire import Readout
 from .wire.obis import CLOCK_DATE, CLOCK_TIME, FIRMWARE_CODES, LOGICAL_DEVICE_NAME, SERIAL_CODES
 from .wire.scaling.judge import identity
+from .wire.submeters import is_submeter_serial
 
 # Three-letter flag ids (IEC 62056-21:2002 §6.3.2, registered with the DLMS UA; docs/iec62056-21.md §2.4).
 # Case-insensitive: the third letter's case only announces the reaction time.
@@ -50,10 +51,15 @@ def manufacturer_name(flag: str) -> str:
     return MANUFACTURERS.get(flag.upper(), flag)
 
 
+def _stated(readout: Readout, code: str) -> str:
+    """The text of a serial code, unless it is an M-Bus sub-meter's (wire/submeters.py)."""
+    return "" if is_submeter_serial(readout, code) else (readout.text(code) or "").strip()
+
+
 def meter_serial(readout: Readout) -> str:
     """The meter's serial number, or a stable id from the identification as a last resort."""
     for code in SERIAL_CODES:
-        value = (readout.text(code) or "").strip()
+        value = _stated(readout, code)
         if value and value.strip("0"):
             return value
     ident = readout.identification
@@ -132,7 +138,7 @@ def serial_number(readout: Readout) -> str | None:
     """The serial number the meter states (0-0:96.1.0 and the other serial codes), else the tail of its logical
     device name (``LGZ1030655933512`` → ``1030655933512``: flag id and serial); ``None`` when it states neither."""
     for code in SERIAL_CODES:
-        value = (readout.text(code) or "").strip()
+        value = _stated(readout, code)
         if not value or not value.strip("0"):
             continue
         if code == LOGICAL_DEVICE_NAME and len(value) > 3 and value[:3].isalpha():

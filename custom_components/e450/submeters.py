@@ -12,12 +12,13 @@ captured, not in the hour the push came.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 import logging
 from typing import Any
 
-from homeassistant.components.sensor import RestoreSensor, SensorStateClass
+from homeassistant.components.sensor import RestoreSensor, SensorExtraStoredData, SensorStateClass
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -79,6 +80,18 @@ def reload_on_channel_change(entry: ConfigEntry) -> None:
     entry.async_on_unload(entry.add_update_listener(changed))
 
 
+@dataclass
+class SubMeterStoredData(SensorExtraStoredData):
+    """A total's value and unit across restarts, with the power of ten it was shown at: a reading 10^k apart is
+    no reading to hold the next one to."""
+
+    exponent: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The stored data with the exponent."""
+        return {**super().as_dict(), "exponent": self.exponent}
+
+
 class SubMeterTotal(CoordinatorEntity[E450Coordinator], RestoreSensor):
     """A sub-meter's reading: its device's one sensor, named as the device."""
 
@@ -112,13 +125,20 @@ class SubMeterTotal(CoordinatorEntity[E450Coordinator], RestoreSensor):
         self._restating: CALLBACK_TYPE | None = None
         self._attr_native_value = self._value(submeter)
 
+    @property
+    def extra_restore_state_data(self) -> SubMeterStoredData:
+        """The value, its unit, and the power of ten it was shown at."""
+        return SubMeterStoredData(self.native_value, self.native_unit_of_measurement, self.total.exponent)
+
     async def async_added_to_hass(self) -> None:
-        """Hold the first reading to the one recorded before a restart, when it was at the same unit."""
+        """Hold the first reading to the one recorded before a restart, when it was at the same unit and scale."""
         await super().async_added_to_hass()
         self.async_on_remove(self._cancel_restate)
         last = await self.async_get_last_sensor_data()
+        extra = await self.async_get_last_extra_data()
         if (
             last is not None
+            and (extra is None or extra.as_dict().get("exponent") == self.total.exponent)
             and isinstance(last.native_value, (int, float, Decimal))
             and last.native_unit_of_measurement == self.native_unit_of_measurement
         ):

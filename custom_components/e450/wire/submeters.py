@@ -147,5 +147,18 @@ def submeters(readout: Readout) -> tuple[SubMeter, ...]:
     return tuple(found)
 
 
+def is_submeter_serial(readout: Readout, code: str) -> bool:
+    """The current data set of ``code`` is the serial number of an M-Bus channel's sub-meter (``0-1:96.1.0`` beside
+    ``0-1:24.2.1``), not the meter's own: channel 1 shares its normalised code with the meter's ``0-0:96.1.0``."""
+    dataset = readout.current(code)
+    match = _ADDRESS.match(dataset.address) if dataset is not None else None
+    if match is None or match["code"] != SERIAL_CODE or int(match["channel"]) not in CHANNELS:
+        return False
+    prefix = f"0-{match['channel']}:24."
+    return any(other.address.startswith(prefix) for other in readout.datasets) or any(
+        key[0].startswith(prefix) for key in readout.attributes
+    )
+
+
 def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
