@@ -222,23 +222,21 @@ def restate(
     arrived in (a sub-meter read hourly or daily, docs/mbus-submeters.md §5): every hourly row from the capture's
     hour up to ``end`` (the hour Home Assistant still compiles, left to it) that says less gets ``state`` = the
     reading and ``sum`` = the reading plus its cycle's ``sum - state``, as :func:`plan`'s rows do. Under the guard's
-    rules: a reading below the row before the capture's hour (a dip) or rows from another cycle (a reset since)
-    change nothing."""
+    rules: a reading below the row before the capture's hour (or the capture hour's own, where the statistics begin
+    there) is a dip, and rows from another cycle (a reset since) change nothing."""
     first = capture_hour(captured)
     hourly = sorted((row for row in rows if row.end - row.start == HOUR), key=lambda row: row.start)
+    within = [row for row in hourly if first <= row.start < end]
     before = [row for row in hourly if row.end <= first]
-    if not before:
-        skipped[Skip.NO_ANCHOR] += 1
-        return []
-    anchor = before[-1]
+    if not within:
+        return []  # no hour compiled since the capture: Home Assistant compiles the reading where it belongs
+    anchor = before[-1] if before else within[0]  # the statistics may begin in the capture's hour
     offset = anchor.sum - anchor.state
     if value < anchor.state:
         skipped[Skip.DIP] += 1
         return []
     planned: list[Planned] = []
-    for row in hourly:
-        if not first <= row.start < end:
-            continue
+    for row in within:
         if not math.isclose(row.sum - row.state, offset, rel_tol=1e-9, abs_tol=1e-6):
             skipped[Skip.NEW_CYCLE] += 1
             return []

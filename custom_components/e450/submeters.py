@@ -28,7 +28,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
 from .backfill import COMPILE_MARGIN, async_restate
-from .backfill_rows import hour_of
+from .backfill_rows import capture_hour, hour_of
 from .const import DOMAIN, RESET_CONFIRMATIONS
 from .coordinator import E450ConfigEntry, E450Coordinator
 from .guard import EnergyGuard, GuardVerdict
@@ -201,8 +201,8 @@ class SubMeterTotal(CoordinatorEntity[E450Coordinator], RestoreSensor):
         """Restate the hours since the capture once the hour before this one is compiled."""
         moment = captured.replace(tzinfo=dt_util.get_default_time_zone()) if captured.tzinfo is None else captured
         now = dt_util.utcnow()
-        if moment >= hour_of(now):
-            return  # captured in the hour in progress: Home Assistant puts it there itself
+        if capture_hour(moment) >= hour_of(now):
+            return  # the reading of the hour in progress: Home Assistant puts it there itself
         unit = self.native_unit_of_measurement
 
         @callback

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator
 import contextlib
+from dataclasses import replace
 from datetime import datetime, timedelta
+import time
 from typing import Any
 from unittest.mock import patch
 
@@ -24,14 +26,23 @@ from homeassistant.helpers.recorder import get_instance
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
     do_adhoc_statistics,
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.e450.const import CONF_ADVANCED, CONF_PORT, CONF_RESCALE_PENDING, DOMAIN
+from custom_components.e450.const import (
+    CONF_ADVANCED,
+    CONF_DLMS_BAUD,
+    CONF_DLMS_PARITY,
+    CONF_PORT,
+    CONF_RESCALE_PENDING,
+    CONF_TRANSPORT,
+    DOMAIN,
+    TRANSPORT_DLMS,
+)
 from custom_components.e450.coordinator import E450PushCoordinator
 from custom_components.e450.rescale import period_compiled
 from custom_components.e450.submeter_settings import CONF_SUBMETERS
@@ -152,7 +163,9 @@ async def test_gas_and_water_meters_from_the_ui_in_the_energy_dashboard(
         assert (gas_state.attributes["captured"], gas_state.attributes["channel"]) == (when, 1)
         # the water meter's push names its scaler_unit: litres as m³
         assert float(water_state.state) == water_litres / 1000
-        assert water_state.attributes["device_class"] == "water" and water_state.attributes["unit_of_measurement"] == "m³"
+        assert (
+            water_state.attributes["device_class"] == "water" and water_state.attributes["unit_of_measurement"] == "m³"
+        )
 
         await compile_now(hass)
         result = await validate(hass, hass_ws_client, gas, water)
@@ -210,35 +223,50 @@ async def test_each_reading_lands_in_the_hour_it_was_captured(
     await hass.config.async_set_time_zone("UTC")  # the simulated meter's local time
     clock = RecorderClock(hass, freezer)
     t0 = clock.t0
-    async with submeters_meter() as meter:
-        entry = await from_the_ui(hass, meter.port)
-        coordinator = entry.runtime_data
-        coordinator.update_interval = None  # the pushes below stand for the meter's
-        gas = total_of(hass, 1)
-        moments = [t0 + timedelta(minutes=10), t0 + timedelta(hours=1, minutes=2), t0 + timedelta(hours=2, minutes=20)]
-        for counter, moment in enumerate(moments, start=1):
-            await clock.advance(moment)
-            coordinator.async_set_updated_data(await readout_at(moment.replace(tzinfo=None), counter))
+    first = await readout_at(t0.replace(tzinfo=None) + timedelta(minutes=10), 1)
+
+    def pushed(coordinator: E450PushCoordinator) -> None:
+        """The listener heard the first push (the pushes below stand for the meter's: time is the test's here)."""
+        coordinator.listener.latest, coordinator.listener.latest_at = first, time.monotonic()
+        coordinator.listener.settled.set()
+
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Landis+Gyr {METER_NUMBER}",
+        unique_id=METER_NUMBER,
+        data={CONF_PORT: "/dev/null", CONF_TRANSPORT: TRANSPORT_DLMS, CONF_DLMS_BAUD: 2400, CONF_DLMS_PARITY: "E"},
+    )
+    entry.add_to_hass(hass)
+    with patch.object(E450PushCoordinator, "start", pushed):
+        await clock.advance(t0 + timedelta(minutes=10))
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    coordinator = entry.runtime_data
+    coordinator.update_interval = None
+    gas = total_of(hass, 1)
+    for counter, moment in enumerate((t0 + timedelta(hours=1, minutes=2), t0 + timedelta(hours=2, minutes=20)), 2):
+        await clock.advance(moment)
+        coordinator.async_set_updated_data(await readout_at(moment.replace(tzinfo=None), counter))
+        await hass.async_block_till_done()
+        await async_wait_recording_done(hass)
+        if counter == 2:  # the restatement waits for the hour before to be compiled
+            await clock.advance(t0 + timedelta(hours=1, minutes=6))
+            async_fire_time_changed(hass, dt_util.utcnow())
             await hass.async_block_till_done()
             await async_wait_recording_done(hass)
-            if counter == 2:  # the restatement waits for the hour before to be compiled
-                await clock.advance(t0 + timedelta(hours=1, minutes=6))
-                async_fire_time_changed(hass, dt_util.utcnow())
-                await hass.async_block_till_done()
-                await async_wait_recording_done(hass)
-        await clock.advance(t0 + timedelta(hours=3, minutes=1))
-        rows = await get_instance(hass).async_add_executor_job(
-            statistics_during_period, hass, t0, None, {gas}, "hour", None, {"change", "state"}
-        )
-        readings = {hour: submeter_readings(t0.replace(tzinfo=None) + timedelta(hours=hour))[1] for hour in range(3)}
-        # the reading captured at t0 + 1 h (read by the meter at the end of the first hour, pushed after it) is the
-        # first hour's consumption, not the second's
-        assert [(row["state"], row["change"]) for row in rows[gas]] == [
-            (readings[1], readings[1] - readings[0]),
-            (readings[1], 0),
-            (readings[2], readings[2] - readings[1]),
-        ]
-        assert await hass.config_entries.async_unload(entry.entry_id)
+    await clock.advance(t0 + timedelta(hours=3, minutes=1))
+    rows = await get_instance(hass).async_add_executor_job(
+        statistics_during_period, hass, t0, None, {gas}, "hour", None, {"change", "state"}
+    )
+    readings = {hour: submeter_readings(t0.replace(tzinfo=None) + timedelta(hours=hour))[1] for hour in range(3)}
+    # the reading captured at t0 + 1 h (the end of the first hour, pushed after it) is the first hour's consumption,
+    # the one captured at t0 + 2 h the second's: not the hours the pushes came in
+    assert [(row["state"], row["change"]) for row in rows[gas]] == [
+        (readings[1], readings[1] - readings[0]),
+        (readings[2], readings[2] - readings[1]),
+        (readings[2], 0),
+    ]
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_a_silent_channel_raises_an_issue_naming_it(hass: HomeAssistant) -> None:
@@ -248,8 +276,6 @@ async def test_a_silent_channel_raises_an_issue_naming_it(hass: HomeAssistant) -
         readout = coordinator.data
         kept = tuple(dataset for dataset in readout.datasets if not dataset.address.startswith("0-2:"))
         attributes = {key: value for key, value in readout.attributes.items() if not key[0].startswith("0-2:")}
-        from dataclasses import replace
-
         coordinator.listener.latest = replace(readout, datasets=kept, attributes=attributes)
         await coordinator.async_refresh()
         await hass.async_block_till_done()
