@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from custom_components.e450.anomalies import AnomalyKind
+from custom_components.e450.submeter_settings import CONF_SUBMETERS, ChannelOptions, Total, channel_options, total_of
 from custom_components.e450.submeter_watch import SubMeterWatch
 from custom_components.e450.wire import PushDecoder, Readout
 from custom_components.e450.wire.submeters import Medium, SubMeter, submeters
@@ -108,3 +109,33 @@ def test_silent_and_failed_channels_raise_issues_naming_them() -> None:
     gone = replace(readout, datasets=kept, attributes=attributes)
     (missing,) = watch.anomalies(gone)
     assert missing.key == "submeter_silent_2" and missing.placeholders["serial"] == WATER_SERIAL
+
+
+def test_a_totals_unit_and_scale_from_the_options_the_meter_or_the_medium() -> None:
+    gas = SubMeter(1, GAS_SERIAL, 1234567, medium=Medium.GAS)
+    assert total_of(gas, None) == Total(Medium.GAS, "m³", 0, sent=False)  # the medium's unit, nothing scaled
+    chosen = ChannelOptions(Medium.GAS, "m³", -3)
+    assert total_of(gas, chosen) == Total(Medium.GAS, "m³", -3, sent=False)
+    assert total_of(gas, chosen).value(1234567) == 1234.567 and total_of(gas, chosen).device_class == "gas"
+    # a heat meter sending Wh × 10^3 is shown in kWh; one sending J × 10^6 in GJ
+    heat = SubMeter(3, "1", 5, exponent=3, unit="Wh", medium=Medium.HEAT)
+    assert total_of(heat, None) == Total(Medium.HEAT, "kWh", 0, sent=True)
+    assert total_of(replace(heat, unit="J", exponent=6), None) == Total(Medium.HEAT, "GJ", -3, sent=True)
+    # nothing says what it measures: a count, no device class, until the user says
+    unknown = total_of(SubMeter(4, "9", 7), None)
+    assert unknown == Total(Medium.OTHER, None, 0, sent=False) and unknown.device_class is None
+    # a unit Home Assistant does not take for the medium gives no device class
+    assert Total(Medium.GAS, "kWh", 0, sent=False).device_class is None
+
+
+def test_channel_options_ignore_what_is_not_valid() -> None:
+    stored = {
+        CONF_SUBMETERS: {
+            "1": {"medium": "gas", "unit": "m³", "exponent": -3},
+            "2": {"medium": "lava", "unit": "furlongs", "exponent": 99},
+            "x": {"medium": "gas"},
+            "3": "water",
+        }
+    }
+    assert channel_options(stored) == {1: ChannelOptions(Medium.GAS, "m³", -3), 2: ChannelOptions()}
+    assert ChannelOptions(Medium.WATER, "L", 0).as_dict() == {"medium": "water", "unit": "L", "exponent": 0}
