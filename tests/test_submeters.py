@@ -7,9 +7,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from custom_components.e450.anomalies import AnomalyKind
+from custom_components.e450.submeter_options import _shown
 from custom_components.e450.submeter_settings import CONF_SUBMETERS, ChannelOptions, Total, channel_options, total_of
 from custom_components.e450.submeter_watch import SubMeterWatch
-from custom_components.e450.wire import PushDecoder, Readout
+from custom_components.e450.wire import DataSet, DataValue, PushDecoder, Readout
 from custom_components.e450.wire.submeters import Medium, SubMeter, submeters
 from simulator.dlms_push import (
     GAS_SERIAL,
@@ -139,3 +140,14 @@ def test_channel_options_ignore_what_is_not_valid() -> None:
     }
     assert channel_options(stored) == {1: ChannelOptions(Medium.GAS, "m³", -3), 2: ChannelOptions()}
     assert ChannelOptions(Medium.WATER, "L", 0).as_dict() == {"medium": "water", "unit": "L", "exponent": 0}
+
+
+def test_a_channel_with_a_serial_but_no_reading_and_channels_beyond_four() -> None:
+    readout = simulated()
+    beyond = DataSet.of("0-7:24.2.1", (DataValue("5", None),), 5)
+    bare = tuple(dataset for dataset in readout.datasets if dataset.address != "0-1:24.2.1")
+    found = submeters(replace(readout, datasets=(*bare, beyond)))
+    assert [submeter.channel for submeter in found] == [1, 2]  # an E450 has four channels
+    assert (found[0].raw, found[0].value) == (None, None)
+    assert _shown(found[0], total_of(found[0], None)) == "–"
+    assert _shown(found[1], total_of(found[1], None)) == f"{found[1].value:.3f} m³"

@@ -5,6 +5,7 @@ captured, and a new scale in the options restarts a total's statistics instead o
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Generator
 import contextlib
 from dataclasses import replace
@@ -33,6 +34,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
+from custom_components.e450.backfill import Skip, Status, async_restate
 from custom_components.e450.const import (
     CONF_ADVANCED,
     CONF_DLMS_BAUD,
@@ -46,7 +48,7 @@ from custom_components.e450.const import (
 from custom_components.e450.coordinator import E450PushCoordinator
 from custom_components.e450.rescale import period_compiled
 from custom_components.e450.submeter_settings import CONF_SUBMETERS
-from custom_components.e450.wire import PushDecoder, Readout
+from custom_components.e450.wire import DataSet, DataValue, PushDecoder, Readout
 from simulator import MeterSimulator
 from simulator.dlms_push import GAS_SERIAL, METER_NUMBER, WATER_SERIAL, push_frame, submeter_readings
 from simulator.profiles import MeterState
@@ -285,3 +287,67 @@ async def test_a_silent_channel_raises_an_issue_naming_it(hass: HomeAssistant) -
         # the total keeps its last reading
         assert float(hass.states.get(total_of(hass, 2)).state) == submeter_readings(FROZEN_TIME)[2] / 1000  # type: ignore[union-attr]
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def with_gas(readout: Readout, raw: int, captured: datetime | None = None) -> Readout:
+    """The readout with the gas meter's reading (and its capture time) replaced."""
+    datasets = tuple(
+        DataSet.of(dataset.address, (DataValue(str(raw), None),), raw) if dataset.address == "0-1:24.2.1" else dataset
+        for dataset in readout.datasets
+    )
+    attributes = dict(readout.attributes)
+    if captured is not None:
+        attributes["0-1:24.2.1", 5] = captured
+    return replace(readout, datasets=datasets, attributes=attributes)
+
+
+async def test_a_gas_total_never_dips_nor_drops_to_0_and_follows_a_swapped_meter(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with submeters_meter() as meter:
+        entry = await from_the_ui(hass, meter.port)
+        coordinator = entry.runtime_data
+        coordinator.update_interval = None
+        gas = total_of(hass, 1)
+        first = coordinator.data
+        start = float(hass.states.get(gas).state)  # type: ignore[union-attr]
+
+        async def push(readout: Readout) -> float:
+            coordinator.async_set_updated_data(readout)
+            await hass.async_block_till_done()
+            return float(hass.states.get(gas).state)  # type: ignore[union-attr]
+
+        assert await push(with_gas(first, 0)) == start  # an emptied channel's 0 is no reading
+        assert await push(with_gas(first, 500)) == start  # a dip: held
+        assert "holding the last value" in caplog.text
+        assert await push(with_gas(first, 510)) == start
+        assert await push(with_gas(first, 520)) == 520  # lower three pushes in a row: a swapped sub-meter
+        assert "the sub-meter was swapped or reset" in caplog.text
+        # readings captured in the hour in progress, or one after the other before the hour before is compiled:
+        # one restatement at most, and none left behind at unload
+        now = dt_util.now().replace(tzinfo=None)
+        assert await push(with_gas(first, 530, now)) == 530
+        earlier = now - timedelta(hours=2)
+        assert await push(with_gas(first, 540, earlier)) == 540
+        assert await push(with_gas(first, 550, earlier + timedelta(hours=1))) == 550
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_restating_needs_a_recorder_statistics_and_a_unit_they_take(
+    recorder_mock: Recorder, hass: HomeAssistant
+) -> None:
+    assert await async_setup_component(hass, "sensor", {})  # its recorder platform compiles the statistics
+    captured = dt_util.utcnow() - timedelta(hours=2)
+    report = await async_restate(hass, "sensor.nothing", captured, 1.0, "m³")
+    assert report.status is Status.NO_STATISTICS
+    hass.states.async_set("sensor.gas", "1", {"state_class": "total_increasing", "unit_of_measurement": "m³"})
+    await compile_now(hass)
+    report = await async_restate(hass, "sensor.gas", captured, 1.0, "kWh")
+    assert report.status is Status.DONE and report.skipped == Counter({Skip.UNIT: 1})
+    report = await async_restate(hass, "sensor.gas", captured, 2.0, "m³")
+    assert report.filled == []  # no hour compiled since the capture but the one in progress
+
+
+async def test_restating_without_a_recorder(hass: HomeAssistant) -> None:
+    report = await async_restate(hass, "sensor.gas", dt_util.utcnow(), 1.0, "m³")
+    assert report.status is Status.NO_RECORDER
