@@ -66,16 +66,29 @@ def by_id_link(target: str) -> Iterator[str]:
                 folder.rmdir()
 
 
-@pytest.fixture
-async def home_assistant(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+@contextlib.asynccontextmanager
+async def _home_assistant_with(tmp_path: Path, profile: str) -> AsyncIterator[dict[str, Any]]:
     if async_playwright is None or not os.path.exists(CHROMIUM):
         pytest.skip("headless browser test: needs Debian's chromium (apt-get install chromium) and playwright")
     config = tmp_path / "config"
-    simulated = launcher.Simulated("e450")
+    simulated = launcher.Simulated(profile)
     async with launcher.launch(config, http_port=_free_port(), fresh=True, meter=simulated) as running:
         codes = [await launcher.login(running.session, running.url) for _ in range(2)]
         with by_id_link(running.port) as link:
             yield {"url": running.url, "link": link, "codes": codes, "config": config}
+
+
+@pytest.fixture
+async def home_assistant(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    async with _home_assistant_with(tmp_path, "e450") as running:
+        yield running
+
+
+@pytest.fixture
+async def home_assistant_with_submeters(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    """The E450 pushing a gas meter on M-Bus channel 1 and a water meter on channel 2 (docs/mbus-submeters.md)."""
+    async with _home_assistant_with(tmp_path, "e450-cii-submeters") as running:
+        yield running
 
 
 def _auth_url(url: str, code: str, path: str) -> str:
@@ -116,33 +129,47 @@ async def _value_next_to(page: Page, name: str) -> str:
     return " ".join(text.replace(name, "").split())
 
 
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+async def _type_port(page: Page, link: str) -> None:
+    """The port picker: Home Assistant 2025.4's combo box takes the text itself; from 2026 a click opens a search
+    box ("Search | Add custom item") that takes it."""
+    await page.locator("ha-combo-box input, ha-picker-field").first.click()
+    port = page.locator("ha-picker-combo-box input, ha-combo-box input").first
+    await port.wait_for()
+    await port.press("Control+a")
+    await port.press("Backspace")
+    await port.press_sequentially(link, delay=10)
+    await port.press("Enter")  # a typed path is a custom value of the port picker
+    await page.get_by_text("Submit").click()
+
+
+async def _finish(page: Page, created: str) -> None:
+    """2025.4 says what it created; from 2026 the frontend asks for the device's name and area instead."""
+    done = page.get_by_text(created)
+    await done.or_(page.get_by_text("Name and assign")).first.wait_for(timeout=30000)
+    await page.get_by_text("Finish").first.click()  # "Finish", or "Skip and finish" from 2026
+
+
 async def test_add_the_meter_in_a_browser(home_assistant: dict[str, Any]) -> None:
     url, link = home_assistant["url"], home_assistant["link"]
     IMAGES.mkdir(parents=True, exist_ok=True)
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ]
+    args = BROWSER_ARGS
     assert async_playwright is not None
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
         page = await browser.new_page(viewport={"width": 1280, "height": 900})
         await page.goto(_auth_url(url, home_assistant["codes"][0], "/config/integrations/dashboard"))
         await _open_flow(page, "Connect to the meter")
-        # the port picker: Home Assistant 2025.4's combo box takes the text itself; from 2026 a click opens a
-        # search box ("Search | Add custom item") that takes it
-        await page.locator("ha-combo-box input, ha-picker-field").first.click()
-        port = page.locator("ha-picker-combo-box input, ha-combo-box input").first
-        await port.wait_for()
-        await port.press("Control+a")
-        await port.press("Backspace")
-        await port.press_sequentially(link, delay=10)
-        await port.press("Enter")  # a typed path is a custom value of the port picker
-        await page.get_by_text("Submit").click()
+        await _type_port(page, link)
         # the progress dialog says what is tried while the meter is probed
         await (
             page.get_by_text("at 300 Bd (7E1)")
@@ -154,10 +181,7 @@ async def test_add_the_meter_in_a_browser(home_assistant: dict[str, Any]) -> Non
         await _screenshot(page, "config-flow-confirm.png")
         await _expect(page, "Landis+Gyr E450 (ZMXi320AP)", "read at 9600 Bd", link)
         await page.get_by_text("Submit").click()
-        # 2025.4 says what it created; from 2026 the frontend asks for the device's name and area instead
-        created = page.get_by_text("Created configuration for Landis+Gyr E450")
-        await created.or_(page.get_by_text("Name and assign")).first.wait_for(timeout=30000)
-        await page.get_by_text("Finish").first.click()  # "Finish", or "Skip and finish" from 2026
+        await _finish(page, "Created configuration for Landis+Gyr E450")
 
         await _navigate(page, "/config/devices/dashboard")  # inside the app: a reload would need a new login
         await page.get_by_text("Landis+Gyr E450").first.click()
@@ -184,4 +208,28 @@ async def test_add_the_meter_in_a_browser(home_assistant: dict[str, Any]) -> Non
         await page.get_by_text("Connexion au compteur").wait_for(timeout=30000)
         await _expect(page, "Port série", "Réglages avancés")
         await _screenshot(page, "config-flow-fr.png")
+        await browser.close()
+
+
+async def test_the_gas_meter_has_its_own_device_page(home_assistant_with_submeters: dict[str, Any]) -> None:
+    """The E450's push names a gas meter on M-Bus channel 1: set up from the UI, it has a device page of its own,
+    linked to the electricity meter, with its total in m³."""
+    running = home_assistant_with_submeters
+    assert async_playwright is not None
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        await page.goto(_auth_url(running["url"], running["codes"][0], "/config/integrations/dashboard"))
+        await _open_flow(page, "Connect to the meter")
+        await _type_port(page, running["link"])
+        await page.get_by_text("Meter found").wait_for(timeout=60000)
+        await page.get_by_text("Submit").click()
+        await _finish(page, "Created configuration for Landis+Gyr")
+        await _navigate(page, "/config/devices/dashboard")
+        await page.get_by_text("Gas meter 24521662").first.click()
+        await _expect(page, "Gas meter 24521662", "Connected via", "M-Bus 1")
+        await page.wait_for_timeout(2000)
+        await _screenshot(page, "gas-meter-device.png", full_page=True)
+        total = await _value_next_to(page, "Gas meter 24521662")
+        assert total.endswith("m³") and float(total.split()[0].replace(",", "")) > 0, total
         await browser.close()
