@@ -31,7 +31,7 @@ from .backfill import COMPILE_MARGIN, async_restate
 from .backfill_rows import capture_hour, hour_of
 from .const import DOMAIN, RESET_CONFIRMATIONS
 from .coordinator import E450ConfigEntry, E450Coordinator
-from .guard import EnergyGuard, GuardVerdict
+from .guard import EnergyGuard, GuardVerdict, log_verdict
 from .submeter_settings import Total, channel_options, total_of
 from .wire.submeters import VALUE_CODE, SubMeter, submeters
 
@@ -142,10 +142,7 @@ class SubMeterTotal(CoordinatorEntity[E450Coordinator], RestoreSensor):
             and isinstance(last.native_value, (int, float, Decimal))
             and last.native_unit_of_measurement == self.native_unit_of_measurement
         ):
-            current = self._guard.published
-            self._guard = EnergyGuard(RESET_CONFIRMATIONS, published=float(last.native_value))
-            if current is not None:
-                self._guard.check(current)
+            self._guard = self._guard.restored(float(last.native_value))
             self._attr_native_value = self._guard.published
 
     @callback
@@ -166,25 +163,10 @@ class SubMeterTotal(CoordinatorEntity[E450Coordinator], RestoreSensor):
         value = float(self.total.value(submeter.raw))
         previous = self._guard.published
         verdict = self._guard.check(value)
+        where, what = self.coordinator.config_entry.title, f"M-Bus channel {self.channel}"
+        log_verdict(_LOGGER, verdict, where, what, value, previous, self.native_unit_of_measurement or "")
         if verdict is GuardVerdict.HELD:
-            _LOGGER.warning(
-                "%s: M-Bus channel %s read %s %s, lower than %s; holding the last value until the meter confirms it",
-                self.coordinator.config_entry.title,
-                self.channel,
-                value,
-                self.native_unit_of_measurement or "",
-                previous,
-            )
             return self._guard.published
-        if verdict is GuardVerdict.RESET:
-            _LOGGER.warning(
-                "%s: M-Bus channel %s went from %s to %s over %s reads: the sub-meter was swapped or reset",
-                self.coordinator.config_entry.title,
-                self.channel,
-                previous,
-                value,
-                RESET_CONFIRMATIONS,
-            )
         captured = submeter.captured
         if (
             verdict is GuardVerdict.ACCEPTED

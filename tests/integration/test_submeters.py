@@ -6,7 +6,7 @@ captured, and a new scale in the options restarts a total's statistics instead o
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator
 import contextlib
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -15,7 +15,6 @@ from typing import Any
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant import config_entries
 from homeassistant.components.recorder import Recorder
 from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.config_entries import ConfigEntry
@@ -36,7 +35,6 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.e450.backfill import Skip, Status, async_restate
 from custom_components.e450.const import (
-    CONF_ADVANCED,
     CONF_DLMS_BAUD,
     CONF_DLMS_PARITY,
     CONF_PORT,
@@ -54,10 +52,9 @@ from simulator.dlms_push import GAS_SERIAL, METER_NUMBER, WATER_SERIAL, push_fra
 from simulator.profiles import MeterState
 from simulator.registers import FROZEN_TIME
 
-from .flows import finish_progress
 from .recorder_clock import RecorderClock
+from .test_dlms import configure, quick_reconnect, user_flow  # noqa: F401 - the fixture applies here too
 
-ADVANCED = {CONF_ADVANCED: {"max_baud": "9600", "device_address": "", "wake_up": False}}
 SETTINGS = {
     "scan_interval": 10, "dlms_profile": "auto", "nominal_voltage": "230", "voltage_tolerance": 10,
     "nominal_frequency": "50", "link_lost_minutes": 15,
@@ -69,15 +66,6 @@ def mock_recorder_before_hass(async_test_recorder: Any) -> None:
     """The recorder's database is prepared before ``hass`` (as Home Assistant's own recorder tests do)."""
 
 
-@pytest.fixture(autouse=True)
-def quick_reconnect() -> Generator[None]:
-    with (
-        patch("custom_components.e450.listener.RECONNECT_DELAY", 0.2),
-        patch("custom_components.e450.listener.RECONNECT_MAX", 1.0),
-    ):
-        yield
-
-
 @contextlib.asynccontextmanager
 async def submeters_meter() -> AsyncIterator[MeterSimulator]:
     async with MeterSimulator("e450-cii-submeters", frozen=True) as simulator:
@@ -86,13 +74,9 @@ async def submeters_meter() -> AsyncIterator[MeterSimulator]:
 
 async def from_the_ui(hass: HomeAssistant, port: str) -> ConfigEntry:
     """The user adds the meter: port, then the push found is confirmed."""
-    with patch("custom_components.e450.config_flow.list_ports", return_value=[]):
-        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
-        result = await finish_progress(
-            hass, await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: port, **ADVANCED})
-        )
+    result = await user_flow(hass, port)
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "confirm_push", result.get("errors")
-    result = await finish_progress(hass, await hass.config_entries.flow.async_configure(result["flow_id"], {}))
+    result = await configure(hass, result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     (entry,) = hass.config_entries.async_entries(DOMAIN)
@@ -322,7 +306,7 @@ async def test_a_gas_total_never_dips_nor_drops_to_0_and_follows_a_swapped_meter
         assert "holding the last value" in caplog.text
         assert await push(with_gas(first, 510)) == start
         assert await push(with_gas(first, 520)) == 520  # lower three pushes in a row: a swapped sub-meter
-        assert "the sub-meter was swapped or reset" in caplog.text
+        assert "the meter was reset or replaced" in caplog.text
         # readings captured in the hour in progress, or one after the other before the hour before is compiled:
         # one restatement at most, and none left behind at unload
         now = dt_util.now().replace(tzinfo=None)
