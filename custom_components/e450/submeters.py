@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 import logging
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.components.sensor import RestoreSensor, SensorExtraStoredData, SensorStateClass
 from homeassistant.config_entries import ConfigEntry
@@ -29,6 +29,7 @@ from homeassistant.util import dt as dt_util
 
 from .backfill import COMPILE_MARGIN, async_restate
 from .backfill_rows import capture_hour, hour_of
+from .compat import via_device
 from .const import DOMAIN, RESET_CONFIRMATIONS
 from .coordinator import E450ConfigEntry, E450Coordinator
 from .guard import EnergyGuard, GuardVerdict, log_verdict
@@ -111,14 +112,14 @@ class SubMeterTotal(CoordinatorEntity[E450Coordinator], RestoreSensor):
         self._attr_device_class = self.total.device_class
         self._attr_suggested_display_precision = max(0, -self.total.exponent)
         self._attr_translation_key = "submeter_total"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, f"{meter}_mbus_{channel}")},
-            via_device=(DOMAIN, meter),
-            translation_key=f"submeter_{self.total.medium}",
-            translation_placeholders={"serial": submeter.serial or f"M-Bus {channel}"},
-            serial_number=submeter.serial,
-            model=f"M-Bus {channel}",
-        )
+        device = {
+            "identifiers": {(DOMAIN, f"{meter}_mbus_{channel}")},
+            "translation_key": f"submeter_{self.total.medium}",
+            "translation_placeholders": {"serial": submeter.serial or f"M-Bus {channel}"},
+            "serial_number": submeter.serial,
+            "model": f"M-Bus {channel}",
+        }
+        self._attr_device_info = cast(DeviceInfo, device | via_device(coordinator.hass, entry, (DOMAIN, meter)))
         self._guard = EnergyGuard(RESET_CONFIRMATIONS)
         self._captured: datetime | None = None  # the capture time of the reading shown
         self._last: SubMeter | None = None
