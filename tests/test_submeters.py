@@ -7,16 +7,23 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from custom_components.e450.anomalies import AnomalyKind
+from custom_components.e450.meter_info import meter_serial, serial_number
 from custom_components.e450.submeter_options import _shown
 from custom_components.e450.submeter_settings import CONF_SUBMETERS, ChannelOptions, Total, channel_options, total_of
 from custom_components.e450.submeter_watch import SubMeterWatch
 from custom_components.e450.wire import DataSet, DataValue, PushDecoder, Readout
-from custom_components.e450.wire.submeters import Medium, SubMeter, submeters
+from custom_components.e450.wire.submeters import Medium, SubMeter, is_submeter_serial, submeters
 from simulator.dlms_push import (
     GAS_SERIAL,
+    METER_NUMBER,
     WATER_SERIAL,
+    data_notification,
+    framed,
+    octets,
     push_frame,
     submeter_readings,
+    swiss_body,
+    u32,
 )
 from simulator.profiles import MeterState
 
@@ -151,3 +158,29 @@ def test_a_channel_with_a_serial_but_no_reading_and_channels_beyond_four() -> No
     assert (found[0].raw, found[0].value) == (None, None)
     assert _shown(found[0], total_of(found[0], None)) == "–"
     assert _shown(found[1], total_of(found[1], None)) == f"{found[1].value:.3f} m³"
+
+
+def test_the_meters_own_serial_is_never_a_channels() -> None:
+    # the simulator's list names the meter (0-0:96.1.1, 0-0:42.0.0) and a gas meter on channel 1 (0-1:96.1.0)
+    readout = simulated()
+    assert is_submeter_serial(readout, "96.1.0") and not is_submeter_serial(readout, "96.1.1")
+    assert meter_serial(readout) == METER_NUMBER and serial_number(readout) == METER_NUMBER
+    # a 0-1:96.1.0 with no M-Bus object on channel 1 is the meter's (Kamstrup writes B = 1 on every code)
+    kamstrup = Readout(None, (DataSet.of("0-1:96.1.0", (DataValue("5706567", None),)),), readout.bcc)
+    assert not is_submeter_serial(kamstrup, "96.1.0") and meter_serial(kamstrup) == "5706567"
+    assert not is_submeter_serial(kamstrup, "1.8.0")
+    # the real capture names nothing else: its channel 1's serial stays the one name it gives
+    assert meter_serial(capture_readout()) == "24521662"
+
+
+def test_an_unspecified_capture_time_or_a_malformed_scaler_unit_is_left_out() -> None:
+    extra = [
+        (4, "0-3:24.2.1", 2, u32(42)),
+        (4, "0-3:24.2.1", 3, u32(7)),  # not a {scaler, unit} structure
+        (4, "0-3:24.2.1", 5, octets(b"\xff" * 12)),  # every field unspecified
+    ]
+    body = swiss_body(MeterState(), NOW, extra)
+    (push,) = PushDecoder().feed(framed(data_notification(body, NOW, 1), blocks=True))
+    assert push.readout is not None
+    (third,) = (found for found in submeters(push.readout) if found.channel == 3)
+    assert (third.raw, third.exponent, third.captured) == (42, None, None)

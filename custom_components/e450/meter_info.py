@@ -8,7 +8,7 @@ import re
 
 from .meter_names import MeterType, list_maker, meter_type, pushed_type, stored_type
 from .wire import Readout
-from .wire.obis import CLOCK_DATE, CLOCK_TIME, FIRMWARE_CODES, LOGICAL_DEVICE_NAME, SERIAL_CODES
+from .wire.obis import CLOCK_DATE, CLOCK_TIME, FIRMWARE_CODES, LOGICAL_DEVICE_NAME, METER_NUMBER, SERIAL_CODES
 from .wire.scaling.judge import identity
 from .wire.submeters import is_submeter_serial
 
@@ -67,6 +67,9 @@ def meter_serial(readout: Readout) -> str:
         return _UNSAFE.sub("_", f"{ident.manufacturer}_{ident.model}").strip("_")
     if readout.push is not None and readout.push.system_title:
         return readout.push.system_title.hex().upper()  # unique per meter (docs/dlms.md §4.1)
+    # a list that names nothing but its M-Bus channel 1's serial: still the one stable name it gives
+    if (last := (readout.text(METER_NUMBER) or "").strip()).strip("0"):
+        return last
     raise ValueError("the readout identifies neither a serial number nor a meter model")
 
 
