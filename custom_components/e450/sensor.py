@@ -235,6 +235,7 @@ class E450ObisSensor(E450Entity, RestoreSensor):
             self._attr_translation_placeholders = {"code": code}
         self._guard = EnergyGuard(RESET_CONFIRMATIONS) if description.energy_register else None
         self._guarded_at = self._exponent  # the scale the guard's values are at
+        self._precise_at = self._exponent  # the scale the display precision was taken from
         self._last: DataSet | None = None  # the data set the value was last computed from
         self._factors: dict[str | None, float | None] = {}  # unit as sent -> factor to the sensor's unit
         self._computed: StateType | datetime = None
@@ -253,6 +254,17 @@ class E450ObisSensor(E450Entity, RestoreSensor):
         two), else as many as the meter writes (an IEC readout, or a DLMS value written at its sent scaler)."""
         exponent = self._exponent
         return decimals(text) if exponent is None else max(0, -exponent)
+
+    def _follow_scale(self) -> None:
+        """The register is shown at another scale (the user's or the checks' choice, rescale.py): its decimals follow
+        from the next update on, in the entity registry too, where the frontend reads them."""
+        self._precise_at = self._exponent
+        dataset = self.coordinator.data.current(self._code)
+        if dataset is None or dataset.first is None or not hasattr(self, "_attr_suggested_display_precision"):
+            return
+        self._attr_suggested_display_precision = self._precision(dataset.first.value)
+        if self.registry_entry is not None:
+            self._update_suggested_precision()
 
     @property
     def extra_restore_state_data(self) -> E450StoredData:
@@ -348,6 +360,8 @@ class E450ObisSensor(E450Entity, RestoreSensor):
         """Write the state only when something changed: an unchanged meter costs no state writes."""
         if self.coordinator.last_update_success:
             self._attr_native_value = self._computed = self._value()
+            if self._exponent != self._precise_at:
+                self._follow_scale()
         shown = (self._attr_native_value, self.available)
         if shown != self._shown:
             self._shown = shown
