@@ -34,6 +34,7 @@ from .const import DOMAIN, RESET_CONFIRMATIONS
 from .coordinator import E450ConfigEntry, E450Coordinator
 from .guard import EnergyGuard, GuardVerdict, log_verdict
 from .submeter_settings import Total, channel_options, total_of
+from .wire import Readout
 from .wire.submeters import VALUE_CODE, SubMeter, submeters
 
 _LOGGER = logging.getLogger(__name__)
@@ -45,9 +46,14 @@ def channel_code(channel: int) -> str:
     return f"0-{channel}:{VALUE_CODE}"
 
 
-def channel_of(readout: Any, channel: int) -> SubMeter | None:
+def channel_of(readout: Readout | None, channel: int) -> SubMeter | None:
     """The channel's sub-meter in a readout (``None``: the readout names none there)."""
     return next((found for found in submeters(readout) if found.channel == channel), None) if readout else None
+
+
+def meter_time(captured: datetime) -> datetime:
+    """A capture time as an aware time: the meter keeps local time, Home Assistant's zone."""
+    return captured.replace(tzinfo=dt_util.get_default_time_zone()) if captured.tzinfo is None else captured
 
 
 @callback
@@ -124,6 +130,7 @@ class SubMeterTotal(CoordinatorEntity[E450Coordinator], RestoreSensor):
         self._captured: datetime | None = None  # the capture time of the reading shown
         self._last: SubMeter | None = None
         self._restating: CALLBACK_TYPE | None = None
+        self._shown: tuple[object, ...] | None = None  # what the state machine has
         self._attr_native_value = self._value(submeter)
 
     @property
@@ -182,7 +189,7 @@ class SubMeterTotal(CoordinatorEntity[E450Coordinator], RestoreSensor):
 
     def _schedule_restate(self, captured: datetime, value: float) -> None:
         """Restate the hours since the capture once the hour before this one is compiled."""
-        moment = captured.replace(tzinfo=dt_util.get_default_time_zone()) if captured.tzinfo is None else captured
+        moment = meter_time(captured)
         now = dt_util.utcnow()
         if capture_hour(moment) >= hour_of(now):
             return  # the reading of the hour in progress: Home Assistant puts it there itself
@@ -204,14 +211,7 @@ class SubMeterTotal(CoordinatorEntity[E450Coordinator], RestoreSensor):
     def extra_state_attributes(self) -> dict[str, Any]:
         """When the meter captured the reading shown, and the channel it came on."""
         captured = self._captured
-        return {
-            "channel": self.channel,
-            "captured": None
-            if captured is None
-            else (
-                captured.replace(tzinfo=dt_util.get_default_time_zone()) if captured.tzinfo is None else captured
-            ).isoformat(),
-        }
+        return {"channel": self.channel, "captured": None if captured is None else meter_time(captured).isoformat()}
 
     @property
     def available(self) -> bool:
@@ -221,6 +221,10 @@ class SubMeterTotal(CoordinatorEntity[E450Coordinator], RestoreSensor):
 
     @callback
     def _handle_coordinator_update(self) -> None:
+        """Write the state only when something changed: a sub-meter read hourly costs no write per push."""
         if self.coordinator.last_update_success:
             self._attr_native_value = self._value(channel_of(self.coordinator.data, self.channel))
-        self.async_write_ha_state()
+        shown = (self._attr_native_value, self._captured, self.available)
+        if shown != self._shown:
+            self._shown = shown
+            self.async_write_ha_state()
