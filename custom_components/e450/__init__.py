@@ -8,7 +8,6 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_RESCALE_PENDING
 from .coordinator import E450ConfigEntry, E450Coordinator, E450PushCoordinator, E450ReadCoordinator
-from .meter_info import device_names
 from .rescale import hold_until_compiled, rescaled_energy
 from .settings import is_push, merged, user_scales
 
@@ -34,10 +33,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: E450ConfigEntry) -> bool
         await coordinator.async_shutdown()  # a push meter's listener must not keep the port open
         raise
     entry.runtime_data = coordinator
-    # a title an earlier set-up wrote ("DLMS 30137181") becomes the name the meter is known by now ("Aidon 6534");
-    # a title the user chose stays (meter_info.device_names)
-    if (name := device_names(coordinator.data, entry.title, entry.unique_id).name) != entry.title:
-        hass.config_entries.async_update_entry(entry, title=name)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

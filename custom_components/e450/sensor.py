@@ -12,15 +12,12 @@ from typing import Any
 from homeassistant.components.sensor import (
     RestoreSensor,
     SensorDeviceClass,
-    SensorEntity,
     SensorEntityDescription,
     SensorExtraStoredData,
     SensorStateClass,
 )
 from homeassistant.const import (
-    PERCENTAGE,
     EntityCategory,
-    UnitOfTime,
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
@@ -28,10 +25,11 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .const import RESET_CONFIRMATIONS
-from .coordinator import E450ConfigEntry, E450Coordinator, ReadStatistics
+from .coordinator import E450ConfigEntry, E450Coordinator
 from .entity import E450Entity
 from .guard import EnergyGuard, log_verdict
 from .meter_info import meter_clock
+from .read_sensors import STATISTICS_SENSORS, E450StatisticsSensor
 from .scales import scale
 from .submeters import async_setup_submeters
 from .units import UNITS, decimals
@@ -346,62 +344,3 @@ class E450ObisSensor(E450Entity, RestoreSensor):
         if shown != self._shown:
             self._shown = shown
             self.async_write_ha_state()
-
-
-@dataclass(frozen=True, kw_only=True)
-class E450StatisticsSensorEntityDescription(SensorEntityDescription):
-    """A sensor about the reads themselves."""
-
-    statistic_fn: Callable[[ReadStatistics], StateType]
-
-
-STATISTICS_SENSORS: tuple[E450StatisticsSensorEntityDescription, ...] = (
-    E450StatisticsSensorEntityDescription(
-        key="last_read_duration",
-        translation_key="last_read_duration",
-        device_class=SensorDeviceClass.DURATION,
-        native_unit_of_measurement=UnitOfTime.SECONDS,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=2,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        statistic_fn=lambda stats: None if stats.last_duration is None else round(stats.last_duration, 3),
-    ),
-    E450StatisticsSensorEntityDescription(
-        key="baud",
-        translation_key="baud",
-        native_unit_of_measurement="Bd",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        statistic_fn=lambda stats: stats.baud,
-    ),
-    E450StatisticsSensorEntityDescription(
-        key="read_success_rate",
-        translation_key="read_success_rate",
-        native_unit_of_measurement=PERCENTAGE,
-        state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        statistic_fn=lambda stats: stats.success_rate,
-    ),
-)
-
-
-class E450StatisticsSensor(E450Entity, SensorEntity):
-    """Read duration, baud rate in use, success rate: available even when the last read failed."""
-
-    entity_description: E450StatisticsSensorEntityDescription
-
-    def __init__(self, coordinator: E450Coordinator, description: E450StatisticsSensorEntityDescription) -> None:
-        super().__init__(coordinator, description.key)
-        self.entity_description = description
-
-    @property
-    def available(self) -> bool:
-        """The statistics are about the link, so they stay available when it fails."""
-        return True
-
-    @property
-    def native_value(self) -> StateType:
-        """The statistic's current value."""
-        return self.entity_description.statistic_fn(self.coordinator.statistics)
