@@ -31,11 +31,12 @@ from .issues import IssueTracker, link_lost
 from .line_speed import HeldSpeed, learned_speed
 from .listener import PushListener
 from .messages import error_key
-from .meter_info import known_type, meter_serial, readout_type
+from .meter_info import device_names, known_type, meter_serial, readout_type
 from .meter_names import MeterType
 from .monitor import MeterMonitor
 from .scale_review import scale_anomalies
 from .settings import Settings, merged, push_decoder
+from .submeter_watch import SubMeterWatch
 from .wire import MeterError, NoPushError, Readout, ReadoutTimeoutError, read_meter
 from .wire.dlms.driver import read_dlms, read_profile as read_dlms_profile
 from .wire.dlms.get import Attribute
@@ -147,6 +148,9 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
         stats.successes += 1
         stats.last_success = dt_util.utcnow()
         self._count_success(readout)
+        last: Readout | None = self.data  # None until the first good read
+        if last is None:
+            self._retitle(readout)
         self._resumed(after_failure)
         model = readout.identification.model if readout.identification else ""
         live = dict(self.monitor.live)
@@ -160,6 +164,13 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
             self._meter_anomalies.append(changed)
         self._sync_issues()
         return readout
+
+    def _retitle(self, readout: Readout) -> None:
+        """On the first good read: a title an earlier set-up wrote ("DLMS 30137181") becomes the name the meter is
+        known by now ("Aidon 6534"), before any repair issue names it; a title the user chose stays."""
+        entry = self.config_entry
+        if (name := device_names(readout, entry.title, entry.unique_id).name) != entry.title:
+            self.hass.config_entries.async_update_entry(entry, title=name)
 
     def meter_type(self) -> MeterType | None:
         """The meter's type (docs/meter-names.md): from the last good readout, or after a reload from the model the
@@ -301,6 +312,7 @@ class E450PushCoordinator(E450Coordinator):
         self.statistics.baud = line.baud
         self._listening: asyncio.Task[None] | None = None
         self.holding: set[str] = set()  # energy registers held unavailable while their scale changes (rescale.py)
+        self.submeters = SubMeterWatch()  # the M-Bus channels' sub-meters: silent or failed (submeter_watch.py)
 
     def apply_options(self) -> None:
         """Publication interval, thresholds and the layout profile: all live (the user's scales reload)."""
@@ -318,8 +330,8 @@ class E450PushCoordinator(E450Coordinator):
         self.listener.decoder.judge = self.listener.decoder.judge.with_user(scales)
 
     def _readout_anomalies(self, readout: Readout) -> list[Anomaly]:
-        """Registers held back or corrected for their scale (docs/scaling.md §5)."""
-        return scale_anomalies(readout, self.listener.decoder.judge.verdicts)
+        """Registers held back or corrected for their scale (docs/scaling.md §5); silent or failed sub-meters."""
+        return [*scale_anomalies(readout, self.listener.decoder.judge.verdicts), *self.submeters.anomalies(readout)]
 
     def start(self) -> None:
         """Start listening (the port stays open until unload)."""

@@ -1,5 +1,6 @@
-"""End to end in a real browser: Home Assistant 2025.4 + the simulated E450, set up through the UI in headless
-Chromium, the device page showing energy and power; once more in French. Saves the README's screenshots.
+"""End to end in a real browser: Home Assistant + the simulated E450, set up through the UI in headless Chromium,
+the device page showing energy and power; a push meter (Aidon) beside it, its device page naming maker and model;
+once more in French. Saves the README's screenshots.
 
 Run by .ci/run (which installs Debian's chromium) with the Home Assistant test plugin disabled, since this test
 starts a real Home Assistant: ``pytest -p no:homeassistant -m browser tests/browser``.
@@ -7,6 +8,7 @@ starts a real Home Assistant: ``pytest -p no:homeassistant -m browser tests/brow
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator, Iterator
 import contextlib
@@ -73,9 +75,27 @@ async def home_assistant(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     config = tmp_path / "config"
     simulated = launcher.Simulated("e450")
     async with launcher.launch(config, http_port=_free_port(), fresh=True, meter=simulated) as running:
-        codes = [await launcher.login(running.session, running.url) for _ in range(2)]
-        with by_id_link(running.port) as link:
-            yield {"url": running.url, "link": link, "codes": codes, "config": config}
+        codes = [await launcher.login(running.session, running.url) for _ in range(3)]
+        pusher = launcher.start_simulator(launcher.Simulated("aidon"), config / "ttyPUSH")
+        try:
+            assert pusher.stdout is not None
+            push_port = (await asyncio.to_thread(pusher.stdout.readline)).decode().strip()
+            with by_id_link(running.port) as link:
+                yield {"url": running.url, "link": link, "push_port": push_port, "codes": codes, "config": config}
+        finally:
+            launcher.stop([pusher])
+
+
+@pytest.fixture
+async def home_assistant_with_submeters(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    """The E450 pushing a gas meter on M-Bus channel 1 and a water meter on channel 2 (docs/mbus-submeters.md)."""
+    if async_playwright is None or not os.path.exists(CHROMIUM):
+        pytest.skip("headless browser test: needs Debian's chromium (apt-get install chromium) and playwright")
+    config = tmp_path / "config"
+    simulated = launcher.Simulated("e450-cii-submeters")
+    async with launcher.launch(config, http_port=_free_port(), fresh=True, meter=simulated) as running:
+        code = await launcher.login(running.session, running.url)
+        yield {"url": running.url, "port": running.port, "code": code}
 
 
 def _auth_url(url: str, code: str, path: str) -> str:
@@ -103,6 +123,26 @@ async def _screenshot(page: Page, name: str, *, full_page: bool = False) -> None
         await page.screenshot(path=str(IMAGES / name), full_page=full_page)
 
 
+async def _choose_port(page: Page, path: str) -> None:
+    """Type ``path`` into the port picker and submit: Home Assistant 2025.4's combo box takes the text itself; from
+    2026 a click opens a search box ("Search | Add custom item") that takes it."""
+    await page.locator("ha-combo-box input, ha-picker-field").first.click()
+    port = page.locator("ha-picker-combo-box input, ha-combo-box input").first
+    await port.wait_for()
+    await port.press("Control+a")
+    await port.press("Backspace")
+    await port.press_sequentially(path, delay=10)
+    await port.press("Enter")  # a typed path is a custom value of the port picker
+    await page.get_by_text("Submit").click()
+
+
+async def _finish_flow(page: Page, title: str) -> None:
+    """2025.4 says what it created; from 2026 the frontend asks for the device's name and area instead."""
+    created = page.get_by_text(f"Created configuration for {title}")
+    await created.or_(page.get_by_text("Name and assign")).first.wait_for(timeout=30000)
+    await page.get_by_text("Finish").first.click()  # "Finish", or "Skip and finish" from 2026
+
+
 async def _expect(page: Page, *texts: str) -> None:
     """Each text is visible (Playwright's text locators pierce the frontend's shadow DOM; inner_text does not)."""
     for text in texts:
@@ -116,33 +156,27 @@ async def _value_next_to(page: Page, name: str) -> str:
     return " ".join(text.replace(name, "").split())
 
 
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
 async def test_add_the_meter_in_a_browser(home_assistant: dict[str, Any]) -> None:
     url, link = home_assistant["url"], home_assistant["link"]
     IMAGES.mkdir(parents=True, exist_ok=True)
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ]
+    args = BROWSER_ARGS
     assert async_playwright is not None
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
         page = await browser.new_page(viewport={"width": 1280, "height": 900})
         await page.goto(_auth_url(url, home_assistant["codes"][0], "/config/integrations/dashboard"))
         await _open_flow(page, "Connect to the meter")
-        # the port picker: Home Assistant 2025.4's combo box takes the text itself; from 2026 a click opens a
-        # search box ("Search | Add custom item") that takes it
-        await page.locator("ha-combo-box input, ha-picker-field").first.click()
-        port = page.locator("ha-picker-combo-box input, ha-combo-box input").first
-        await port.wait_for()
-        await port.press("Control+a")
-        await port.press("Backspace")
-        await port.press_sequentially(link, delay=10)
-        await port.press("Enter")  # a typed path is a custom value of the port picker
-        await page.get_by_text("Submit").click()
+        await _choose_port(page, link)
         # the progress dialog says what is tried while the meter is probed
         await (
             page.get_by_text("at 300 Bd (7E1)")
@@ -154,10 +188,7 @@ async def test_add_the_meter_in_a_browser(home_assistant: dict[str, Any]) -> Non
         await _screenshot(page, "config-flow-confirm.png")
         await _expect(page, "Landis+Gyr E450 (ZMXi320AP)", "read at 9600 Bd", link)
         await page.get_by_text("Submit").click()
-        # 2025.4 says what it created; from 2026 the frontend asks for the device's name and area instead
-        created = page.get_by_text("Created configuration for Landis+Gyr E450")
-        await created.or_(page.get_by_text("Name and assign")).first.wait_for(timeout=30000)
-        await page.get_by_text("Finish").first.click()  # "Finish", or "Skip and finish" from 2026
+        await _finish_flow(page, "Landis+Gyr E450")
 
         await _navigate(page, "/config/devices/dashboard")  # inside the app: a reload would need a new login
         await page.get_by_text("Landis+Gyr E450").first.click()
@@ -169,6 +200,26 @@ async def test_add_the_meter_in_a_browser(home_assistant: dict[str, Any]) -> Non
         power = await _value_next_to(page, "Power import")
         assert energy.endswith("kWh") and float(energy.split()[0].replace(",", "")) > 10000, energy
         assert power.endswith("kW") and float(power.split()[0]) >= 0, power
+        await browser.close()
+
+        # a push meter: nothing answers the sign-on, the integration listens and finds an Aidon's lists; its device
+        # page names the maker and the model its list states (0-0:96.1.7), not "DLMS <serial>"
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        await page.goto(_auth_url(url, home_assistant["codes"][2], "/config/integrations/dashboard"))
+        await _open_flow(page, "Connect to the meter")
+        await _choose_port(page, home_assistant["push_port"])
+        await page.get_by_text("Meter found").wait_for(timeout=120000)
+        await _expect(page, "Aidon 6534", "pushes DLMS/COSEM data at 2400 Bd")
+        await page.get_by_text("Submit").click()
+        await _finish_flow(page, "Aidon 6534")
+        await _navigate(page, "/config/devices/dashboard")
+        await page.get_by_text("Aidon 6534").first.click()
+        card = page.locator("ha-device-info-card")
+        await card.get_by_text("by Aidon").first.wait_for(timeout=30000)
+        await card.get_by_text("6534").first.wait_for(timeout=30000)
+        await _expect(page, "Voltage L1")
+        assert await page.get_by_text("DLMS 30137181").count() == 0
         await browser.close()
 
         # the same flow in French: the frontend's language is a per-browser setting
@@ -184,4 +235,28 @@ async def test_add_the_meter_in_a_browser(home_assistant: dict[str, Any]) -> Non
         await page.get_by_text("Connexion au compteur").wait_for(timeout=30000)
         await _expect(page, "Port série", "Réglages avancés")
         await _screenshot(page, "config-flow-fr.png")
+        await browser.close()
+
+
+async def test_the_gas_meter_has_its_own_device_page(home_assistant_with_submeters: dict[str, Any]) -> None:
+    """The E450's push names a gas meter on M-Bus channel 1: set up from the UI, it has a device page of its own,
+    linked to the electricity meter, with its total in m³."""
+    running = home_assistant_with_submeters
+    assert async_playwright is not None
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        await page.goto(_auth_url(running["url"], running["code"], "/config/integrations/dashboard"))
+        await _open_flow(page, "Connect to the meter")
+        await _choose_port(page, running["port"])
+        await page.get_by_text("Meter found").wait_for(timeout=60000)
+        await page.get_by_text("Submit").click()
+        await _finish_flow(page, "Landis+Gyr")
+        await _navigate(page, "/config/devices/dashboard")
+        await page.get_by_text("Gas meter 24521662").first.click()
+        await _expect(page, "Gas meter 24521662", "Connected via", "M-Bus 1")
+        await page.wait_for_timeout(2000)
+        await _screenshot(page, "gas-meter-device.png", full_page=True)
+        total = await _value_next_to(page, "Gas meter 24521662")
+        assert total.endswith("m³") and float(total.split()[0].replace(",", "")) > 0, total
         await browser.close()

@@ -231,15 +231,8 @@ class Timings:
 
     def as_dict(self) -> dict[str, object]:
         """JSON shape of the command line contract."""
-        return {
-            "total": round(self.total, 4),
-            "sign_on": round(self.sign_on, 4),
-            "identification": round(self.identification, 4),
-            "readout": round(self.readout, 4),
-            "baud": self.baud,
-            "bytes_sent": self.bytes_sent,
-            "bytes_received": self.bytes_received,
-        }
+        seconds = {name: round(getattr(self, name), 4) for name in ("total", "sign_on", "identification", "readout")}
+        return {**seconds, "baud": self.baud, "bytes_sent": self.bytes_sent, "bytes_received": self.bytes_received}
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +304,8 @@ class Readout:
     # registers held back because their scale is not settled (by code): they are not among the data sets
     withheld: Mapping[str, Withheld] = field(default_factory=dict, compare=False)
     referencing: str | None = field(default=None, compare=False)  # a DLMS client read: "ln" or "sn"
+    # a push list's attributes other than values, by (address as sent, attribute): wire/submeters.py reads them
+    attributes: Mapping[tuple[str, int], object] = field(default_factory=dict, compare=False)
     # current (non-history) data sets by normalised code, first one wins: built once
     _current: dict[str, DataSet] = field(init=False, repr=False, compare=False)
 
@@ -344,7 +339,10 @@ class Readout:
         if not missing:
             return self
         scales = {code: note for code, note in previous.scales.items() if code not in self._current}
-        return replace(self, datasets=self.datasets + missing, scales={**scales, **self.scales})
+        carried = {dataset.address for dataset in missing}
+        attributes = {key: value for key, value in previous.attributes.items() if key[0] in carried}
+        attributes.update(self.attributes)
+        return replace(self, datasets=self.datasets + missing, scales={**scales, **self.scales}, attributes=attributes)
 
     def readings_json(self) -> dict[str, dict[str, Any]]:
         """The readings as every command line prints them: ``{code: {"value": …, "unit": …}}``; a register whose
@@ -405,7 +403,7 @@ class LoadProfile:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape of the ``profile`` command-line contract: the status, when there is one, is a column of
-        its own code (no unit), as the meter captures it; a DLMS client's read says its referencing."""
+        its own code (no unit), as the meter captures it."""
         entries = []
         for entry in self.entries:
             values: dict[str, dict[str, Any]] = {
@@ -414,7 +412,4 @@ class LoadProfile:
             if entry.status is not None and self.status_code is not None:
                 values[self.status_code] = {"value": entry.status, "unit": None}
             entries.append({"time": entry.time.isoformat(), "values": values})
-        document: dict[str, Any] = {"profile": self.code, "entries": entries}
-        if self.referencing is not None:
-            document["referencing"] = self.referencing
-        return document
+        return {"profile": self.code, "entries": entries}
