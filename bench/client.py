@@ -23,10 +23,10 @@ from statistics import median
 import sys
 import time
 
-from custom_components.e450.wire.dlms.client import ClientConfig
-from custom_components.e450.wire.dlms.driver import read_dlms
-from custom_components.e450.wire.dlms.get import Attribute
-from custom_components.e450.wire.dlms.shortname import ShortNames
+from custom_components.e450.wire.dlms.client.client import ClientConfig
+from custom_components.e450.wire.dlms.client.driver import read_dlms
+from custom_components.e450.wire.dlms.client.get import Attribute
+from custom_components.e450.wire.dlms.client.shortname import ShortNames
 from custom_components.e450.wire.dlms.units import Scaling
 from custom_components.e450.wire.iec62056.session import wire_time
 from simulator import MeterSimulator

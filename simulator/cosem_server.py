@@ -3,7 +3,7 @@
 A short name meter accepts only the SN context and answers READ instead (:mod:`.cosem_sn`).
 
 Written from the standard for the meter's side, independently of the client (:mod:`custom_components.e450.wire
-.dlms.client`): it shares only the A-XDR encoder and decoder with it.
+.dlms.client.client`): it shares only the A-XDR encoder and decoder with it.
 """
 
 from __future__ import annotations

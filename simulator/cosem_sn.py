@@ -3,7 +3,7 @@ with variable names, parameterized access and block-number access; ReadResponse 
 data-block-results (docs/dlms-client.md §9).
 
 Written from the standard for the meter's side, independently of the client's :mod:`custom_components.e450.wire
-.dlms.shortname`: it shares only the A-XDR encoder and decoder.
+.dlms.client.shortname`: it shares only the A-XDR encoder and decoder.
 """
 
 from __future__ import annotations

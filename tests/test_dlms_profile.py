@@ -16,7 +16,6 @@ from gurux_dlms.objects import GXDLMSProfileGeneric
 import pytest
 
 from custom_components.e450.wire.commands.dlms import main
-from custom_components.e450.wire.dlms.association import Association, Conformance, build_aarq
 from custom_components.e450.wire.dlms.axdr import (
     ARRAY,
     DATE_TIME,
@@ -32,10 +31,11 @@ from custom_components.e450.wire.dlms.axdr import (
     encode,
     obis_bytes,
 )
-from custom_components.e450.wire.dlms.client import ClientConfig, DlmsClient
-from custom_components.e450.wire.dlms.driver import read_profile
-from custom_components.e450.wire.dlms.get import Attribute, DataAccessResult, get_normal
-from custom_components.e450.wire.dlms.profile import (
+from custom_components.e450.wire.dlms.client.association import Association, Conformance, build_aarq
+from custom_components.e450.wire.dlms.client.client import ClientConfig, DlmsClient
+from custom_components.e450.wire.dlms.client.driver import read_profile
+from custom_components.e450.wire.dlms.client.get import Attribute, DataAccessResult, get_normal
+from custom_components.e450.wire.dlms.client.profile import (
     BY_RANGE,
     ProfileRead,
     datetime_octets,

@@ -17,10 +17,10 @@ from gurux_dlms.objects import GXDLMSClock, GXDLMSData, GXDLMSProfileGeneric, GX
 import pytest
 
 from custom_components.e450.wire.commands.dlms import main
-from custom_components.e450.wire.dlms.client import ClientConfig
-from custom_components.e450.wire.dlms.driver import read_dlms
-from custom_components.e450.wire.dlms.get import Attribute
-from custom_components.e450.wire.dlms.hdlc_link import LinkSettings
+from custom_components.e450.wire.dlms.client.client import ClientConfig
+from custom_components.e450.wire.dlms.client.driver import read_dlms
+from custom_components.e450.wire.dlms.client.get import Attribute
+from custom_components.e450.wire.dlms.client.hdlc_link import LinkSettings
 from custom_components.e450.wire.dlms.units import Scaling
 from custom_components.e450.wire.errors import ClientProblem, DlmsClientError, NoAnswerError
 from custom_components.e450.wire.framing.hdlc import physical_from_serial

@@ -16,7 +16,8 @@ from gurux_dlms.objects import GXDLMSClock, GXDLMSData, GXDLMSExtendedRegister, 
 import pytest
 
 from custom_components.e450.wire.commands.dlms import main
-from custom_components.e450.wire.dlms.association import (
+from custom_components.e450.wire.dlms.axdr import ARRAY, INT16, STRUCTURE, UINT8, UINT16, Data, obis_bytes
+from custom_components.e450.wire.dlms.client.association import (
     Association,
     Conformance,
     ContextRefused,
@@ -25,16 +26,15 @@ from custom_components.e450.wire.dlms.association import (
     build_aarq,
     parse_aare,
 )
-from custom_components.e450.wire.dlms.axdr import ARRAY, INT16, STRUCTURE, UINT8, UINT16, Data, obis_bytes
-from custom_components.e450.wire.dlms.client import ClientConfig
-from custom_components.e450.wire.dlms.cosem import OBJECT_LIST, parse_object_list, register
-from custom_components.e450.wire.dlms.driver import read_dlms, read_profile
-from custom_components.e450.wire.dlms.get import Answer, Block, DataAccessResult
-from custom_components.e450.wire.dlms.hdlc_link import LinkSettings
-from custom_components.e450.wire.dlms.hls import ClientKeys
-from custom_components.e450.wire.dlms.profile import range_descriptor
-from custom_components.e450.wire.dlms.reading import Request
-from custom_components.e450.wire.dlms.shortname import (
+from custom_components.e450.wire.dlms.client.client import ClientConfig
+from custom_components.e450.wire.dlms.client.cosem import OBJECT_LIST, parse_object_list, register
+from custom_components.e450.wire.dlms.client.driver import read_dlms, read_profile
+from custom_components.e450.wire.dlms.client.get import Answer, Block, DataAccessResult
+from custom_components.e450.wire.dlms.client.hdlc_link import LinkSettings
+from custom_components.e450.wire.dlms.client.hls import ClientKeys
+from custom_components.e450.wire.dlms.client.profile import range_descriptor
+from custom_components.e450.wire.dlms.client.reading import Request
+from custom_components.e450.wire.dlms.client.shortname import (
     SN_OBJECT_LIST,
     ShortNames,
     ShortNameService,

@@ -38,9 +38,9 @@ from .scale_review import scale_anomalies
 from .settings import Settings, merged, push_decoder
 from .submeter_watch import SubMeterWatch
 from .wire import MeterError, NoPushError, Readout, ReadoutTimeoutError, read_meter
-from .wire.dlms.driver import read_dlms, read_profile as read_dlms_profile
-from .wire.dlms.get import Attribute
-from .wire.dlms.shortname import ShortNames
+from .wire.dlms.client.driver import read_dlms, read_profile as read_dlms_profile
+from .wire.dlms.client.get import Attribute
+from .wire.dlms.client.shortname import ShortNames
 from .wire.dlms.units import Scaling
 from .wire.iec62056.driver import read_profile as read_iec_profile
 from .wire.models import LoadProfile

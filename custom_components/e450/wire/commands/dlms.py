@@ -33,17 +33,17 @@ import sys
 from typing import Any
 
 from ..dlms.apdu import BARE_BODY
-from ..dlms.association import Referencing
 from ..dlms.axdr import obis_bytes
-from ..dlms.client import ClientConfig
-from ..dlms.cosem import DEFAULT_REGISTERS, meter_time
-from ..dlms.driver import read_dlms, read_profile
-from ..dlms.hdlc_link import LinkSettings
-from ..dlms.hls import DEFAULT_SYSTEM_TITLE, ClientKeys
-from ..dlms.listen import open_push_port, read_pushes
-from ..dlms.positional import PROFILES
-from ..dlms.profile import LOAD_PROFILE
-from ..dlms.push import Push, PushDecoder
+from ..dlms.client.association import Referencing
+from ..dlms.client.client import ClientConfig
+from ..dlms.client.cosem import DEFAULT_REGISTERS, meter_time
+from ..dlms.client.driver import read_dlms, read_profile
+from ..dlms.client.hdlc_link import LinkSettings
+from ..dlms.client.hls import DEFAULT_SYSTEM_TITLE, ClientKeys
+from ..dlms.client.profile import LOAD_PROFILE
+from ..dlms.push.listen import open_push_port, read_pushes
+from ..dlms.push.positional import PROFILES
+from ..dlms.push.push import Push, PushDecoder
 from ..errors import MeterError, PushProblem
 from ..framing import Framing
 from ..models import Readout

@@ -2,7 +2,7 @@
 or a utility's positions (:mod:`.positional`).
 
 Scalers and units are not pushed (only attribute 2 of each register is), so they come from the one OBIS table
-(:data:`..obis.OBIS`); codes the table does not know keep their raw value and no unit (docs/dlms.md §6).
+(:data:`...obis.OBIS`); codes the table does not know keep their raw value and no unit (docs/dlms.md §6).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from functools import cached_property, lru_cache
 import re
 from typing import Final
 
-from ..errors import DlmsError, PushProblem
-from ..frozen import fast_constructor
-from ..models import DataSet, DataValue, Layout, RegisterScale, Scale, scaled, scaled_text
-from ..obis import CLOCK_DATE, CLOCK_TIME, OBIS, normalize_address
-from .axdr import (
+from ...errors import DlmsError, PushProblem
+from ...frozen import fast_constructor
+from ...models import DataSet, DataValue, Layout, RegisterScale, Scale, scaled, scaled_text
+from ...obis import CLOCK_DATE, CLOCK_TIME, OBIS, normalize_address
+from ..axdr import (
     ARRAY,
     BOOLEAN,
     DATE_TIME,
@@ -32,10 +32,10 @@ from .axdr import (
     decode_length,
     obis_text,
 )
+from ..units import Scaling, scaler_unit
 from .czech import elements as czech_elements
 from .described import DATE_TIME_OCTETS, Registers, find_registers, shape
 from .positional import CLOCK, DATE, PROFILES, TIME, UNKNOWN, Fields
-from .units import Scaling, scaler_unit
 
 CLASS_DATA: Final = 1
 CLASS_REGISTER: Final = 3
@@ -107,7 +107,7 @@ class _Builder:
     def add(
         self, address: str, tag: int, value: object, scaling: Scaling | None = None, convention: str | None = None
     ) -> None:
-        """A register's value (an A-XDR tag and the value :class:`.axdr.Data` holds for it). ``scaling``: the
+        """A register's value (an A-XDR tag and the value :class:`..axdr.Data` holds for it). ``scaling``: the
         body's, or the ``convention``'s (a positional profile) that names it; ``None``: the OBIS table's, assumed."""
         code, history, unit, exponent = _register(address, scaling)
         if tag == DATE_TIME or (tag == OCTET_STRING and code == "1.0.0" and len(value) == 12):  # type: ignore[arg-type]
@@ -143,7 +143,7 @@ class _Builder:
 
     def attribute(self, address: str, attribute: int, data: Data) -> None:
         """An attribute that describes a register rather than being its value: a scaler_unit as a
-        :class:`.units.Scaling`, a capture time as the meter's local time, anything else as decoded."""
+        :class:`..units.Scaling`, a capture time as the meter's local time, anything else as decoded."""
         value: object = data.value
         if attribute == SCALER_UNIT:
             value = scaler_unit(data)
@@ -164,7 +164,7 @@ class _Builder:
 
 @lru_cache(maxsize=1024)
 def _obis(raw: bytes) -> str:
-    """:func:`~.axdr.obis_text`, once per code: a meter pushes the same codes every time."""
+    """:func:`~..axdr.obis_text`, once per code: a meter pushes the same codes every time."""
     return obis_text(raw)
 
 

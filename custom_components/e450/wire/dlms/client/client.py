@@ -1,8 +1,8 @@
 """A DLMS/COSEM client read as a sans-IO state machine: connect (HDLC), associate, GET, release, disconnect.
 
-Shaped like the IEC 62056-21 session (:mod:`..iec62056.session`): the driver feeds what arrived with
+Shaped like the IEC 62056-21 session (:mod:`...iec62056.session`): the driver feeds what arrived with
 :meth:`DlmsClient.receive_data` and asks :meth:`DlmsClient.next_action` what to do until ``Done`` or a
-:class:`~..errors.MeterError`. A table maps each state to its handler; the state changes only in :meth:`_move`.
+:class:`~...errors.MeterError`. A table maps each state to its handler; the state changes only in :meth:`_move`.
 In mode E the IEC session signs on first and hands the line over at the agreed speed (IEC 62056-21 Annex E).
 Frames are :mod:`.hdlc_link`'s, APDUs :mod:`.association`'s and :mod:`.get`'s, meanings :mod:`.cosem`'s.
 """
@@ -16,11 +16,11 @@ from enum import Enum, auto
 import secrets
 from typing import ClassVar, Final
 
-from ..actions import Action, Configure, Done, Drain, Send, Wait
-from ..errors import ClientProblem, DlmsClientError, MeterError
-from ..framing.hdlc import DM, UA, HdlcFrame, HdlcReader
-from ..iec62056.session import Session, SessionConfig, wire_time
-from ..models import HdlcHandover, Identification, LoadProfile, Readout, Timings
+from ...actions import Action, Configure, Done, Drain, Send, Wait
+from ...errors import ClientProblem, DlmsClientError, MeterError
+from ...framing.hdlc import DM, UA, HdlcFrame, HdlcReader
+from ...iec62056.session import Session, SessionConfig, wire_time
+from ...models import HdlcHandover, Identification, LoadProfile, Readout, Timings
 from .association import (
     Association,
     ContextChoice,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from enum import IntEnum, StrEnum
 from typing import Final
 
-from ..errors import ClientProblem, DlmsClientError
+from ...errors import ClientProblem, DlmsClientError
 
 AARQ: Final = 0x60
 AARE: Final = 0x61

@@ -1,17 +1,17 @@
-"""Reading a meter with the DLMS/COSEM client over a port: :mod:`..port` runs the machine and always closes."""
+"""Reading a meter with the DLMS/COSEM client over a port: :mod:`...port` runs the machine and always closes."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from ..iec62056.frames import INITIAL_BAUD
-from ..models import LoadProfile, Readout
-from ..port import run_on_port
+from ...iec62056.frames import INITIAL_BAUD
+from ...models import LoadProfile, Readout
+from ...port import run_on_port
+from ..units import Scaling
 from .client import ClientConfig, DlmsClient
 from .get import Attribute
 from .profile import LOAD_PROFILE, ProfileRead
 from .shortname import ShortNames
-from .units import Scaling
 
 
 async def read_dlms(

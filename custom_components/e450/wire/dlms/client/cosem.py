@@ -2,7 +2,7 @@
 docs/dlms-client.md §4): registers (class 3, and 4 extended, with attribute 3 ``scaler_unit``), the clock (class 8),
 the logical device name (class 1, 0-0:42.0.0) and the association's object list (class 15 attribute 2).
 
-Everything here is pure: descriptors in, :class:`~..models.DataSet` out.
+Everything here is pure: descriptors in, :class:`~...models.DataSet` out.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from ..models import DataSet, DataValue
-from .axdr import (
+from ...models import DataSet, DataValue
+from ..axdr import (
     ARRAY,
     DATE_TIME,
     NUMERIC,
@@ -25,8 +25,8 @@ from .axdr import (
     obis_bytes,
     obis_text,
 )
+from ..units import Scaling, scaler_unit
 from .get import Attribute, Result
-from .units import Scaling, scaler_unit
 
 DATA: Final = 1
 REGISTER: Final = 3

@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from ..errors import ClientProblem, DlmsClientError, DlmsError
-from ..models import Identification, LoadProfile, Readout, Timings
+from ...errors import ClientProblem, DlmsClientError, DlmsError
+from ...models import Identification, LoadProfile, Readout, Timings
+from ..axdr import ARRAY, INT16, STRUCTURE, UINT16, Data, decode_length, encode_length, obis_bytes
 from .association import Association
-from .axdr import ARRAY, INT16, STRUCTURE, UINT16, Data, decode_length, encode_length, obis_bytes
 from .cosem import OBJECT_LIST
 from .get import Answer, Attribute, Block, DataAccessResult, Result, check_not_refused, parse_list_results
 from .reading import Read, Request

@@ -16,11 +16,10 @@ from datetime import datetime, timedelta
 from enum import Enum, auto
 from typing import Final
 
-from ..errors import ClientProblem, DlmsClientError
-from ..models import Identification, LoadProfile, ProfileEntry, Reading, Timings
-from ..obis import normalize_address
-from .association import Association
-from .axdr import (
+from ...errors import ClientProblem, DlmsClientError
+from ...models import Identification, LoadProfile, ProfileEntry, Reading, Timings
+from ...obis import normalize_address
+from ..axdr import (
     ARRAY,
     DATE_TIME,
     INT8,
@@ -35,6 +34,7 @@ from .axdr import (
     obis_bytes,
     obis_text,
 )
+from .association import Association
 from .cosem import CLOCK, EXTENDED_REGISTER, PROFILE_GENERIC, REGISTER, scaled, scaling_of
 from .get import Attribute, DataAccessResult, Result
 from .reading import Request, Scalers, batches
