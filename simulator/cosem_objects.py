@@ -136,12 +136,7 @@ class CosemObjects:
             self._register("1-0:2.8.0", lambda: _u32(state.export_kwh * 1000), 0, 30),
             self._register("1-0:3.8.0", lambda: _u32(state.reactive_import_kvarh * 1000), 0, 32),
             self._register("1-0:4.8.0", lambda: _u32(state.reactive_export_kvarh * 1000), 0, 32),
-            self._register("1-0:1.7.0", lambda: _u32(sum(state.phase_power_kw) * 1000), 0, 27),
-            self._register("1-0:2.7.0", lambda: _u32(0), 0, 27),
-            *self._phases((21, 41, 61), lambda: state.phase_power_kw, 1000, 0, 27),
-            *self._phases((32, 52, 72), lambda: state.voltages, 10, -1, 35),
-            *self._phases((31, 51, 71), lambda: state.currents, 100, -2, 33),
-            self._register("1-0:14.7.0", lambda: _u16(state.frequency * 100), -2, 44),
+            *self._instantaneous(-1, -2),
             self._load_profile(),
         ]
 
@@ -179,15 +174,22 @@ class CosemObjects:
             self._register("1-0:4.8.0", lambda: _u32(state.reactive_export_kvarh * 100), 1, 32),
             self._register("1-0:5.8.0", lambda: _u32(state.reactive_import_kvarh * 100), 1, 32),
             self._register("1-0:8.8.0", lambda: _u32(state.reactive_export_kvarh * 100), 1, 32),
-            self._register("1-0:1.7.0", lambda: _u32(sum(state.phase_power_kw) * 1000), 0, 27),
-            self._register("1-0:2.7.0", lambda: _u32(0), 0, 27),
-            *self._phases((21, 41, 61), lambda: state.phase_power_kw, 1000, 0, 27),
-            *self._phases((32, 52, 72), lambda: state.voltages, 100, -2, 35),
-            *self._phases((31, 51, 71), lambda: state.currents, 1000, -3, 33),
-            self._register("1-0:14.7.0", lambda: _u16(state.frequency * 100), -2, 44),
+            *self._instantaneous(-2, -3),
             *(self._register(f"1-0:{c}.7.0", factor(i), -3, 255) for i, c in enumerate((13, 33, 53, 73))),
             self._maximum_demand(),
             self._load_profile(100),
+        ]
+
+    def _instantaneous(self, volts: int, amps: int) -> list[CosemObject]:
+        """Import and export power, per-phase power, voltages and currents (at the scalers given), frequency."""
+        state = self.registers.state
+        return [
+            self._register("1-0:1.7.0", lambda: _u32(sum(state.phase_power_kw) * 1000), 0, 27),
+            self._register("1-0:2.7.0", lambda: _u32(0), 0, 27),
+            *self._phases((21, 41, 61), lambda: state.phase_power_kw, 1000, 0, 27),
+            *self._phases((32, 52, 72), lambda: state.voltages, 10**-volts, volts, 35),
+            *self._phases((31, 51, 71), lambda: state.currents, 10**-amps, amps, 33),
+            self._register("1-0:14.7.0", lambda: _u16(state.frequency * 100), -2, 44),
         ]
 
     def _clock(self) -> CosemObject:
