@@ -29,13 +29,14 @@ from homeassistant.util import dt as dt_util
 
 from .const import RESET_CONFIRMATIONS
 from .coordinator import E450ConfigEntry, E450Coordinator, ReadStatistics
+from .dispatch import NEW_REGISTERS
 from .entity import E450Entity
 from .guard import EnergyGuard, GuardVerdict
 from .meter_info import meter_clock
 from .scales import scale
 from .units import UNITS, decimals
 from .wire import DataSet, Readout
-from .wire.obis import CLOCK_TIME, OBIS, Kind, Quantity
+from .wire.obis import CLOCK_DATE, CLOCK_TIME, OBIS, Kind, Quantity
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class E450SensorEntityDescription(SensorEntityDescription):
 
     value_fn: Callable[[Readout, str], StateType | datetime] | None = None  # None: the numeric value
     energy_register: bool = False  # guarded against drops; usable in the Energy dashboard
+    reads: tuple[str, ...] = ()  # the codes value_fn reads besides the sensor's own
 
 
 def _energy(key: str, translation_key: str) -> E450SensorEntityDescription:
@@ -138,6 +140,7 @@ def _description(code: str, quantity: Quantity) -> E450SensorEntityDescription |
                 device_class=SensorDeviceClass.TIMESTAMP,
                 entity_category=EntityCategory.DIAGNOSTIC,
                 value_fn=_clock,
+                reads=(CLOCK_DATE,),
             )
     # per-phase powers and the phase angles are for diagnosis; voltages and currents per phase are everyday values
     return _measurement(
@@ -205,7 +208,7 @@ async def async_setup_entry(
 
     add_new_registers()
     async_add_entities(E450StatisticsSensor(coordinator, description) for description in STATISTICS_SENSORS)
-    entry.async_on_unload(coordinator.async_add_listener(add_new_registers))
+    entry.async_on_unload(coordinator.async_add_listener(add_new_registers, (NEW_REGISTERS,)))
 
 
 class E450ObisSensor(E450Entity, RestoreSensor):
@@ -216,7 +219,7 @@ class E450ObisSensor(E450Entity, RestoreSensor):
     def __init__(
         self, coordinator: E450Coordinator, code: str, description: E450SensorEntityDescription, dataset: DataSet
     ) -> None:
-        super().__init__(coordinator, description.key)
+        super().__init__(coordinator, description.key, (code, *description.reads))
         self.entity_description = description
         self._code = code
         first = dataset.first
@@ -287,6 +290,7 @@ class E450ObisSensor(E450Entity, RestoreSensor):
                 self._guard.check(current)
             self._attr_native_value = self._computed = self._guard.published
             self._last = None  # judged against the restored value from now on
+            self._watch(self._guard)
 
     def _value(self) -> StateType | datetime:
         readout = self.coordinator.data
@@ -313,6 +317,7 @@ class E450ObisSensor(E450Entity, RestoreSensor):
             return value
         previous = self._guard.published
         verdict = self._guard.check(value)
+        self._watch(self._guard)
         if verdict is GuardVerdict.HELD:
             _LOGGER.warning(
                 "%s: %s read %s %s, lower than %s; holding the last value until the meter confirms it",
@@ -333,6 +338,15 @@ class E450ObisSensor(E450Entity, RestoreSensor):
                 RESET_CONFIRMATIONS,
             )
         return self._guard.published
+
+    def _watch(self, guard: EnergyGuard) -> None:
+        """A lower value waiting for its confirmations counts reads, not changes: be told of every new readout
+        until the guard has decided."""
+        every_read = self.coordinator.dispatch.every_read
+        if guard.pending:
+            every_read.add(self._code)
+        else:
+            every_read.discard(self._code)
 
     @property
     def available(self) -> bool:
