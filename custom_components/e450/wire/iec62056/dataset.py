@@ -79,7 +79,7 @@ _PARITY = {byte: byte & 0x7F for byte in range(0x80, 0x100)}  # str.translate ta
 _make_dataset = fast_constructor(DataSet)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)  # a meter's unchanging brackets stay; a value that changes is seldom seen again
 def _bracket(closed: str) -> tuple[tuple[DataValue, ...], int | float | None]:
     """The values of one bracket (``value*unit)``, closing bracket included) and the number of its first value;
     cached, as a meter repeats most of its brackets from one readout to the next."""
