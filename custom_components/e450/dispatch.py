@@ -29,6 +29,7 @@ class Dispatcher:
 
     def __init__(self) -> None:
         self._count = 0
+        self._all: dict[int, Listener] = {}  # by the order they were added
         self._every: dict[int, Listener] = {}
         self._by_code: dict[str, dict[int, Listener]] = {}
         self.every_read: set[str] = set()
@@ -42,6 +43,7 @@ class Dispatcher:
         """Call ``listener`` for the updates that concern ``codes`` (``None``: every update); returns its removal."""
         self._count += 1
         key = self._count
+        self._all[key] = listener
         if codes is None:
             self._every[key] = listener
             return partial(self._forget, key)
@@ -50,6 +52,7 @@ class Dispatcher:
             self._by_code.setdefault(code, {})[key] = listener
 
         def remove() -> None:
+            del self._all[key]
             for code in shown:
                 listeners = self._by_code[code]
                 del listeners[key]
@@ -59,7 +62,7 @@ class Dispatcher:
         return remove
 
     def _forget(self, key: int) -> None:
-        del self._every[key]
+        del self._all[key], self._every[key]
 
     def due(
         self, readout: Readout | None, success: bool, holding: set[str], live: Mapping[Any, bool]
@@ -67,14 +70,12 @@ class Dispatcher:
         """The listeners this update concerns, in the order they were added; from now on, what they were told is
         ``readout`` (or a failure), the registers ``holding`` held unavailable and the ``live`` problems."""
         changed = self._changes(readout, success, holding, live)
-        due = dict(self._every)
         if changed is None:
-            for listeners in self._by_code.values():
-                due.update(listeners)
-        else:
-            for code in changed:
-                if (subscribed := self._by_code.get(code)) is not None:
-                    due.update(subscribed)
+            return list(self._all.values())
+        due = dict(self._every)
+        for code in changed:
+            if (subscribed := self._by_code.get(code)) is not None:
+                due.update(subscribed)
         return [due[key] for key in sorted(due)]
 
     def _changes(
