@@ -359,12 +359,8 @@ class Readout:
                 changed.add(code)
                 continue
             kept += 1
-            if was is dataset or (
-                # a parser hands out the same values for the same text (IEC brackets are cached): no deep compare
-                was.values is dataset.values and was.address == dataset.address and was.number == dataset.number
-            ):
-                continue
-            if was != dataset:
+            # the IEC parser hands back the same data set for the same line; a new number needs no deeper look
+            if was is not dataset and (was.number != dataset.number or was != dataset):
                 changed.add(code)
         if kept != len(before):
             changed.update(code for code in before if code not in self._current)
