@@ -298,7 +298,7 @@ class E450ObisSensor(E450Entity, RestoreSensor):
         if description.value_fn is not None:
             return description.value_fn(readout, self._code)
         dataset = readout.current(self._code)
-        if dataset is not None and dataset == self._last and not (self._guard and self._guard.pending):
+        if dataset is not None and dataset is self._last and not (self._guard and self._guard.pending):
             return self._computed  # the register reads as last time: nothing to decide
         self._last = dataset
         if dataset is None or dataset.number is None:
