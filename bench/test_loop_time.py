@@ -28,7 +28,7 @@ to a round); update and floor alternate within each round.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 import cProfile
 import gc
 import json
@@ -148,6 +148,38 @@ async def floor_like(
     return plain, write
 
 
+STEPS = range(2, 2 + WARM_UP + ROUNDS * PER_ROUND)
+
+
+async def alternate(
+    hass: HomeAssistant,
+    writes: list[str],
+    update: Callable[[int], Awaitable[tuple[float, float]]],
+    write_floor: Callable[[int], float],
+) -> tuple[list[list[float]], list[list[float]], list[list[float]], list[int], list[int]]:
+    """``update`` (its time and the time of its first part) and the floor in turn, at every step: the times by
+    round (updates, parts, floors; the warm-up left out) and the state writes of each update and floor."""
+    updates: list[list[float]] = [[] for _ in range(ROUNDS)]
+    parts: list[list[float]] = [[] for _ in range(ROUNDS)]
+    floors: list[list[float]] = [[] for _ in range(ROUNDS)]
+    update_writes, floor_writes = [], []
+    for step in STEPS:
+        writes.clear()
+        elapsed, part = await update(step)
+        await hass.async_block_till_done()
+        update_writes.append(len(writes))
+        writes.clear()
+        floor = write_floor(step)
+        await hass.async_block_till_done()
+        floor_writes.append(len(writes))
+        if step >= 2 + WARM_UP:
+            round_ = (step - 2 - WARM_UP) // PER_ROUND
+            updates[round_].append(elapsed)
+            parts[round_].append(part)
+            floors[round_].append(floor)
+    return updates, parts, floors, update_writes, floor_writes
+
+
 def entities(hass: HomeAssistant) -> dict[str, Any]:
     return {
         entity.entity_id: entity
@@ -197,13 +229,9 @@ async def test_update_cost(hass: HomeAssistant) -> None:
     plain, write_floor = await floor_like(hass, changed, "bench_floor")
 
     profile = cProfile.Profile() if os.environ.get("E450_BENCH_PROFILE") else None
-    updates: list[list[float]] = [[] for _ in range(ROUNDS)]
-    parses: list[list[float]] = [[] for _ in range(ROUNDS)]
-    floors: list[list[float]] = [[] for _ in range(ROUNDS)]
-    update_writes, floor_writes = [], []
-    for step in range(2, 2 + WARM_UP + ROUNDS * PER_ROUND):
+
+    async def update(step: int) -> tuple[float, float]:
         raw = telegram(step)
-        writes.clear()
         if profile is not None:
             profile.enable()
         started = time.perf_counter()
@@ -213,24 +241,15 @@ async def test_update_cost(hass: HomeAssistant) -> None:
         elapsed = time.perf_counter() - started
         if profile is not None:
             profile.disable()
-        await hass.async_block_till_done()
-        update_writes.append(len(writes))
+        return elapsed, parse
 
-        writes.clear()
-        floor = write_floor(step)
-        await hass.async_block_till_done()
-        floor_writes.append(len(writes))
-        if step >= 2 + WARM_UP:
-            round_ = (step - 2 - WARM_UP) // PER_ROUND
-            updates[round_].append(elapsed)
-            parses[round_].append(parse)
-            floors[round_].append(floor)
+    updates, parses, floors, update_writes, floor_writes = await alternate(hass, writes, update, write_floor)
 
     # A whole refresh as the schedule runs it: the read (here: handing over a parsed readout) and what the
     # coordinator does with it (statistics, anomaly rules, repair issues), then the same entity updates.
     refreshes = []
     with patch("custom_components.e450.coordinator.read_meter", fake_read):
-        for last in range(step + 1, step + 1 + REFRESHES):
+        for last in range(STEPS.stop, STEPS.stop + REFRESHES):
             first = parse_transcript(telegram(last)).readout()
             started = time.perf_counter()
             await coordinator.async_refresh()
@@ -296,30 +315,16 @@ async def test_push_update_cost(hass: HomeAssistant) -> None:
     changed = [ours[entity_id] for entity_id in writes if entity_id in ours]
     plain, write_floor = await floor_like(hass, changed, "bench_push_floor")
 
-    updates: list[list[float]] = [[] for _ in range(ROUNDS)]
-    decodes: list[list[float]] = [[] for _ in range(ROUNDS)]
-    floors: list[list[float]] = [[] for _ in range(ROUNDS)]
-    update_writes, floor_writes = [], []
-    for step in range(2, 2 + WARM_UP + ROUNDS * PER_ROUND):
+    async def update(step: int) -> tuple[float, float]:
         raw = push_frame(step)
-        writes.clear()
         started = time.perf_counter()
         for push in listener.decoder.feed(raw):
             listener.on_push(push)
         decoded = time.perf_counter() - started
         await coordinator.async_refresh()  # runs to its end without waiting: the push is there
-        elapsed = time.perf_counter() - started
-        await hass.async_block_till_done()
-        update_writes.append(len(writes))
-        writes.clear()
-        floor = write_floor(step)
-        await hass.async_block_till_done()
-        floor_writes.append(len(writes))
-        if step >= 2 + WARM_UP:
-            round_ = (step - 2 - WARM_UP) // PER_ROUND
-            updates[round_].append(elapsed)
-            decodes[round_].append(decoded)
-            floors[round_].append(floor)
+        return time.perf_counter() - started, decoded
+
+    updates, decodes, floors, update_writes, floor_writes = await alternate(hass, writes, update, write_floor)
     await hass.config_entries.async_unload(entry.entry_id)
 
     RESULT.update({"push_update_ms": least(updates), "push_floor_ms": least(floors)})
