@@ -83,13 +83,15 @@ def test_holding_live_problems_and_every_read() -> None:
 def test_removed_listeners_are_not_called() -> None:
     calls = Calls(Dispatcher())
     remove_import = calls.listen("import", ("1.8.0",))
-    calls.listen("also import", ("1.8.0",))
+    remove_also = calls.listen("also import", ("1.8.0",))
     remove_every = calls.listen("every", None)
     calls.update(readout("1.8.0(00100.000*kWh)"))
     remove_import()  # type: ignore[operator]
     remove_every()  # type: ignore[operator]
     assert calls.update(readout("1.8.0(00100.500*kWh)")) == ["also import"]
     assert calls.dispatcher._by_code.keys() == {"1.8.0"}
+    remove_also()  # type: ignore[operator]
+    assert calls.dispatcher._by_code == {}
 
 
 def test_changes_of_a_readout() -> None:

@@ -106,6 +106,8 @@ def test_an_unchanged_register_keeps_its_verdict_but_a_held_one_counts_readouts(
     again = guarded.read(Readout(None, (total,), BccStatus.OK), "1.8.0")  # the same data set, a new readout
     assert again is first
     assert guarded.read(Readout(None, (), BccStatus.OK), "1.8.0") is None  # absent
+    assert guarded.read(readout(("2.8.0", "n/a", "kWh")), "2.8.0") is None  # no number
+    assert guarded.read(readout(("3.8.0", "12.000", "kvarh")), "3.8.0") is None  # no energy unit
     # a lower value, the same data set in every readout (a parser hands back the same for the same line): each
     # readout counts as one confirmation until the guard takes it as a reset
     lower = DataSet.of("1.8.0", (DataValue("5.000", "kWh"),))
