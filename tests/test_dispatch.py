@@ -1,8 +1,8 @@
-"""Which listeners an update calls (dispatch.py), and what a readout says changed (Readout.changes)."""
+"""Which listeners an update calls, and which registers changed between two readouts (dispatch.py)."""
 
 from __future__ import annotations
 
-from custom_components.e450.dispatch import LIVE_PROBLEMS, NEW_REGISTERS, Dispatcher
+from custom_components.e450.dispatch import LIVE_PROBLEMS, NEW_REGISTERS, Dispatcher, changed_codes
 from custom_components.e450.wire import parse_transcript
 from custom_components.e450.wire.iec62056.frames import build_data_message
 from custom_components.e450.wire.models import BccStatus, DataSet, DataValue, Readout, RegisterScale, Scale
@@ -97,13 +97,13 @@ def test_removed_listeners_are_not_called() -> None:
 def test_changes_of_a_readout() -> None:
     before = readout("1.8.0(00100.000*kWh)", "1.8.0*01(00090.000*kWh)", "1.7.0(01.000*kW)", "C.1.0(7)")
     after = readout("1.8.0(00100.000*kWh)", "1.8.0*01(00091.000*kWh)", "1.7.0(01.000*kW)", "C.1.0(8)", "F.F(0)")
-    assert after.changes(before) == {"C.1.0", "F.F"}  # history entries are not current values
-    assert before.changes(after) == {"C.1.0", "F.F"}
-    assert after.changes(after) == set()
+    assert changed_codes(before, after) == {"C.1.0", "F.F"}  # history entries are not current values
+    assert changed_codes(after, before) == {"C.1.0", "F.F"}
+    assert changed_codes(after, after) == set()
     # values made anew (a DLMS push) are compared by value
     made = Readout(None, (DataSet.of("1.8.0", (DataValue("100.000", "kWh"),)),), BccStatus.OK)
     again = Readout(None, (DataSet.of("1.8.0", (DataValue("100.000", "kWh"),)),), BccStatus.OK)
-    assert again.changes(made) == set()
+    assert changed_codes(made, again) == set()
 
 
 def test_changes_of_a_register_scale() -> None:
@@ -113,7 +113,9 @@ def test_changes_of_a_register_scale() -> None:
     noted = Readout(None, (dataset,), BccStatus.OK, scales={"1.8.0": note})
     renoted = Readout(None, (dataset,), BccStatus.OK, scales={"1.8.0": RegisterScale(Scale.ASSUMED, 100, 0, "kWh")})
     corrected = Readout(None, (dataset,), BccStatus.OK, scales={"1.8.0": RegisterScale(Scale.CORRECTED, 100, 0, "kWh")})
-    assert noted.changes(plain) == {"1.8.0"}
-    assert plain.changes(noted) == {"1.8.0"}
-    assert renoted.changes(noted) == set()
-    assert corrected.changes(noted) == {"1.8.0"}
+    assert changed_codes(plain, noted) == {"1.8.0"}
+    assert changed_codes(noted, plain) == {"1.8.0"}
+    assert changed_codes(noted, renoted) == set()
+    assert changed_codes(noted, corrected) == {"1.8.0"}
+    same_notes = Readout(None, (dataset,), BccStatus.OK, scales=noted.scales)  # a push's scales kept as they were
+    assert changed_codes(noted, same_notes) == set()

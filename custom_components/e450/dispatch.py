@@ -24,6 +24,29 @@ NEW_REGISTERS: Final = "new registers"
 type Listener = Callable[[], None]
 
 
+def changed_codes(previous: Readout, readout: Readout) -> set[str]:
+    """The codes whose current data set differs between the readouts (changed, new or gone), or whose scale note
+    does; identity first (the IEC parser hands back the same data set for the same line), then the number. Nothing
+    is allocated for the registers that did not change."""
+    changed: set[str] = set()
+    if readout is previous:
+        return changed
+    before, now = previous.registers, readout.registers
+    for code, dataset in now.items():
+        was = before.get(code)
+        if was is not dataset and (was is None or was.number != dataset.number or was != dataset):
+            changed.add(code)
+    if len(before) != len(now) - sum(1 for code in changed if code not in before):
+        changed.update(code for code in before if code not in now)
+    if readout.scales is not previous.scales:
+        noted = previous.scales
+        for code, note in readout.scales.items():
+            if (was_noted := noted.get(code)) is not note and was_noted != note:
+                changed.add(code)
+        changed.update(code for code in noted if code not in readout.scales)
+    return changed
+
+
 class Dispatcher:
     """The listeners, by the codes they show; what they were last told."""
 
@@ -87,7 +110,7 @@ class Dispatcher:
         was_success, self._success = self._success, success
         changed: set[str] | None = None
         if told and success == was_success and readout is not None and previous is not None:
-            changed = readout.changes(previous)
+            changed = changed_codes(previous, readout)
             if any(previous.current(code) is None for code in changed):
                 changed.add(NEW_REGISTERS)
             if readout is not previous:

@@ -345,33 +345,6 @@ class Readout:
         scales = {code: note for code, note in previous.scales.items() if code not in self._current}
         return replace(self, datasets=self.datasets + missing, scales={**scales, **self.scales})
 
-    def changes(self, previous: Readout) -> set[str]:
-        """The codes whose current data set differs from ``previous``'s (changed, new or gone), or whose scale note
-        does. Nothing is allocated for the registers that did not change."""
-        changed: set[str] = set()
-        if previous is self:
-            return changed
-        before = previous._current
-        kept = 0
-        for code, dataset in self._current.items():
-            was = before.get(code)
-            if was is None:
-                changed.add(code)
-                continue
-            kept += 1
-            # the IEC parser hands back the same data set for the same line; a new number needs no deeper look
-            if was is not dataset and (was.number != dataset.number or was != dataset):
-                changed.add(code)
-        if kept != len(before):
-            changed.update(code for code in before if code not in self._current)
-        scales, scales_before = self.scales, previous.scales
-        if scales is not scales_before:
-            for code, note in scales.items():
-                if (was_noted := scales_before.get(code)) is not note and was_noted != note:
-                    changed.add(code)
-            changed.update(code for code in scales_before if code not in scales)
-        return changed
-
     def readings_json(self) -> dict[str, dict[str, Any]]:
         """The readings as every command line prints them: ``{code: {"value": …, "unit": …}}``; a register whose
         scale the meter did not send says where it came from (``"scale"``, ``"scale_source"``)."""
@@ -389,6 +362,11 @@ class Readout:
         """Where the scale of a current register came from."""
         note = self.scales.get(code)
         return Scale.SENT if note is None else note.scale
+
+    @property
+    def registers(self) -> Mapping[str, DataSet]:
+        """The current (non-history) data sets by normalised code."""
+        return self._current
 
     def current(self, obis: str) -> DataSet | None:
         """The current (non-history) data set for a normalised code."""

@@ -113,8 +113,8 @@ def parse_data_block(block: bytes) -> tuple[DataSet, ...]:
 
     Line by line while every line stands alone (an address opens the first data set on it), each line looked up
     in a cache: a line a meter sent last time as well gives back the very data sets made then, so a readout costs
-    what changed in it, and an unchanged register is the same object as before (:meth:`~..models.Readout.changes`
-    finds it by identity). A block with a line that continues the one before (values without an address, a load
+    what changed in it, and an unchanged register is the same object as before (whoever compares two readouts finds
+    it by identity). A block with a line that continues the one before (values without an address, a load
     profile's rows) or holds an ``!`` before its last line is parsed whole, in one pass."""
     datasets: list[DataSet] = []
     for line in block.split(b"\n"):
