@@ -38,6 +38,7 @@ from .meter_names import MeterType
 from .monitor import MeterMonitor
 from .scale_review import scale_anomalies
 from .settings import Settings, merged, push_decoder
+from .submeter_watch import SubMeterWatch
 from .wire import MeterError, NoPushError, Readout, ReadoutTimeoutError, read_meter
 from .wire.dlms.driver import read_dlms, read_profile as read_dlms_profile
 from .wire.dlms.get import Attribute
@@ -338,6 +339,7 @@ class E450PushCoordinator(E450Coordinator):
         self.listener = PushListener(self.port, line.baud, line.parity, push_decoder(merged(entry)))
         self.statistics.baud = line.baud
         self._listening: asyncio.Task[None] | None = None
+        self.submeters = SubMeterWatch()  # the M-Bus channels' sub-meters: silent or failed (submeter_watch.py)
 
     def apply_options(self) -> None:
         """Publication interval, thresholds and the layout profile: all live (the user's scales reload)."""
@@ -355,8 +357,8 @@ class E450PushCoordinator(E450Coordinator):
         self.listener.decoder.judge = self.listener.decoder.judge.with_user(scales)
 
     def _readout_anomalies(self, readout: Readout) -> list[Anomaly]:
-        """Registers held back or corrected for their scale (docs/scaling.md §5)."""
-        return scale_anomalies(readout, self.listener.decoder.judge.verdicts)
+        """Registers held back or corrected for their scale (docs/scaling.md §5); silent or failed sub-meters."""
+        return [*scale_anomalies(readout, self.listener.decoder.judge.verdicts), *self.submeters.anomalies(readout)]
 
     def start(self) -> None:
         """Start listening (the port stays open until unload)."""

@@ -28,10 +28,11 @@ from .const import RESET_CONFIRMATIONS
 from .coordinator import E450ConfigEntry, E450Coordinator
 from .dispatch import NEW_REGISTERS
 from .entity import E450Entity
-from .guard import EnergyGuard, GuardVerdict
+from .guard import EnergyGuard, log_verdict
 from .meter_info import meter_clock
 from .read_sensors import STATISTICS_SENSORS, E450StatisticsSensor
 from .scales import scale
+from .submeters import async_setup_submeters
 from .units import UNITS, decimals
 from .wire import DataSet, Readout
 from .wire.obis import CLOCK_DATE, CLOCK_TIME, OBIS, Kind, Quantity
@@ -205,6 +206,7 @@ async def async_setup_entry(
             async_add_entities(E450ObisSensor(coordinator, *register) for register in found)
 
     add_new_registers()
+    async_setup_submeters(entry, async_add_entities)  # gas, water and heat meters on the M-Bus channels
     async_add_entities(E450StatisticsSensor(coordinator, description) for description in STATISTICS_SENSORS)
     entry.async_on_unload(coordinator.async_add_listener(add_new_registers, (NEW_REGISTERS,)))
 
@@ -294,10 +296,7 @@ class E450ObisSensor(E450Entity, RestoreSensor):
             and last.native_unit_of_measurement == self.native_unit_of_measurement
         ):
             # the first read ran before the restore: judge it against the value recorded before the restart
-            current = self._guard.published
-            self._guard = EnergyGuard(RESET_CONFIRMATIONS, published=float(last.native_value))
-            if current is not None:
-                self._guard.check(current)
+            self._guard = self._guard.restored(float(last.native_value))
             self._attr_native_value = self._computed = self._guard.published
             self._last = None  # judged against the restored value from now on
             self._watch(self._guard)
@@ -328,25 +327,8 @@ class E450ObisSensor(E450Entity, RestoreSensor):
         previous = self._guard.published
         verdict = self._guard.check(value)
         self._watch(self._guard)
-        if verdict is GuardVerdict.HELD:
-            _LOGGER.warning(
-                "%s: %s read %s %s, lower than %s; holding the last value until the meter confirms it",
-                self.coordinator.config_entry.title,
-                self._code,
-                value,
-                self.native_unit_of_measurement,
-                previous,
-            )
-        elif verdict is GuardVerdict.RESET:
-            _LOGGER.warning(
-                "%s: %s went from %s to %s %s over %s reads: the meter was reset or replaced",
-                self.coordinator.config_entry.title,
-                self._code,
-                previous,
-                value,
-                self.native_unit_of_measurement,
-                RESET_CONFIRMATIONS,
-            )
+        unit = self.native_unit_of_measurement or ""
+        log_verdict(_LOGGER, verdict, self.coordinator.config_entry.title, self._code, value, previous, unit)
         return self._guard.published
 
     def _watch(self, guard: EnergyGuard) -> None:
