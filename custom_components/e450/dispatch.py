@@ -31,7 +31,7 @@ def changed_codes(previous: Readout, readout: Readout) -> set[str]:
     changed: set[str] = set()
     if readout is previous:
         return changed
-    before, now = previous.registers, readout.registers
+    before, now = previous._current, readout._current  # each readout's index of its current data sets, as built
     for code, dataset in now.items():
         was = before.get(code)
         if was is not dataset and (was is None or was.number != dataset.number or was != dataset):

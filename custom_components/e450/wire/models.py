@@ -368,11 +368,6 @@ class Readout:
         note = self.scales.get(code)
         return Scale.SENT if note is None else note.scale
 
-    @property
-    def registers(self) -> Mapping[str, DataSet]:
-        """The current (non-history) data sets by normalised code."""
-        return self._current
-
     def current(self, obis: str) -> DataSet | None:
         """The current (non-history) data set for a normalised code."""
         return self._current.get(obis)
