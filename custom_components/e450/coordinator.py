@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from abc import abstractmethod
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 import logging
 import time
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -25,6 +26,7 @@ from homeassistant.util import dt as dt_util
 
 from .anomalies import Anomaly, AnomalyKind, Severity
 from .const import CONF_ACCEPTED_SERIAL, DEFAULT_PUSH_INTERVAL, DOMAIN, FIRST_PUSH_WAIT, MISSED_PUSHES
+from .dispatch import Dispatcher
 from .gap_filler import GapFiller
 from .household import Limits, LiveProblem
 from .issues import IssueTracker, link_lost
@@ -74,7 +76,11 @@ class ReadStatistics:
 
 
 class E450Coordinator(DataUpdateCoordinator[Readout]):
-    """What every meter's coordinator does with a readout: statistics, anomalies, repair issues."""
+    """What every meter's coordinator does with a readout: statistics, anomalies, repair issues.
+
+    A listener's context is the codes it shows (:mod:`.dispatch`): an update calls only the listeners of the
+    registers that changed, and everyone when its availability changed; no context: every update.
+    """
 
     config_entry: E450ConfigEntry
 
@@ -95,6 +101,30 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
         self.issues = IssueTracker(hass, entry, self.port)
         self._meter_anomalies: list[Anomaly] = []  # from the last good readout
         self._started = dt_util.utcnow()
+        self.holding: set[str] = set()  # energy registers held unavailable while their scale changes (rescale.py)
+        self.dispatch = Dispatcher()
+
+    @callback
+    def async_add_listener(self, update_callback: CALLBACK_TYPE, context: Any = None) -> Callable[[], None]:
+        """Listen for the updates that concern ``context``, the codes the listener shows (``None``: every update)."""
+        remove = super().async_add_listener(update_callback, context)
+        forget = self.dispatch.add(update_callback, context)
+
+        @callback
+        def remove_listener() -> None:
+            forget()
+            remove()
+
+        return remove_listener
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Call the listeners this update concerns (:mod:`.dispatch`); one that fails does not stop the others."""
+        for update_callback in self.dispatch.due(self.data, self.last_update_success, self.holding, self.monitor.live):
+            try:
+                update_callback()
+            except Exception:
+                self.logger.exception("Unexpected error updating listener %s for %s", id(update_callback), self.name)
 
     @property
     def anomalies(self) -> dict[str, Anomaly]:
@@ -311,7 +341,6 @@ class E450PushCoordinator(E450Coordinator):
         self.listener = PushListener(self.port, line.baud, line.parity, push_decoder(merged(entry)))
         self.statistics.baud = line.baud
         self._listening: asyncio.Task[None] | None = None
-        self.holding: set[str] = set()  # energy registers held unavailable while their scale changes (rescale.py)
         self.submeters = SubMeterWatch()  # the M-Bus channels' sub-meters: silent or failed (submeter_watch.py)
 
     def apply_options(self) -> None:

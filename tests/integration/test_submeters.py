@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import contextlib
 from dataclasses import replace
 from datetime import datetime, timedelta
+import json
 import time
 from typing import Any
 from unittest.mock import patch
@@ -44,6 +45,7 @@ from custom_components.e450.const import (
     TRANSPORT_DLMS,
 )
 from custom_components.e450.coordinator import E450PushCoordinator
+from custom_components.e450.diagnostics import async_get_config_entry_diagnostics
 from custom_components.e450.rescale import period_compiled
 from custom_components.e450.submeter_settings import CONF_SUBMETERS
 from custom_components.e450.wire import DataSet, DataValue, PushDecoder, Readout
@@ -135,6 +137,13 @@ async def test_gas_and_water_meters_from_the_ui_in_the_energy_dashboard(
         gas_device, water_device = by_name[f"Gas meter {GAS_SERIAL}"], by_name[f"Water meter {WATER_SERIAL}"]
         assert gas_device.via_device_id == water_device.via_device_id == electricity.id
         assert (gas_device.serial_number, water_device.serial_number) == (GAS_SERIAL, WATER_SERIAL)
+        # diagnostics list the channels, and name neither sub-meter by its serial number anywhere
+        report = await async_get_config_entry_diagnostics(hass, entry)
+        assert [(found["channel"], found["medium"], found["serial"]) for found in report["submeters"]] == [
+            (1, "gas", "**REDACTED**"),
+            (2, "water", "**REDACTED**"),
+        ]
+        assert GAS_SERIAL not in json.dumps(report, default=str) and WATER_SERIAL not in json.dumps(report, default=str)
 
         captured, gas_litres, water_litres = submeter_readings(FROZEN_TIME)
         gas, water = total_of(hass, 1), total_of(hass, 2)
