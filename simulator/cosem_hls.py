@@ -2,8 +2,9 @@
 the ciphered InitiateRequest opened, the challenge StoC, the client's f(StoC) checked, f(CtoS) given back, and
 every APDU after the AARE ciphered with security control 0x30.
 
-Written for the meter from the standard, independently of the client's :mod:`custom_components.e450.wire.dlms.hls`
-and :mod:`~custom_components.e450.wire.dlms.cipher`: AES-GCM straight from ``cryptography``.
+Written for the meter from the standard, independently of the client's
+:mod:`custom_components.e450.wire.dlms.client.hls` and :mod:`~custom_components.e450.wire.dlms.cipher`: AES-GCM
+straight from ``cryptography``.
 
 The management client (SAP 1) of IDIS meters is the one that authenticates this way (IDIS package 2: 16 public,
 1 management with HLS mechanism 5); the keys are the simulator's push keys, its system title the push's.

@@ -1,6 +1,8 @@
-"""The simulated meter's COSEM objects, E450-like (IEC 62056-6-2 interface classes; docs/dlms-client.md §4):
-registers with scaler and unit, the clock, the logical device name, the meter number, a load profile and the
-association that lists them all.
+"""The simulated meter's COSEM objects (IEC 62056-6-2 interface classes; docs/dlms-client.md §4): registers with
+scaler and unit, the clock, the logical device name, the meter number, a load profile and the association that
+lists them all. Two families: E450-like over logical names (association LN, class 15), and ZMD-like (Landis+Gyr
+ZMD/ZxD/E650) over short names, with more tariffs, the power factor, a maximum demand and the SN association
+(class 12 at base name 0xFA00) listing every object with its base name (docs/dlms-client.md §9).
 
 Values come from the same :class:`~.profiles.MeterState` the IEC readout and the pushes show, so the three paths
 agree. A-XDR is built with the wire package's encoder (a builder, shared as the design allows).
@@ -18,6 +20,7 @@ from custom_components.e450.wire.dlms.axdr import (
     ARRAY,
     ENUM,
     INT8,
+    INT16,
     NULL,
     OCTET_STRING,
     STRUCTURE,
@@ -52,6 +55,11 @@ def scaler_unit(scaler: int, unit: int) -> Data:
 Getter = Callable[[], Data]
 Selector = Callable[[int, Data], Data | int]  # (access selector, its parameters) → the selection or a result
 OTHER_REASON: Final = 250  # data-access-result of a selection the meter cannot make
+ZMD_DEVICE_NAME: Final = "LGZ0073181234567"
+ZMD_SERIAL: Final = "73181234"
+SN_ASSOCIATION_BASE: Final = 0xFA00  # the current SN association (Blue Book §4.4.3)
+SN_FIRST_BASE: Final = 0x2000  # where this meter's base names start
+SN_SPACING: Final = 0x68  # base names this far apart: room for every attribute and method of class 7
 
 
 def meter_time(raw: object) -> datetime | None:
@@ -99,41 +107,145 @@ class CosemObject:
 
 
 class CosemObjects:
-    """The meter's objects, keyed by (class, logical name)."""
+    """The meter's objects, keyed by (class, logical name); over short names also by base name."""
 
-    def __init__(self, registers: Registers) -> None:
+    def __init__(self, registers: Registers, *, short_names: bool = False) -> None:
         self.registers = registers
-        state = registers.state
-        objects: list[CosemObject] = [
+        self.short_names = short_names
+        objects = self._zmd() if short_names else self._e450()
+        if short_names:
+            association = CosemObject(12, 2, obis_bytes("0-0:40.0.0"), {1: self._name("0-0:40.0.0"), 2: self._sn_list})
+        else:
+            association = CosemObject(
+                15, 1, obis_bytes("0-0:40.0.0"), {1: self._name("0-0:40.0.0"), 2: self._object_list}
+            )
+        objects.append(association)
+        self.objects = {(item.class_id, item.obis): item for item in objects}
+        self.bases = {SN_FIRST_BASE + index * SN_SPACING: item for index, item in enumerate(objects[:-1])}
+        self.bases[SN_ASSOCIATION_BASE] = association
+
+    def _e450(self) -> list[CosemObject]:
+        state = self.registers.state
+        return [
             self._data("0-0:42.0.0", lambda: _octets(LOGICAL_DEVICE_NAME.encode())),
             self._data("0-0:96.1.0", lambda: _octets(METER_NUMBER.encode())),
-            CosemObject(
-                8,
-                0,
-                obis_bytes("0-0:1.0.0"),
-                {
-                    1: self._name("0-0:1.0.0"),
-                    2: lambda: _octets(cosem_datetime(self._now())),
-                    3: lambda: Data(0x10, 60),
-                },
-            ),
+            self._clock(),
             self._register("1-0:1.8.0", lambda: _u32(state.import_kwh * 1000), 0, 30),
             self._register("1-0:1.8.1", lambda: _u32(state.import_kwh * 620), 0, 30),
             self._register("1-0:1.8.2", lambda: _u32(state.import_kwh * 380), 0, 30),
             self._register("1-0:2.8.0", lambda: _u32(state.export_kwh * 1000), 0, 30),
             self._register("1-0:3.8.0", lambda: _u32(state.reactive_import_kvarh * 1000), 0, 32),
             self._register("1-0:4.8.0", lambda: _u32(state.reactive_export_kvarh * 1000), 0, 32),
+            *self._instantaneous(-1, -2),
+            self._load_profile(),
+        ]
+
+    def _zmd(self) -> list[CosemObject]:
+        """A ZMD-like meter: energies in tens of Wh, four tariffs, quadrant reactive energy, voltages in
+        hundredths, currents in mA, the power factor per phase, the maximum demand with its time."""
+        state = self.registers.state
+
+        def factors() -> tuple[float, ...]:
+            per_phase = tuple(
+                min(1.0, power * 1000 / (voltage * current)) if voltage * current else 1.0
+                for power, voltage, current in zip(state.phase_power_kw, state.voltages, state.currents, strict=True)
+            )
+            total = sum(state.phase_power_kw) * 1000
+            apparent = sum(voltage * current for voltage, current in zip(state.voltages, state.currents, strict=True))
+            return (min(1.0, total / apparent) if apparent else 1.0, *per_phase)
+
+        def factor(index: int) -> Getter:
+            return lambda: Data(INT16, round(factors()[index] * 1000))
+
+        def tariff(share: float) -> Getter:
+            return lambda: _u32(state.import_kwh * 100 * share)
+
+        tariffs = (0.41, 0.29, 0.18, 0.12)
+        return [
+            self._data("0-0:42.0.0", lambda: _octets(ZMD_DEVICE_NAME.encode())),
+            self._data("0-0:96.1.0", lambda: _octets(ZMD_SERIAL.encode())),
+            self._clock(),
+            self._register("1-0:1.8.0", lambda: _u32(state.import_kwh * 100), 1, 30),
+            *(self._register(f"1-0:1.8.{n}", tariff(share), 1, 30) for n, share in enumerate(tariffs, start=1)),
+            self._register("1-0:2.8.0", lambda: _u32(state.export_kwh * 100), 1, 30),
+            self._register("1-0:2.8.1", lambda: _u32(state.export_kwh * 70), 1, 30),
+            self._register("1-0:2.8.2", lambda: _u32(state.export_kwh * 30), 1, 30),
+            self._register("1-0:3.8.0", lambda: _u32(state.reactive_import_kvarh * 100), 1, 32),
+            self._register("1-0:4.8.0", lambda: _u32(state.reactive_export_kvarh * 100), 1, 32),
+            self._register("1-0:5.8.0", lambda: _u32(state.reactive_import_kvarh * 100), 1, 32),
+            self._register("1-0:8.8.0", lambda: _u32(state.reactive_export_kvarh * 100), 1, 32),
+            *self._instantaneous(-2, -3),
+            *(self._register(f"1-0:{c}.7.0", factor(i), -3, 255) for i, c in enumerate((13, 33, 53, 73))),
+            self._maximum_demand(),
+            self._load_profile(100),
+        ]
+
+    def _instantaneous(self, volts: int, amps: int) -> list[CosemObject]:
+        """Import and export power, per-phase power, voltages and currents (at the scalers given), frequency."""
+        state = self.registers.state
+        return [
             self._register("1-0:1.7.0", lambda: _u32(sum(state.phase_power_kw) * 1000), 0, 27),
             self._register("1-0:2.7.0", lambda: _u32(0), 0, 27),
             *self._phases((21, 41, 61), lambda: state.phase_power_kw, 1000, 0, 27),
-            *self._phases((32, 52, 72), lambda: state.voltages, 10, -1, 35),
-            *self._phases((31, 51, 71), lambda: state.currents, 100, -2, 33),
+            *self._phases((32, 52, 72), lambda: state.voltages, 10**-volts, volts, 35),
+            *self._phases((31, 51, 71), lambda: state.currents, 10**-amps, amps, 33),
             self._register("1-0:14.7.0", lambda: _u16(state.frequency * 100), -2, 44),
-            self._load_profile(),
         ]
-        association = CosemObject(15, 1, obis_bytes("0-0:40.0.0"), {1: self._name("0-0:40.0.0"), 2: self._object_list})
-        objects.append(association)
-        self.objects = {(item.class_id, item.obis): item for item in objects}
+
+    def _clock(self) -> CosemObject:
+        return CosemObject(
+            8,
+            0,
+            obis_bytes("0-0:1.0.0"),
+            {1: self._name("0-0:1.0.0"), 2: lambda: _octets(cosem_datetime(self._now())), 3: lambda: Data(0x10, 60)},
+        )
+
+    def _maximum_demand(self) -> CosemObject:
+        """1-0:1.6.0, class 4: the highest quarter-hour import power of the billing period, with its time."""
+        state = self.registers.state
+
+        def when() -> Data:
+            return _octets(cosem_datetime(self._now().replace(hour=7, minute=45, second=0)))
+
+        return CosemObject(
+            4,
+            0,
+            obis_bytes("1-0:1.6.0"),
+            {
+                1: self._name("1-0:1.6.0"),
+                2: lambda: _u32(sum(state.phase_power_kw) * 1500),
+                3: lambda: scaler_unit(0, 27),
+                4: lambda: Data(NULL, None),
+                5: when,
+            },
+        )
+
+    def _sn_list(self) -> Data:
+        """The SN association's object list: ``{long base_name, long-unsigned class_id, unsigned version,
+        octet-string logical_name}`` per object (Blue Book class 12, attribute 2)."""
+        return Data(
+            ARRAY,
+            tuple(
+                Data(
+                    STRUCTURE,
+                    (
+                        Data(INT16, base - 0x10000 if base >= 0x8000 else base),
+                        _u16(item.class_id),
+                        Data(UINT8, item.version),
+                        _octets(item.obis),
+                    ),
+                )
+                for base, item in self.bases.items()
+            ),
+        )
+
+    def resolve(self, name: int) -> tuple[CosemObject, int] | None:
+        """The object and attribute a short name designates (``base + 8·(attribute − 1)``), if any."""
+        for base, item in self.bases.items():
+            offset = name - base
+            if 0 <= offset < 8 * max(item.attributes) and offset % 8 == 0:
+                return item, offset // 8 + 1
+        return None
 
     def _now(self) -> datetime:
         return self.registers.now().replace(microsecond=0)
@@ -165,8 +277,9 @@ class CosemObjects:
     def _object_list(self) -> Data:
         return Data(ARRAY, tuple(item.list_entry() for item in self.objects.values()))
 
-    def _load_profile(self) -> CosemObject:
-        """1-0:99.1.0, class 7: {clock, status, +A, -A} every quarter hour, the last day."""
+    def _load_profile(self, per_kwh: int = 1000) -> CosemObject:
+        """1-0:99.1.0, class 7: {clock, status, +A, -A} every quarter hour, the last day; ``per_kwh``: the
+        energy registers' integer per kWh (their scaler's)."""
         captured = (("0-0:1.0.0", 8, 2), ("0-0:96.10.1", 1, 2), ("1-0:1.8.0", 3, 2), ("1-0:2.8.0", 3, 2))
 
         def rows() -> list[tuple[datetime, Data]]:
@@ -175,7 +288,12 @@ class CosemObjects:
                     moment,
                     Data(
                         STRUCTURE,
-                        (_octets(cosem_datetime(moment)), Data(UINT8, 0), _u32(energy * 1000), _u32(export * 1000)),
+                        (
+                            _octets(cosem_datetime(moment)),
+                            Data(UINT8, 0),
+                            _u32(energy * per_kwh),
+                            _u32(export * per_kwh),
+                        ),
                     ),
                 )
                 for moment, energy, export in self.registers.profile_entries()

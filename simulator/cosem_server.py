@@ -1,8 +1,9 @@
 """The simulated meter's COSEM application layer: associations (AARQ → AARE, RLRQ → RLRE) and the GET service
 (normal, with a list, answers in blocks), as a meter implements them (IEC 62056-5-3; docs/dlms-client.md §2-§3).
+A short name meter accepts only the SN context and answers READ instead (:mod:`.cosem_sn`).
 
 Written from the standard for the meter's side, independently of the client (:mod:`custom_components.e450.wire
-.dlms.client`): it shares only the A-XDR encoder and decoder with it.
+.dlms.client.client`): it shares only the A-XDR encoder and decoder with it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from custom_components.e450.wire.dlms.axdr import Data, decode, encode, encode_l
 from custom_components.e450.wire.errors import DlmsError
 
 from .cosem_hls import HLS_GMAC, LN_CIPHERED_CONTEXT, MANAGEMENT_CLIENT, SecureSession, ServerKeys
-from .cosem_objects import CosemObjects
+from .cosem_objects import SN_ASSOCIATION_BASE, CosemObjects
+from .cosem_sn import ShortNameReads
 from .faults import FaultPlan
 
 # client SAP → the password it must give (None: the public client, no authentication), or the keys of HLS-GMAC
@@ -25,8 +27,10 @@ CLIENTS: Final[dict[int, str | ServerKeys | None]] = {
     MANAGEMENT_CLIENT: ServerKeys(),
 }
 SERVER_CONFORMANCE: Final = 0x00121D  # block transfer with get, multiple references, get, set, selective access, action
+SERVER_CONFORMANCE_SN: Final = 0x101220  # read, block transfer with read, multiple references, parameterized access
 SERVER_MAX_PDU: Final = 0x01F4  # what the meter receives, and the most it sends in one APDU
 _LN_CONTEXT: Final = bytes.fromhex("60857405080101")
+_SN_CONTEXT: Final = bytes.fromhex("60857405080102")
 _LLS: Final = bytes.fromhex("60857405080201")
 LONG_GET_ABORTED: Final = 15
 OTHER_REASON: Final = 250
@@ -68,11 +72,15 @@ class Application:
         self._blocks: list[bytes] = []  # the rest of an answer in blocks
         self._block_number = 0
         self.associations = 0  # accepted, for tests
+        self.reads = ShortNameReads(objects, faults) if objects.short_names else None
+        self._context = _SN_CONTEXT if objects.short_names else _LN_CONTEXT  # the only one it accepts
 
     def reset(self) -> None:
         self.association = None
         self.secure = None
         self._blocks = []
+        if self.reads is not None:
+            self.reads.reset()
 
     def handle(self, client: int, apdu: bytes) -> bytes:
         """The answer to one APDU from ``client``."""
@@ -84,8 +92,10 @@ class Application:
             return _tlv(0x63, _tlv(0x80, b"\x00"))
         if self.secure is not None and self.association is not None:
             return self._ciphered(self.secure, apdu)
-        if tag == b"\xc0" and self.association is not None:
+        if tag == b"\xc0" and self.association is not None and self.reads is None:
             return self._get(apdu)
+        if tag == b"\x05" and self.association is not None and self.reads is not None:
+            return self.reads.handle(apdu, min(self.association.client_pdu, SERVER_MAX_PDU))
         return b"\xd8\x01\x02"  # exception-response: state error service-not-allowed, service unknown
 
     def _ciphered(self, secure: SecureSession, apdu: bytes) -> bytes:
@@ -114,6 +124,8 @@ class Application:
         if required is not None and mechanism is None:
             return self._aare(1, 14)  # authentication required
         self.secure = None
+        if isinstance(required, ServerKeys) and self.reads is not None:
+            return self._aare(1, 11)  # no HLS over short names on this meter
         if isinstance(required, ServerKeys):
             title = _fields(fields.get(0xA6, b"")).get(0x04, b"")
             if mechanism != HLS_GMAC:
@@ -127,14 +139,15 @@ class Application:
             initiate, mechanism, context, self.secure = opened, None, _LN_CONTEXT, secure
         if mechanism is not None and mechanism != _LLS:
             return self._aare(1, 11)  # mechanism not recognised (HLS from a client that has none)
-        if context != _LN_CONTEXT or len(initiate) < 14 or initiate[0] != 0x01:
+        if context != self._context or len(initiate) < 14 or initiate[0] != 0x01:
             return self._aare(1, 2)  # application context name not supported
         if mechanism is not None and secret != (required if isinstance(required, str) else "").encode():
             return self._aare(1, 13)  # authentication failure
         pos = 4 if initiate[1:4] == b"\x00\x00\x00" else 5  # dedicated key, response allowed, QoS absent
         proposed = int.from_bytes(initiate[pos + 5 : pos + 8], "big")
         client_pdu = int.from_bytes(initiate[pos + 8 : pos + 10], "big")
-        self.association = Association(proposed & SERVER_CONFORMANCE, client_pdu)
+        offered = SERVER_CONFORMANCE_SN if self.reads is not None else SERVER_CONFORMANCE
+        self.association = Association(proposed & offered, client_pdu)
         self.associations += 1
         self._blocks = []
         return self._aare(0, 0)
@@ -147,12 +160,12 @@ class Application:
                 b"\x08\x00\x06\x5f\x1f\x04\x00"
                 + self.association.conformance.to_bytes(3, "big")
                 + SERVER_MAX_PDU.to_bytes(2, "big")
-                + b"\x00\x07"
+                + (SN_ASSOCIATION_BASE if self.reads is not None else 0x0007).to_bytes(2, "big")  # VAA name
             )
         else:
             information = b"\x0e\x01\x06\x00"  # confirmed-service-error: initiate error, other
         if secure is None:
-            return _tlv(0x61, self._aare_fields(_LN_CONTEXT, result, diagnostic, information))
+            return _tlv(0x61, self._aare_fields(self._context, result, diagnostic, information))
         # HLS: accepted with 'authentication required' until the client answers StoC (Green Book §9.3.2)
         hls = (
             _tlv(0xA4, _tlv(0x04, secure.keys.system_title))  # responding-AP-title

@@ -67,8 +67,9 @@ def _proposed(information: bytes) -> dict[int, int]:
 class HdlcServer:
     """The secondary station of one meter: sequence numbers, segments, retransmissions; frames in, frames out."""
 
-    def __init__(self, application: Application, faults: FaultPlan) -> None:
+    def __init__(self, application: Application, faults: FaultPlan, max_receive: int = SERVER_MAX_INFO) -> None:
         self.application = application
+        self.max_receive = max_receive  # the longest information field it takes (a ZMD: 62 bytes)
         self.faults = faults
         self.physical_addresses = {PHYSICAL_ADDRESS, physical_from_serial(int(METER_NUMBER))}
         self.connected = False
@@ -111,6 +112,8 @@ class HdlcServer:
         if not self.connected:
             return [self._frame(DM)]
         if control & 0x01 == 0:
+            if len(frame.information) > self.max_receive:
+                return [self._frame(FRMR)]  # longer than the meter said it takes
             return self._information(frame, client)
         if control & 0x0F == 0x01:  # RR: the next segment, or the last answer again
             return [self._next_segment()] if self._outgoing else self._last
@@ -123,7 +126,7 @@ class HdlcServer:
         self._client, self._server = frame.source, frame.destination
         proposed = _proposed(frame.information) if frame.information else {}
         self._max_transmit = min(SERVER_MAX_INFO, proposed.get(0x06, 128))
-        receive = min(SERVER_MAX_INFO, proposed.get(0x05, 128))
+        receive = min(self.max_receive, proposed.get(0x05, 128))
         self.connected = True
         self._send_sequence = self._receive_sequence = 0
         self._incoming, self._outgoing, self._last = [], [], []
@@ -189,7 +192,10 @@ class DlmsServer:
         self.faults = faults
         self.realtime = realtime
         self.baud = baud
-        self.application = Application(CosemObjects(registers), faults)
+        profile = registers.profile
+        objects = CosemObjects(registers, short_names=profile.dlms_referencing == "sn")
+        self.application = Application(objects, faults)
+        self.max_receive = profile.hdlc_max_receive
         self.registers = registers
         self.connections = 0  # SNRMs answered with UA, for tests
 
@@ -206,7 +212,7 @@ class DlmsServer:
         """HDLC at ``baud`` until the client closes the line; in mode E also until DISC or the inactivity time-out
         (then the meter is back at 300 Bd, waiting for a sign-on)."""
         self.line.baud = baud
-        server = HdlcServer(self.application, self.faults)
+        server = HdlcServer(self.application, self.faults, self.max_receive)
         reader = HdlcReader()
         loop = asyncio.get_running_loop()
         idle = INACTIVITY_TIMEOUT if self.realtime else FAST_INACTIVITY

@@ -227,6 +227,8 @@ class Profile:
     dlms_security: str = "none"  # none, encrypted (SC 0x20), authenticated (SC 0x30)
     dlms_framing: str = "hdlc"  # hdlc, mbus, raw
     dlms_server: bool = False  # answers a DLMS client: directly (mode "hdlc") or after a mode E sign-on (mode "C")
+    dlms_referencing: str = "ln"  # the DLMS server's: "ln" (E450-like objects) or "sn" (ZMD-like, short names)
+    hdlc_max_receive: int = 256  # the longest HDLC information field the DLMS server takes
     readout: bool = True  # gives a mode C data readout; False: mode E only (the option select for a readout: NAK)
     load_profile: bool = False  # answers R5 P.01 in programming mode; False: (ERROR)
     password: str = ""  # what P1 must carry in programming mode; empty: none needed
@@ -255,6 +257,27 @@ PROFILES: dict[str, Profile] = {
         # 62056-21 sign-on with \2, then HDLC at the agreed speed; mode C readouts still answered)
         Profile("e450-hdlc", "", _e450_lines, max_baud=9600, mode="hdlc", dlms_server=True),
         Profile("e450-mode-e", "LGZ5\\2ZMXi320AP.B22", _e450_lines, max_baud=9600, dlms_server=True),
+        # a Landis+Gyr ZMD/ZxD/E650 answering DLMS with short names (docs/dlms-client.md §9): its own object list,
+        # HDLC frames of at most 62 bytes of information toward the meter; directly at 9600 8N1, or after mode E
+        Profile(
+            "zmd-sn",
+            "",
+            _zmd_lines,
+            max_baud=9600,
+            mode="hdlc",
+            dlms_server=True,
+            dlms_referencing="sn",
+            hdlc_max_receive=62,
+        ),
+        Profile(
+            "zmd-sn-mode-e",
+            "LGZ5\\2ZMD3104407.B32",
+            _zmd_lines,
+            max_baud=9600,
+            dlms_server=True,
+            dlms_referencing="sn",
+            hdlc_max_receive=62,
+        ),
         # where the grid operator turned the readout off and left the DLMS client open: mode E or nothing
         Profile(
             "e450-mode-e-only", "LGZ5\\2ZMXi320AP.B22", _e450_lines, max_baud=9600, dlms_server=True, readout=False

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from gurux_dlms import GXByteBuffer, GXDLMSClient, GXDLMSTranslator, GXReplyData
-from gurux_dlms.enums import Authentication, InterfaceType, Security
+from gurux_dlms.enums import Authentication, Command, InterfaceType, Security
 from gurux_dlms.enums.TranslatorOutputType import TranslatorOutputType
 from gurux_dlms.secure import GXDLMSSecureClient
 import serialx
@@ -17,11 +17,14 @@ import serialx
 EXCHANGE_TIMEOUT = 5.0
 
 
-def gurux_client(client: int = 16, password: str | None = None, physical: int = 17) -> Any:
-    """A logical-name client over HDLC, as Gurux's own reader example sets one up."""
+def gurux_client(
+    client: int = 16, password: str | None = None, physical: int = 17, *, logical_names: bool = True
+) -> Any:
+    """A logical-name (or, ``logical_names`` False, short-name) client over HDLC, as Gurux's own reader example
+    sets one up (``-r sn``)."""
     authentication = Authentication.LOW if password else Authentication.NONE
     server = GXDLMSClient.getServerAddress(1, physical)
-    return GXDLMSClient(True, client, server, authentication, password, InterfaceType.HDLC)
+    return GXDLMSClient(logical_names, client, server, authentication, password, InterfaceType.HDLC)
 
 
 def gurux_secure_client(client: int, ek: bytes, ak: bytes, system_title: bytes = b"GRX00001") -> Any:
@@ -60,7 +63,14 @@ class GuruxReader:
             reply.clear()
             await self.packet(message, reply)
             while reply.isMoreData():
-                await self.packet(None if reply.isStreaming() else self.client.receiverReady(reply), reply)
+                await self.packet(None if reply.isStreaming() else self._receiver_ready(reply), reply)
+
+    def _receiver_ready(self, reply: Any) -> Any:
+        """The next frame or block. gurux-dlms's SN client forgets the command its next-block request belongs to
+        (``settings.command`` is none by then and the request goes out as ``00 01 05 …``): it is a ReadRequest."""
+        if not self.client.useLogicalNameReferencing:
+            self.client.settings.command = Command.READ_REQUEST
+        return self.client.receiverReady(reply)
 
     async def connect(self) -> None:
         reply = GXReplyData()

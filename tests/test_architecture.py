@@ -49,6 +49,21 @@ def test_the_iec_package_knows_nothing_of_dlms_or_hdlc() -> None:
             assert not bad, f"{name} imports {bad}"
 
 
+def test_push_and_client_share_only_the_common_dlms_modules() -> None:
+    """wire/dlms/push (the push decoder) and wire/dlms/client (the client) each have their own room over the
+    shared A-XDR, APDU, cipher and units modules in wire/dlms: neither imports the other."""
+    rooms = {"push": f"{ROOT_NAME}.wire.dlms.client", "client": f"{ROOT_NAME}.wire.dlms.push"}
+    for name, targets in graph().items():
+        for room, other in rooms.items():
+            if name.startswith(f"{ROOT_NAME}.wire.dlms.{room}"):
+                bad = {t for t in targets if t == other or t.startswith(f"{other}.")}
+                assert not bad, f"{name} imports {bad}"
+    shared = [name for name in graph() if name.startswith(f"{ROOT_NAME}.wire.dlms.") and name.count(".") == 4]
+    assert sorted(shared) == [
+        f"{ROOT_NAME}.wire.dlms.{m}" for m in ("apdu", "axdr", "cipher", "client", "push", "units")
+    ]
+
+
 def test_the_wire_package_never_imports_the_integration() -> None:
     for name, targets in graph().items():
         if name.startswith(f"{ROOT_NAME}.wire"):

@@ -13,6 +13,7 @@ import pytest
 
 from custom_components.e450.wire.commands.iec62056 import main
 
+from .processes import simulator_pty
 from .telegrams import FIXTURES, load
 
 ROOT = Path(__file__).parent.parent
@@ -69,21 +70,8 @@ def test_parse_failure_exits_non_zero(tmp_path: Path, capsys: pytest.CaptureFixt
 
 @pytest.fixture
 def simulator_process() -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--profile", "e450", "--pty"],
-        stdout=subprocess.PIPE,
-        env=ENV,
-        cwd=ROOT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield process.stdout.readline().strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout:
-            process.stdout.close()
+    with simulator_pty("e450") as port:
+        yield port
 
 
 def test_read_json_against_simulator_process(simulator_process: str) -> None:

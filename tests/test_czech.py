@@ -13,8 +13,8 @@ import pytest
 from custom_components.e450.wire import PushDecoder
 from custom_components.e450.wire.commands.dlms import main
 from custom_components.e450.wire.detect import Detector, find_raw_apdu
-from custom_components.e450.wire.dlms.czech import elements, opens
-from custom_components.e450.wire.dlms.raw import RawReader
+from custom_components.e450.wire.dlms.push.czech import elements, opens
+from custom_components.e450.wire.dlms.push.raw import RawReader
 from custom_components.e450.wire.framing import Framing
 from custom_components.e450.wire.models import Layout, PushMeter, Scale
 from simulator.dlms_push import czech_body, data_notification

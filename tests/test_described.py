@@ -8,8 +8,8 @@ import pytest
 
 from custom_components.e450.wire import DlmsError, Layout
 from custom_components.e450.wire.dlms.axdr import decode_all
-from custom_components.e450.wire.dlms.bodies import decode_body
-from custom_components.e450.wire.dlms.described import redacted
+from custom_components.e450.wire.dlms.push.bodies import decode_body
+from custom_components.e450.wire.dlms.push.described import redacted
 
 
 def obis(text: str) -> bytes:

@@ -18,8 +18,8 @@ from custom_components.e450.wire import DlmsError, Push, PushDecoder
 from custom_components.e450.wire.commands.dlms import as_bytes, main
 from custom_components.e450.wire.dlms.apdu import BlockAssembler, parse_block, parse_notification
 from custom_components.e450.wire.dlms.axdr import Data, cosem_datetime, decode, decode_all, decode_length, encode
-from custom_components.e450.wire.dlms.bodies import decode_body
 from custom_components.e450.wire.dlms.cipher import GloCiphered, decrypt, parse_glo_ciphered
+from custom_components.e450.wire.dlms.push.bodies import decode_body
 from custom_components.e450.wire.framing.hdlc import HdlcReader, build_hdlc_frame, parse_frame
 
 from .dlms_vectors import all_vectors, vector
@@ -592,7 +592,7 @@ def test_endless_sequences_are_given_up() -> None:
 
 async def test_read_pushes_and_capture_on_a_fake_port() -> None:
     from custom_components.e450.wire import NoPushError, PortUnavailableError, capture_push
-    from custom_components.e450.wire.dlms.listen import read_pushes
+    from custom_components.e450.wire.dlms.push.listen import read_pushes
 
     class FakePort:
         def __init__(self, chunks: list[bytes | Exception]) -> None:
@@ -625,8 +625,8 @@ async def test_read_pushes_and_capture_on_a_fake_port() -> None:
         return None
 
     with (
-        patch("custom_components.e450.wire.dlms.listen.open_push_port", opened),
-        patch("custom_components.e450.wire.dlms.listen.close_port", closed),
+        patch("custom_components.e450.wire.dlms.push.listen.open_push_port", opened),
+        patch("custom_components.e450.wire.dlms.push.listen.close_port", closed),
         pytest.raises(NoPushError) as silent,
     ):
         await capture_push("fake", 9600, "N", PushDecoder(), 0.2)

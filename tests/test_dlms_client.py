@@ -11,14 +11,6 @@ from gurux_dlms import GXDLMSClient
 import pytest
 
 from custom_components.e450.wire.actions import Configure, Done, Drain, Send, Wait
-from custom_components.e450.wire.dlms.association import (
-    Conformance,
-    Mechanism,
-    build_aarq,
-    build_rlrq,
-    parse_aare,
-    parse_rlre,
-)
 from custom_components.e450.wire.dlms.axdr import (
     BIT_STRING,
     BOOLEAN,
@@ -33,8 +25,16 @@ from custom_components.e450.wire.dlms.axdr import (
     encode,
     obis_bytes,
 )
-from custom_components.e450.wire.dlms.client import ClientConfig, DlmsClient, State
-from custom_components.e450.wire.dlms.cosem import (
+from custom_components.e450.wire.dlms.client.association import (
+    Conformance,
+    Mechanism,
+    build_aarq,
+    build_rlrq,
+    parse_aare,
+    parse_rlre,
+)
+from custom_components.e450.wire.dlms.client.client import ClientConfig, DlmsClient, State
+from custom_components.e450.wire.dlms.client.cosem import (
     CLOCK_TIME,
     OBJECT_LIST,
     clock_of,
@@ -45,7 +45,7 @@ from custom_components.e450.wire.dlms.cosem import (
     scaled,
     text_of,
 )
-from custom_components.e450.wire.dlms.get import (
+from custom_components.e450.wire.dlms.client.get import (
     Answer,
     Attribute,
     Block,
@@ -55,7 +55,7 @@ from custom_components.e450.wire.dlms.get import (
     get_with_list,
     parse_get_response,
 )
-from custom_components.e450.wire.dlms.hdlc_link import HdlcLink, LinkSettings, parse_parameters
+from custom_components.e450.wire.dlms.client.hdlc_link import HdlcLink, LinkSettings, parse_parameters
 from custom_components.e450.wire.dlms.units import Scaling
 from custom_components.e450.wire.errors import ClientProblem, DlmsClientError
 from custom_components.e450.wire.framing.hdlc import (
@@ -565,8 +565,8 @@ def test_an_echoing_head_and_a_caller_that_asks_again() -> None:
 
 
 def test_odd_apdus_at_the_edges() -> None:
-    from custom_components.e450.wire.dlms.association import ber_fields
-    from custom_components.e450.wire.dlms.get import parse_single_result
+    from custom_components.e450.wire.dlms.client.association import ber_fields
+    from custom_components.e450.wire.dlms.client.get import parse_single_result
 
     assert parse_single_result(bytes.fromhex("0600000001")) == Data(UINT32, 1)
     for raw in ("06000000", "060000000100"):

@@ -14,14 +14,14 @@ from gurux_dlms.GXSecure import GXSecure
 from gurux_dlms.objects import GXDLMSData, GXDLMSRegister
 import pytest
 
-from custom_components.e450.wire.dlms.association import Mechanism, build_aarq, initiate_request, parse_aare
 from custom_components.e450.wire.dlms.cipher import GloCiphered, decrypt, seal
-from custom_components.e450.wire.dlms.client import ClientConfig, DlmsClient, State
-from custom_components.e450.wire.dlms.cosem import register
-from custom_components.e450.wire.dlms.driver import read_dlms
-from custom_components.e450.wire.dlms.get import get_normal
-from custom_components.e450.wire.dlms.hdlc_link import LinkSettings
-from custom_components.e450.wire.dlms.hls import DEFAULT_SYSTEM_TITLE, Ciphering, ClientKeys
+from custom_components.e450.wire.dlms.client.association import Mechanism, build_aarq, initiate_request, parse_aare
+from custom_components.e450.wire.dlms.client.client import ClientConfig, DlmsClient, State
+from custom_components.e450.wire.dlms.client.cosem import register
+from custom_components.e450.wire.dlms.client.driver import read_dlms
+from custom_components.e450.wire.dlms.client.get import get_normal
+from custom_components.e450.wire.dlms.client.hdlc_link import LinkSettings
+from custom_components.e450.wire.dlms.client.hls import DEFAULT_SYSTEM_TITLE, Ciphering, ClientKeys
 from custom_components.e450.wire.errors import ClientProblem, DlmsClientError
 from custom_components.e450.wire.framing.hdlc import build_frame, encode_address, parse_frame, server_address
 from custom_components.e450.wire.port import close_port

@@ -16,7 +16,6 @@ from gurux_dlms.objects import GXDLMSProfileGeneric
 import pytest
 
 from custom_components.e450.wire.commands.dlms import main
-from custom_components.e450.wire.dlms.association import Association, Conformance, build_aarq
 from custom_components.e450.wire.dlms.axdr import (
     ARRAY,
     DATE_TIME,
@@ -32,10 +31,11 @@ from custom_components.e450.wire.dlms.axdr import (
     encode,
     obis_bytes,
 )
-from custom_components.e450.wire.dlms.client import ClientConfig, DlmsClient
-from custom_components.e450.wire.dlms.driver import read_profile
-from custom_components.e450.wire.dlms.get import Attribute, DataAccessResult, get_normal
-from custom_components.e450.wire.dlms.profile import (
+from custom_components.e450.wire.dlms.client.association import Association, Conformance, build_aarq
+from custom_components.e450.wire.dlms.client.client import ClientConfig, DlmsClient
+from custom_components.e450.wire.dlms.client.driver import read_profile
+from custom_components.e450.wire.dlms.client.get import Attribute, DataAccessResult, get_normal
+from custom_components.e450.wire.dlms.client.profile import (
     BY_RANGE,
     ProfileRead,
     datetime_octets,
@@ -292,7 +292,8 @@ async def test_profile_command_contract(sim_factory: Factory, capsys: pytest.Cap
         text, err = capsys.readouterr()
         wrong = await _in_thread(main, [*arguments, "--client", "32", "--password", "nope", "--json"])
         refused = capsys.readouterr()
-    assert code == 0 and set(document) == {"profile", "entries"} and document["profile"] == "1.0.99.1.0.255"
+    assert code == 0 and set(document) == {"profile", "entries", "referencing"} and document["referencing"] == "ln"
+    assert document["profile"] == "1.0.99.1.0.255"
     assert [entry["time"] for entry in document["entries"]] == [
         f"2026-11-28T{t}:00" for t in ("06:00", "06:15", "06:30", "06:45", "07:00")
     ]

@@ -17,10 +17,10 @@ from gurux_dlms.objects import GXDLMSClock, GXDLMSData, GXDLMSProfileGeneric, GX
 import pytest
 
 from custom_components.e450.wire.commands.dlms import main
-from custom_components.e450.wire.dlms.client import ClientConfig
-from custom_components.e450.wire.dlms.driver import read_dlms
-from custom_components.e450.wire.dlms.get import Attribute
-from custom_components.e450.wire.dlms.hdlc_link import LinkSettings
+from custom_components.e450.wire.dlms.client.client import ClientConfig
+from custom_components.e450.wire.dlms.client.driver import read_dlms
+from custom_components.e450.wire.dlms.client.get import Attribute
+from custom_components.e450.wire.dlms.client.hdlc_link import LinkSettings
 from custom_components.e450.wire.dlms.units import Scaling
 from custom_components.e450.wire.errors import ClientProblem, DlmsClientError, NoAnswerError
 from custom_components.e450.wire.framing.hdlc import physical_from_serial
@@ -29,6 +29,7 @@ from custom_components.e450.wire.port import close_port
 from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK
 
 from .gurux_peer import GuruxReader, gurux_client, open_hdlc
+from .processes import simulator_pty
 from .test_driver import assert_port_released
 
 Factory = Callable[..., contextlib.AbstractAsyncContextManager[Any]]
@@ -138,21 +139,8 @@ async def test_gurux_client_reads_the_simulated_meter(sim_factory: Factory) -> N
 
 @pytest.fixture
 def hdlc_simulator() -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--profile", "e450-hdlc", "--pty"],
-        stdout=subprocess.PIPE,
-        env=ENV,
-        cwd=ROOT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield process.stdout.readline().strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout:
-            process.stdout.close()
+    with simulator_pty("e450-hdlc") as port:
+        yield port
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -173,7 +161,8 @@ def test_read_command_contract(hdlc_simulator: str, capsys: pytest.CaptureFixtur
     assert json.loads(result.stdout)["readings"]["1.8.0"]["unit"] == "Wh"
     assert main(["read", hdlc_simulator, "--registers", "1.8.0,32.7.0", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert set(document) == {"logical_device_name", "clock", "readings", "timing"}
+    assert set(document) == {"logical_device_name", "clock", "readings", "timing", "referencing"}
+    assert document["referencing"] == "ln"
     assert document["logical_device_name"] == "LGZ1030655933512"
     assert document["clock"] is not None and "T" in document["clock"]
     assert document["readings"]["1.8.0"]["unit"] == "Wh" and document["readings"]["32.7.0"]["unit"] == "V"

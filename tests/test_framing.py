@@ -6,7 +6,7 @@ import pytest
 
 from custom_components.e450.wire import PushDecoder
 from custom_components.e450.wire.commands.dlms import as_bytes
-from custom_components.e450.wire.dlms.raw import INCOMPLETE, INVALID, RawReader, apdu_end
+from custom_components.e450.wire.dlms.push.raw import INCOMPLETE, INVALID, RawReader, apdu_end
 from custom_components.e450.wire.framing import Framing
 from custom_components.e450.wire.framing.mbus import MbusReader, build_mbus_frame, parse_long_frame
 

@@ -11,8 +11,8 @@ import pytest
 from custom_components.e450.meter_info import meter_serial
 from custom_components.e450.wire import PROFILES, DlmsError, Layout, Push, PushDecoder
 from custom_components.e450.wire.dlms.axdr import OCTET_STRING, STRUCTURE, UINT32, Data, decode_all, encode
-from custom_components.e450.wire.dlms.bodies import decode_body
 from custom_components.e450.wire.dlms.cipher import decrypt, parse_glo_ciphered
+from custom_components.e450.wire.dlms.push.bodies import decode_body
 from custom_components.e450.wire.framing.hdlc import parse_frame, strip_llc
 
 from .dlms_vectors import vector

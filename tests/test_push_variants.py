@@ -15,7 +15,7 @@ import pytest
 from custom_components.e450.wire import BccStatus, DlmsError, Layout, PushDecoder, Readout
 from custom_components.e450.wire.commands.dlms import main
 from custom_components.e450.wire.dlms.apdu import parse_notification
-from custom_components.e450.wire.dlms.bodies import decode_body
+from custom_components.e450.wire.dlms.push.bodies import decode_body
 from custom_components.e450.wire.framing import Framing
 from custom_components.e450.wire.framing.hdlc import build_hdlc_frame
 from custom_components.e450.wire.framing.mbus import build_mbus_frame

@@ -53,7 +53,7 @@ from .probe_steps import ProbeSteps
 from .settings import client_config, is_client, is_push, merged, push_decoder, session_config
 from .wire import DetectConfig, MeterError, PushMeter, capture_push, detect_meter
 from .wire.detect import PUSH_LISTEN_SECONDS
-from .wire.dlms.driver import read_dlms
+from .wire.dlms.client.driver import read_dlms
 from .wire.framing import Framing
 
 _LOGGER = logging.getLogger(__name__)

@@ -40,8 +40,9 @@ from .scale_review import scale_anomalies
 from .settings import Settings, merged, push_decoder
 from .submeter_watch import SubMeterWatch
 from .wire import MeterError, NoPushError, Readout, ReadoutTimeoutError, read_meter
-from .wire.dlms.driver import read_dlms, read_profile as read_dlms_profile
-from .wire.dlms.get import Attribute
+from .wire.dlms.client.driver import read_dlms, read_profile as read_dlms_profile
+from .wire.dlms.client.get import Attribute
+from .wire.dlms.client.shortname import ShortNames
 from .wire.dlms.units import Scaling
 from .wire.iec62056.driver import read_profile as read_iec_profile
 from .wire.models import LoadProfile
@@ -256,6 +257,7 @@ class E450ReadCoordinator(E450Coordinator):
         self._read_lock = asyncio.Lock()
         self._read_task: asyncio.Task[Readout] | None = None
         self._scalers: dict[Attribute, Scaling | None] = {}
+        self._names = ShortNames()  # a short name meter's object list, read once (docs/dlms-client.md §9)
         self.held_speed: HeldSpeed | None = None  # a raw bridge's fixed speed, learned from a read (line_speed.py)
         self.gaps = GapFiller(hass, entry, self._read_lock, _max_power(self.settings.limits))
 
@@ -285,7 +287,7 @@ class E450ReadCoordinator(E450Coordinator):
     def _read_once(self) -> Awaitable[Readout]:
         client = self.settings.client
         if client is not None:  # the DLMS/COSEM client: each register's scaler_unit is read once and kept
-            return read_dlms(self.port, client, self._scalers)
+            return read_dlms(self.port, client, self._scalers, self._names)
         session = self.settings.session
         if self.held_speed is not None:
             session = replace(session, max_baud=self.held_speed.baud)
@@ -313,7 +315,7 @@ class E450ReadCoordinator(E450Coordinator):
 
         def read_profile(start: datetime, end: datetime) -> Awaitable[LoadProfile]:
             if client is not None:  # the profile generic 1.0.99.1.0.255
-                return read_dlms_profile(self.port, start, end, client, scalers=self._scalers)
+                return read_dlms_profile(self.port, start, end, client, scalers=self._scalers, names=self._names)
             return read_iec_profile(self.port, session, start, end)  # P.01 in programming mode
 
         self.gaps.max_power = _max_power(self.settings.limits)

@@ -15,7 +15,7 @@ import time
 from typing import Final
 
 from .wire import KEY_PROBLEMS, PortUnavailableError, Push, PushDecoder, PushProblem, Readout, Security
-from .wire.dlms.listen import open_push_port, read_pushes
+from .wire.dlms.push.listen import open_push_port, read_pushes
 from .wire.port import close_port
 
 _LOGGER = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ import logging
 from .wire import DetectConfig, MeterError, PushMeter, Readout, ReadoutTimeoutError
 from .wire.actions import Action
 from .wire.detect import Detector, Phase
-from .wire.dlms.client import ClientConfig
-from .wire.dlms.driver import read_dlms
+from .wire.dlms.client.client import ClientConfig
+from .wire.dlms.client.driver import read_dlms
 from .wire.errors import ClientProblem, DlmsClientError
 from .wire.port import CLOSE_TIMEOUT, OPEN_TIMEOUT, READ_LIMIT, run_on_port
 

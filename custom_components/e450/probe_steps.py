@@ -32,8 +32,8 @@ from .probe import Probe
 from .settings import push_settings
 from .wire import KEY_PROBLEMS, DetectConfig, MeterError, PushMeter, Readout
 from .wire.bridges import is_raw_bridge
-from .wire.dlms.client import ClientConfig
-from .wire.dlms.driver import read_dlms
+from .wire.dlms.client.client import ClientConfig
+from .wire.dlms.client.driver import read_dlms
 from .wire.errors import ClientProblem, DlmsClientError
 
 # the meter answered but wants another client address or a password

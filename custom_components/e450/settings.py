@@ -62,8 +62,8 @@ from .const import (
 )
 from .household import Limits
 from .wire import PushDecoder, PushMeter, SessionConfig
-from .wire.dlms.client import DIRECT_BAUD, ClientConfig
-from .wire.dlms.hdlc_link import LinkSettings
+from .wire.dlms.client.client import DIRECT_BAUD, ClientConfig
+from .wire.dlms.client.hdlc_link import LinkSettings
 from .wire.framing import Framing
 
 MAX_USER_EXPONENT: Final = 6

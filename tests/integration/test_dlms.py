@@ -216,9 +216,9 @@ async def test_undecodable_push_meter_is_explained(hass: HomeAssistant) -> None:
     async with pushing("e450-dlms") as meter:
         with (
             patch("custom_components.e450.config_flow.FIRST_PUSH_WAIT", 1.0),
-            patch("custom_components.e450.wire.dlms.bodies.PROFILES", {}),
-            patch("custom_components.e450.wire.dlms.bodies._push_list", return_value=None),
-            patch("custom_components.e450.wire.dlms.bodies.find_registers", return_value=None),
+            patch("custom_components.e450.wire.dlms.push.bodies.PROFILES", {}),
+            patch("custom_components.e450.wire.dlms.push.bodies._push_list", return_value=None),
+            patch("custom_components.e450.wire.dlms.push.bodies.find_registers", return_value=None),
         ):
             result = await user_flow(hass, meter.port)
         assert result["errors"] == {"base": "unknown_layout"}
@@ -226,8 +226,8 @@ async def test_undecodable_push_meter_is_explained(hass: HomeAssistant) -> None:
         ports = fake_ports((meter.port, "FTDI IR head"))
         with (
             patch("custom_components.e450.config_flow.list_ports", return_value=ports),
-            patch("custom_components.e450.wire.dlms.bodies._push_list", return_value=None),
-            patch("custom_components.e450.wire.dlms.bodies.find_registers", return_value=None),
+            patch("custom_components.e450.wire.dlms.push.bodies._push_list", return_value=None),
+            patch("custom_components.e450.wire.dlms.push.bodies.find_registers", return_value=None),
         ):
             result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
             result = await configure(hass, result["flow_id"], {CONF_PORT: AUTO_DETECT, **ADVANCED})

@@ -7,9 +7,9 @@ Sans-IO machines are fed bytes and time and say what to do (:mod:`.actions`); :m
 """
 
 from .detect import DetectConfig, detect_meter
-from .dlms.listen import capture_push, open_push_port, read_pushes
-from .dlms.positional import PROFILES
-from .dlms.push import Push, PushDecoder
+from .dlms.push.listen import capture_push, open_push_port, read_pushes
+from .dlms.push.positional import PROFILES
+from .dlms.push.push import Push, PushDecoder
 from .errors import (
     KEY_PROBLEMS,
     ChecksumError,

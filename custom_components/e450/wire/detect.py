@@ -17,7 +17,7 @@ from typing import Final
 
 from .actions import Action, Configure, Done, Wait
 from .dlms.apdu import CIPHERED, GENERAL_BLOCK_TRANSFER
-from .dlms.raw import STARTS as RAW_STARTS, apdu_end
+from .dlms.push.raw import STARTS as RAW_STARTS, apdu_end
 from .errors import NoAnswerError
 from .framing import Framing
 from .framing.hdlc import find_hdlc_frame, strip_llc

@@ -231,15 +231,8 @@ class Timings:
 
     def as_dict(self) -> dict[str, object]:
         """JSON shape of the command line contract."""
-        return {
-            "total": round(self.total, 4),
-            "sign_on": round(self.sign_on, 4),
-            "identification": round(self.identification, 4),
-            "readout": round(self.readout, 4),
-            "baud": self.baud,
-            "bytes_sent": self.bytes_sent,
-            "bytes_received": self.bytes_received,
-        }
+        seconds = {name: round(getattr(self, name), 4) for name in ("total", "sign_on", "identification", "readout")}
+        return {**seconds, "baud": self.baud, "bytes_sent": self.bytes_sent, "bytes_received": self.bytes_received}
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +303,7 @@ class Readout:
     scales: Mapping[str, RegisterScale] = field(default_factory=dict, compare=False)
     # registers held back because their scale is not settled (by code): they are not among the data sets
     withheld: Mapping[str, Withheld] = field(default_factory=dict, compare=False)
+    referencing: str | None = field(default=None, compare=False)  # a DLMS client read: "ln" or "sn"
     # a push list's attributes other than values, by (address as sent, attribute): wire/submeters.py reads them
     attributes: Mapping[tuple[str, int], object] = field(default_factory=dict, compare=False)
     # current (non-history) data sets by normalised code, first one wins: built once
@@ -405,6 +399,7 @@ class LoadProfile:
     entries: tuple[ProfileEntry, ...]
     status_code: str | None = None
     timings: Timings = field(default_factory=Timings, compare=False)
+    referencing: str | None = field(default=None, compare=False)  # a DLMS client read: "ln" or "sn"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape of the ``profile`` command-line contract: the status, when there is one, is a column of

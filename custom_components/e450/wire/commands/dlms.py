@@ -9,12 +9,15 @@
                    held back for their scale are in ``uncertain`` (docs/scaling.md §5)
 ``read PORT``      read registers, clock and logical device name as a DLMS/COSEM client:
                    ``[--mode-e] [--baud N] [--client SAP] [--logical N] [--physical N] [--password TEXT]
-                   [--ek HEX --ak HEX [--system-title HEX]] [--registers CODE,…|all] [--json]``; with the keys,
-                   HLS-GMAC (mechanism 5) and ciphered APDUs (IDIS management client: ``--client 1``); exit 0 on
-                   success, else the reason on stderr
+                   [--ek HEX --ak HEX [--system-title HEX]] [--registers CODE,…|all] [--referencing auto|ln|sn]
+                   [--json]``; ``auto`` (the default) proposes logical names and falls back to short names
+                   when the meter refuses them; the JSON says which was used (``"referencing": "ln"|"sn"``);
+                   with the keys, HLS-GMAC (mechanism 5) and ciphered APDUs (IDIS management client:
+                   ``--client 1``; logical names only); exit 0 on success, else the reason on stderr
 ``profile PORT``   read a load profile (class 7) by range, the same connection options as ``read``:
                    ``--from ISO --to ISO [--code OBIS] [--json]`` → ``{"profile": "1.0.99.1.0.255", "entries":
-                   [{"time": ISO, "values": {"1.8.0": {"value": …, "unit": …}}}]}``; times are meter time (an ISO
+                   [{"time": ISO, "values": {"1.8.0": {"value": …, "unit": …}}}], "referencing": "ln"|"sn"}``;
+                   times are meter time (an ISO
                    time with an offset is taken in this computer's time zone); exit 0, else the reason on stderr
 """
 
@@ -31,15 +34,16 @@ from typing import Any
 
 from ..dlms.apdu import BARE_BODY
 from ..dlms.axdr import obis_bytes
-from ..dlms.client import ClientConfig
-from ..dlms.cosem import DEFAULT_REGISTERS, meter_time
-from ..dlms.driver import read_dlms, read_profile
-from ..dlms.hdlc_link import LinkSettings
-from ..dlms.hls import DEFAULT_SYSTEM_TITLE, ClientKeys
-from ..dlms.listen import open_push_port, read_pushes
-from ..dlms.positional import PROFILES
-from ..dlms.profile import LOAD_PROFILE
-from ..dlms.push import Push, PushDecoder
+from ..dlms.client.association import Referencing
+from ..dlms.client.client import ClientConfig
+from ..dlms.client.cosem import DEFAULT_REGISTERS, meter_time
+from ..dlms.client.driver import read_dlms, read_profile
+from ..dlms.client.hdlc_link import LinkSettings
+from ..dlms.client.hls import DEFAULT_SYSTEM_TITLE, ClientKeys
+from ..dlms.client.profile import LOAD_PROFILE
+from ..dlms.push.listen import open_push_port, read_pushes
+from ..dlms.push.positional import PROFILES
+from ..dlms.push.push import Push, PushDecoder
 from ..errors import MeterError, PushProblem
 from ..framing import Framing
 from ..models import Readout
@@ -179,6 +183,7 @@ def read_document(readout: Readout) -> dict[str, Any]:
         "clock": clock.isoformat() if clock is not None else None,
         "readings": readout.readings_json(),
         "timing": {"total": round(readout.timings.total, 4), "baud": readout.timings.baud},
+        "referencing": readout.referencing,
     }
 
 
@@ -186,7 +191,13 @@ def _client_config(args: argparse.Namespace, registers: tuple[str, ...] = DEFAUL
     link = LinkSettings(client=args.client, logical=args.logical, physical=args.physical)
     keys = ClientKeys(args.ek, args.ak, args.system_title) if args.ek is not None else None
     return ClientConfig(
-        link=link, password=args.password, keys=keys, registers=registers, mode_e=args.mode_e, baud=args.baud
+        link=link,
+        password=args.password,
+        keys=keys,
+        registers=registers,
+        mode_e=args.mode_e,
+        baud=args.baud,
+        referencing=Referencing(args.referencing),
     )
 
 
@@ -279,6 +290,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         command.add_argument(
             "--system-title", type=system_title, default=DEFAULT_SYSTEM_TITLE, help="HLS-GMAC: ours, 16 hex digits"
         )
+        command.add_argument(
+            "--referencing",
+            choices=[str(item) for item in Referencing],
+            default=str(Referencing.AUTO),
+            help="logical names (ln), short names (sn), or ln falling back to sn (auto)",
+        )
         command.add_argument("--json", action="store_true", help="print the JSON document")
     read.add_argument(
         "--registers", type=registers, default=DEFAULT_REGISTERS, help="OBIS codes, comma-separated, or 'all'"
@@ -295,6 +312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in ("read", "profile") and (args.ek is None) != (args.ak is None):
         parser.error("HLS-GMAC needs both --ek and --ak")
+    if args.command in ("read", "profile") and args.ek is not None and args.referencing == Referencing.SN:
+        parser.error("HLS-GMAC is offered over logical names only (--referencing ln or auto)")
     return int(args.func(args))
 
 

@@ -20,8 +20,10 @@ def meter_moment(text: str) -> datetime:
 
 
 def profile_output(profile: LoadProfile, *, as_json: bool) -> str:
-    """The JSON document of the contract, or one line per entry."""
+    """The JSON document of the contract, or one line per entry; a DLMS client's read says its referencing."""
     document = profile.as_dict()
+    if profile.referencing is not None:
+        document["referencing"] = profile.referencing
     if as_json:
         return json.dumps(document, indent=2)
     lines = [f"{document['profile']}: {len(profile.entries)} entries every {profile.period} s"]

@@ -98,7 +98,7 @@ class BlockAssembler:
 @dataclass(frozen=True, slots=True)
 class DataNotification:
     """``0F | long-invoke-id-and-priority (4) | date-time (00, or 0C + 12 bytes) | body``; the body stays A-XDR
-    bytes, for :func:`.bodies.decode_body` (which reads the common bodies without a tree of values)."""
+    bytes, for :func:`.push.bodies.decode_body` (which reads the common bodies without a tree of values)."""
 
     invoke_id: int | None  # None: a body sent without the notification's header
     datetime: datetime | None

@@ -1,7 +1,7 @@
 """HDLC frames as DLMS/COSEM uses them (frame format type 3: IEC 62056-46 §6.4, Green Book §8.4; docs/dlms.md
 §2): the checksum, the frame parser, the addresses, builders and a streaming reader. Shared by detection, the push
-decoder, the DLMS client's link (:mod:`..dlms.hdlc_link`) and the simulated meter; knows nothing of the APDUs inside
-nor of the connection's state.
+decoder, the DLMS client's link (:mod:`..dlms.client.hdlc_link`) and the simulated meter; knows nothing of the
+APDUs inside nor of the connection's state.
 
 Frames are cut by the length in the format field, not by scanning for flags: E450 pushes carry 0x7E unescaped
 inside the information field (docs/dlms.md §2.2). Every candidate is checked (format type, closing flag, HCS, FCS)

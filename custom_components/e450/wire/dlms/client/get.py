@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
 
-from ..errors import ClientProblem, DlmsClientError, DlmsError
-from .axdr import Data, decode, decode_length, encode_length, obis_text
+from ...errors import ClientProblem, DlmsClientError, DlmsError
+from ..axdr import Data, decode, decode_length, encode_length, obis_text
 
 GET_REQUEST: Final = 0xC0
 GET_RESPONSE: Final = 0xC4

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from ..errors import ClientProblem, DlmsClientError
-from ..framing.hdlc import (
+from ...errors import ClientProblem, DlmsClientError
+from ...framing.hdlc import (
     DISC,
     DM,
     FRMR,

@@ -9,10 +9,10 @@ from typing import Any
 
 from serialx.common import SerialException
 
-from ..bridges import bridge_of
-from ..errors import NoPushError, PortProblem, PortUnavailableError, PushProblem
-from ..models import Readout
-from ..port import READ_CHUNK, classify_os_error, close_port, open_port
+from ...bridges import bridge_of
+from ...errors import NoPushError, PortProblem, PortUnavailableError, PushProblem
+from ...models import Readout
+from ...port import READ_CHUNK, classify_os_error, close_port, open_port
 from .push import Push, PushDecoder
 
 # A push that failed for one of these reasons is no verdict on the port or the keys: listening began mid-push,

@@ -2,22 +2,23 @@
 or a utility's positions (:mod:`.positional`).
 
 Scalers and units are not pushed (only attribute 2 of each register is), so they come from the one OBIS table
-(:data:`..obis.OBIS`); codes the table does not know keep their raw value and no unit (docs/dlms.md §6).
+(:data:`...obis.OBIS`); codes the table does not know keep their raw value and no unit (docs/dlms.md §6).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 import re
 from typing import Final
 
-from ..errors import DlmsError, PushProblem
-from ..frozen import fast_constructor
-from ..models import DataSet, DataValue, Layout, RegisterScale, Scale, scaled, scaled_text
-from ..obis import CLOCK_DATE, CLOCK_TIME, OBIS, normalize_address
-from .axdr import (
+from ...errors import DlmsError, PushProblem
+from ...frozen import fast_constructor
+from ...models import DataSet, DataValue, Layout, RegisterScale, Scale, scaled, scaled_text
+from ...obis import CLOCK_DATE, CLOCK_TIME, OBIS, normalize_address
+from ..axdr import (
     ARRAY,
     BOOLEAN,
     DATE_TIME,
@@ -31,10 +32,10 @@ from .axdr import (
     decode_length,
     obis_text,
 )
+from ..units import Scaling, scaler_unit
 from .czech import elements as czech_elements
 from .described import DATE_TIME_OCTETS, Registers, find_registers, shape
 from .positional import CLOCK, DATE, PROFILES, TIME, UNKNOWN, Fields
-from .units import Scaling, scaler_unit
 
 CLASS_DATA: Final = 1
 CLASS_REGISTER: Final = 3
@@ -106,7 +107,7 @@ class _Builder:
     def add(
         self, address: str, tag: int, value: object, scaling: Scaling | None = None, convention: str | None = None
     ) -> None:
-        """A register's value (an A-XDR tag and the value :class:`.axdr.Data` holds for it). ``scaling``: the
+        """A register's value (an A-XDR tag and the value :class:`..axdr.Data` holds for it). ``scaling``: the
         body's, or the ``convention``'s (a positional profile) that names it; ``None``: the OBIS table's, assumed."""
         code, history, unit, exponent = _register(address, scaling)
         if tag == DATE_TIME or (tag == OCTET_STRING and code == "1.0.0" and len(value) == 12):  # type: ignore[arg-type]
@@ -142,7 +143,7 @@ class _Builder:
 
     def attribute(self, address: str, attribute: int, data: Data) -> None:
         """An attribute that describes a register rather than being its value: a scaler_unit as a
-        :class:`.units.Scaling`, a capture time as the meter's local time, anything else as decoded."""
+        :class:`..units.Scaling`, a capture time as the meter's local time, anything else as decoded."""
         value: object = data.value
         if attribute == SCALER_UNIT:
             value = scaler_unit(data)
@@ -163,7 +164,7 @@ class _Builder:
 
 @lru_cache(maxsize=1024)
 def _obis(raw: bytes) -> str:
-    """:func:`~.axdr.obis_text`, once per code: a meter pushes the same codes every time."""
+    """:func:`~..axdr.obis_text`, once per code: a meter pushes the same codes every time."""
     return obis_text(raw)
 
 
@@ -268,53 +269,95 @@ def _czech(raw: bytes) -> Decoded | None:
     return builder.decoded(Layout.CZECH)
 
 
-def decode_body(raw: bytes, profile: str | None = None) -> Decoded:
-    """Turn a notification body, its A-XDR bytes, into data sets. ``profile`` forces a positional layout by name.
+class _Body:
+    """A body being read: its bytes, and the views the readers share, each made once when a reader first asks
+    (the bytes' registers for the common bodies, the tree of values for push lists and positions)."""
 
-    A body that describes its registers is read straight from its bytes (the common case, and the fast one); a
-    push list and positional lists are read from the decoded tree. Bytes that are not well-formed values raise
-    ``malformed``; a body no layout describes, ``unknown_layout``.
-    """
-    if (czech := _czech(raw)) is not None:
-        return czech
-    registers = None
-    if not _opens_with_array(raw):  # a push object list is read from the decoded tree, below
-        registers = find_registers(raw)
-        if (
-            registers is not None
-            and registers.single
-            and raw[0] == STRUCTURE
-            and (start := _pairs_start(registers.elements)) is not None
-        ):
-            return _pairs(registers.elements, start)
-        if registers is not None and registers.described:
-            return _described(registers)
-    body = decode_all(raw)
+    def __init__(self, raw: bytes, profile: str | None) -> None:
+        self.raw, self.profile = raw, profile
+        self.array_first = _opens_with_array(raw)  # a push object list's place
+
+    @cached_property
+    def registers(self) -> Registers | None:
+        return find_registers(self.raw)
+
+    @cached_property
+    def tree(self) -> Data:
+        return decode_all(self.raw)
+
+
+def _read_czech(body: _Body) -> Decoded | None:
+    return _czech(body.raw)
+
+
+def _read_pairs(body: _Body) -> Decoded | None:
+    """A structure of (date-time,) OBIS, value, OBIS, value …."""
+    registers = None if body.array_first else body.registers
+    if registers is None or not registers.single or body.raw[0] != STRUCTURE:
+        return None
+    start = _pairs_start(registers.elements)
+    return _pairs(registers.elements, start) if start is not None else None
+
+
+def _read_push_list(body: _Body) -> Decoded | None:
+    """A body that opens with its push object list: ``(class, OBIS, attribute)`` per value that follows."""
+    if not body.array_first or (entries := _push_list(tree := body.tree)) is None:
+        return None
     builder = _Builder()
-    if (entries := _push_list(body)) is not None:
-        for (class_id, address, attribute), data in zip(entries[1:], body.items[1:], strict=True):
-            if class_id == CLASS_PUSH_SETUP or attribute == 1:
-                continue  # the push setup and logical names describe the push, not the meter
-            if class_id == CLASS_CLOCK:
-                builder.add_clock(data.value)
-            elif class_id in DESCRIBED_CLASSES and attribute != 2:
-                builder.attribute(address, attribute, data)
-            else:
-                builder.add(address, data.tag, data.value)  # no scaler: the conventions say (scaling.judge)
-        return builder.decoded(Layout.PUSH_LIST)
-    if registers is None:
-        registers = find_registers(raw)
-    if registers is not None and registers.described:
-        return _described(registers)
-    if profile is not None:
-        chosen = PROFILES.get(profile)
+    for (class_id, address, attribute), data in zip(entries[1:], tree.items[1:], strict=True):
+        if class_id == CLASS_PUSH_SETUP or attribute == 1:
+            continue  # the push setup and logical names describe the push, not the meter
+        if class_id == CLASS_CLOCK:
+            builder.add_clock(data.value)
+        elif class_id in DESCRIBED_CLASSES and attribute != 2:
+            builder.attribute(address, attribute, data)
+        else:
+            builder.add(address, data.tag, data.value)  # no scaler: the conventions say (scaling.judge)
+    return builder.decoded(Layout.PUSH_LIST)
+
+
+def _read_described(body: _Body) -> Decoded | None:
+    registers = body.registers
+    return _described(registers) if registers is not None and registers.described else None
+
+
+def _read_positional(body: _Body) -> Decoded | None:
+    """A utility's positions (:mod:`.positional`): the forced profile, else the first whose layout fits."""
+    if body.profile is not None:
+        chosen = PROFILES.get(body.profile)
         if chosen is None:
-            raise DlmsError(PushProblem.UNKNOWN_LAYOUT, f"no profile named {profile!r}")
+            raise DlmsError(PushProblem.UNKNOWN_LAYOUT, f"no profile named {body.profile!r}")
         candidates = [chosen]
     else:
         candidates = list(PROFILES.values())
+    tree = body.tree
     for candidate in candidates:
-        if (fields := candidate.layout(body)) is not None:
-            _positional(builder, fields, body, candidate.name)
+        if (fields := candidate.layout(tree)) is not None:
+            builder = _Builder()
+            _positional(builder, fields, tree, candidate.name)
             return builder.decoded(Layout.POSITIONAL, candidate.name)
-    raise DlmsError(PushProblem.UNKNOWN_LAYOUT, f"no layout describes a body shaped {shape(body)}")
+    return None
+
+
+# One reader per layout, tried in this order; the first that recognises the body reads it. Those reading the bytes
+# come first (the common bodies, and the fast way); a push list is read from the tree, and only a body opening with
+# an array can carry one, so a body that describes its registers is never decoded into a tree.
+READERS: Final[tuple[Callable[[_Body], Decoded | None], ...]] = (
+    _read_czech,
+    _read_pairs,
+    _read_push_list,
+    _read_described,
+    _read_positional,
+)
+
+
+def decode_body(raw: bytes, profile: str | None = None) -> Decoded:
+    """Turn a notification body, its A-XDR bytes, into data sets with the first of :data:`READERS` that
+    recognises it. ``profile`` forces a positional layout by name. Bytes that are not well-formed values raise
+    ``malformed``; a body no layout describes, ``unknown_layout``.
+    """
+    body = _Body(raw, profile)
+    for reader in READERS:
+        if (decoded := reader(body)) is not None:
+            return decoded
+    raise DlmsError(PushProblem.UNKNOWN_LAYOUT, f"no layout describes a body shaped {shape(body.tree)}")

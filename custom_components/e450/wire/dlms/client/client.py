@@ -1,8 +1,8 @@
 """A DLMS/COSEM client read as a sans-IO state machine: connect (HDLC), associate, GET, release, disconnect.
 
-Shaped like the IEC 62056-21 session (:mod:`..iec62056.session`): the driver feeds what arrived with
+Shaped like the IEC 62056-21 session (:mod:`...iec62056.session`): the driver feeds what arrived with
 :meth:`DlmsClient.receive_data` and asks :meth:`DlmsClient.next_action` what to do until ``Done`` or a
-:class:`~..errors.MeterError`. A table maps each state to its handler; the state changes only in :meth:`_move`.
+:class:`~...errors.MeterError`. A table maps each state to its handler; the state changes only in :meth:`_move`.
 In mode E the IEC session signs on first and hands the line over at the agreed speed (IEC 62056-21 Annex E).
 Frames are :mod:`.hdlc_link`'s, APDUs :mod:`.association`'s and :mod:`.get`'s, meanings :mod:`.cosem`'s.
 """
@@ -16,26 +16,30 @@ from enum import Enum, auto
 import secrets
 from typing import ClassVar, Final
 
-from ..actions import Action, Configure, Done, Drain, Send, Wait
-from ..errors import ClientProblem, DlmsClientError, MeterError
-from ..framing.hdlc import DM, UA, HdlcFrame, HdlcReader
-from ..iec62056.session import Session, SessionConfig, wire_time
-from ..models import HdlcHandover, Identification, LoadProfile, Readout, Timings
-from .association import Association, Mechanism, build_aarq, build_rlrq, initiate_request, parse_aare, parse_rlre
-from .cosem import DEFAULT_REGISTERS
-from .get import (
-    Answer,
-    DataAccessResult,
-    get_next,
-    get_normal,
-    get_with_list,
-    parse_get_response,
-    parse_list_results,
-    parse_single_result as parse_single,
+from ...actions import Action, Configure, Done, Drain, Send, Wait
+from ...errors import ClientProblem, DlmsClientError, MeterError
+from ...framing.hdlc import DM, UA, HdlcFrame, HdlcReader
+from ...iec62056.session import Session, SessionConfig, wire_time
+from ...models import HdlcHandover, Identification, LoadProfile, Readout, Timings
+from .association import (
+    Association,
+    ContextChoice,
+    ContextRefused,
+    Mechanism,
+    Referencing,
+    build_aarq,
+    build_rlrq,
+    initiate_request,
+    parse_aare,
+    parse_rlre,
 )
+from .cosem import DEFAULT_REGISTERS
+from .get import Answer, DataAccessResult, parse_list_results, parse_single_result as parse_single
 from .hdlc_link import HdlcLink, LinkSettings
 from .hls import Ciphering, ClientKeys
 from .reading import Read, RegisterRead, Request, Scalers, list_size
+from .services import LogicalNameService, Service
+from .shortname import LearnNames, ShortNames, ShortNameService
 
 DIRECT_BAUD: Final = 9600  # direct HDLC on an optical port: 9600 8N1 (IEC 62056-21 Annex E.1 / field practice)
 FRAME_OVERHEAD: Final = 14  # flags, format, 4-byte addresses, control, HCS, FCS
@@ -61,6 +65,11 @@ class ClientConfig:
     max_pdu: int = 0xFFFF  # client-max-receive-pdu-size proposed in the AARQ
     list_size: int = 10  # attributes per GET-Request-With-List (when the meter agreed to lists)
     disconnect_timeout: float = 0.5  # DISC is a courtesy: not waited for long
+    referencing: Referencing = Referencing.AUTO  # auto: logical names, short names when the meter refuses them
+
+    def __post_init__(self) -> None:
+        if self.keys is not None and self.referencing is Referencing.SN:
+            raise ValueError("HLS-GMAC is offered over logical name referencing only")
 
 
 class State(Enum):
@@ -85,15 +94,26 @@ _NO_DISC: Final = frozenset({State.SIGN_ON, State.CONNECT, State.AWAIT_UA, State
 class DlmsClient:
     """One read of one meter: registers (:class:`~.reading.RegisterRead`, the default) or what ``read`` plans (a
     load profile, :class:`~.profile.ProfileRead`). ``scalers`` (value attribute → scaling) is kept by the caller
-    across reads, so each register's ``scaler_unit`` is read once."""
+    across reads, so each register's ``scaler_unit`` is read once; so is ``names`` (what a short name meter's object
+    list taught, :class:`~.shortname.ShortNames`), read once and proposed first by ``auto`` once known."""
 
     _HANDLERS: ClassVar[dict[State, Callable[[DlmsClient, float], Action]]]
     _ANSWERS: ClassVar[dict[State, Callable[[DlmsClient, bytes, float], Action]]]
 
-    def __init__(self, config: ClientConfig | None = None, scalers: Scalers | None = None, read: Read | None = None):
+    def __init__(
+        self,
+        config: ClientConfig | None = None,
+        scalers: Scalers | None = None,
+        read: Read | None = None,
+        names: ShortNames | None = None,
+    ):
         self.config = config = config or ClientConfig()
         self.scalers = scalers if scalers is not None else {}
         self.read: Read = read or RegisterRead(config.registers, self.scalers)
+        self.names = names if names is not None else ShortNames()
+        self._plan: Read = self.read
+        self._service: Service = LogicalNameService()
+        self.context = ContextChoice(config.referencing, short_known=self.names.known, ciphered=config.keys is not None)
         self.link = HdlcLink(config.link)
         self._state = State.START
         self._pending: list[Action] = []
@@ -214,7 +234,8 @@ class DlmsClient:
 
     def _aarq(self) -> bytes:
         if self.ciphering is None:
-            return build_aarq(self._mechanism, (self.config.password or "").encode(), max_pdu=self.config.max_pdu)
+            password = (self.config.password or "").encode()
+            return build_aarq(self._mechanism, password, max_pdu=self.config.max_pdu, referencing=self.context.proposed)
         initiate = self.ciphering.protect(initiate_request(self.config.max_pdu))
         title = self.ciphering.keys.system_title
         return build_aarq(self._mechanism, self.ciphering.challenge, calling_title=title, user_information=initiate)
@@ -250,7 +271,14 @@ class DlmsClient:
 
     def _on_aare(self, apdu: bytes, now: float) -> Action:
         decipher = self.ciphering.initiate_response if self.ciphering is not None else None
-        association = parse_aare(apdu, self._mechanism, decipher)
+        try:
+            association = parse_aare(apdu, self._mechanism, decipher, self.context.proposed)
+        except ContextRefused:
+            if not self.context.other():
+                raise
+            # an SN meter refuses the LN context: the other one proposed, once
+            self.link.send(self._aarq())
+            return self._on_exchange(now)
         if self.ciphering is None:
             return self._begin(association, now)
         self._association = association  # HLS: the meter's challenge answered before anything is read
@@ -265,7 +293,11 @@ class DlmsClient:
         return self._begin(self._association, now)
 
     def _begin(self, association: Association, now: float) -> Action:
-        self.read.begin(association, list_size(association, self.config.list_size))
+        self.context.proposed = association.referencing  # the one the AARE names
+        if association.referencing is Referencing.SN:
+            self._service = ShortNameService(self.names)
+            self._plan = LearnNames(self.names, self.read)
+        self._plan.begin(association, list_size(association, self.config.list_size))
         return self._next_request(now)
 
     def _send_apdu(self, apdu: bytes) -> None:
@@ -273,17 +305,19 @@ class DlmsClient:
         self.link.send(self.ciphering.protect(apdu) if self.ciphering is not None else apdu)
 
     def _next_request(self, now: float) -> Action:
-        request = self.read.next_request()
+        while (request := self._plan.next_request()) is not None:
+            self._request = request
+            self._invoke_id = (self._invoke_id + 1) & 0x0F
+            apdu = self._service.request(self._invoke_id, request)
+            if apdu is not None:
+                break
+            self._plan.answered(request, self._service.results(()))  # known without asking the meter
         if request is None:
             self.link.send(build_rlrq())
             self._move(State.RELEASE)
             return self._on_exchange(now)
-        self._request = request
-        self._invoke_id = (self._invoke_id + 1) & 0x0F
-        if len(request.attributes) == 1:
-            self._send_apdu(get_normal(self._invoke_id, request.attributes[0], request.access))
-        else:
-            self._send_apdu(get_with_list(self._invoke_id, list(request.attributes)))
+        assert apdu is not None
+        self._send_apdu(apdu)
         self._blocks = []
         self._move(State.READ)
         return self._on_exchange(now)
@@ -292,7 +326,7 @@ class DlmsClient:
         if self.ciphering is not None:
             apdu = self.ciphering.unprotect(apdu)
         try:
-            answer = parse_get_response(apdu, self._invoke_id)
+            answer = self._service.parse(apdu, self._invoke_id)
         except DlmsClientError as err:
             if err.reason is not ClientProblem.REJECTED or not self._request.access:
                 raise
@@ -304,15 +338,19 @@ class DlmsClient:
                 raise DlmsClientError(ClientProblem.BLOCK_TRANSFER_ABORTED, f"{why} after {len(self._blocks)} blocks")
             self._blocks.append(answer.raw)
             if not answer.last:
-                self._send_apdu(get_next(self._invoke_id, answer.number))
+                self._send_apdu(self._service.next_block(self._invoke_id, answer))
                 return self._on_exchange(now)
             joined = b"".join(self._blocks)
             single = len(self._request.attributes) == 1
             answer = Answer((parse_single(joined),) if single else parse_list_results(joined))
-        if len(answer.results) != len(self._request.attributes):
-            detail = f"{len(answer.results)} results for {len(self._request.attributes)}"
+        elif self._blocks:  # a data-access-result in place of the next block
+            detail = f"{answer.results[0]} after {len(self._blocks)} blocks"
+            raise DlmsClientError(ClientProblem.BLOCK_TRANSFER_ABORTED, detail)
+        results = self._service.results(answer.results)
+        if len(results) != len(self._request.attributes):
+            detail = f"{len(results)} results for {len(self._request.attributes)}"
             raise DlmsClientError(ClientProblem.MALFORMED, detail)
-        self.read.answered(self._request, answer.results)
+        self._plan.answered(self._request, results)
         return self._next_request(now)
 
     def _on_rlre(self, apdu: bytes, now: float) -> Action:
@@ -350,7 +388,7 @@ class DlmsClient:
             bytes_received=self.bytes_received,
             retried=self.link.retransmissions > 0,
         )
-        return self.read.result(self._identification, timings)
+        return replace(self._plan.result(self._identification, timings), referencing=str(self.context.proposed))
 
     def _on_done(self, now: float) -> Action:
         assert self._result is not None

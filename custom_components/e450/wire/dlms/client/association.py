@@ -2,19 +2,19 @@
 docs/dlms-client.md §2).
 
 The ACSE APDUs are BER-encoded (ISO 8650 / ITU-T X.227), the xDLMS InitiateRequest and InitiateResponse inside
-their user-information field A-XDR-encoded. Only what a reading client needs: logical name referencing, no
-security, low level security (a password), or HLS-GMAC with ciphering (the fields it adds here, the ciphering in
-:mod:`.hls`).
+their user-information field A-XDR-encoded. Only what a reading client needs: logical or short name referencing
+(the application context proposed, and the one the AARE names), no security, low level security (a password), or
+HLS-GMAC with ciphering over logical names (the fields it adds here, the ciphering in :mod:`.hls`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import IntEnum
+from dataclasses import dataclass, replace
+from enum import IntEnum, StrEnum
 from typing import Final
 
-from ..errors import ClientProblem, DlmsClientError
+from ...errors import ClientProblem, DlmsClientError
 
 AARQ: Final = 0x60
 AARE: Final = 0x61
@@ -27,8 +27,19 @@ DLMS_VERSION: Final = 6
 # joint-iso-ctt(2) country(16) country-name(756) identified-organization(5) DLMS-UA(8): 60 85 74 05 08
 _DLMS_UA: Final = bytes.fromhex("6085740508")
 APPLICATION_CONTEXT_LN: Final = 1  # logical name referencing, no ciphering (…08 01 01)
-APPLICATION_CONTEXT_SN: Final = 2  # short name referencing (…08 01 02): not offered by this client
+APPLICATION_CONTEXT_SN: Final = 2  # short name referencing, no ciphering (…08 01 02)
 APPLICATION_CONTEXT_LN_CIPHERED: Final = 3  # logical name referencing with ciphering (…08 01 03)
+APPLICATION_CONTEXT_SN_CIPHERED: Final = 4  # short name referencing with ciphering (…08 01 04): recognised only
+
+
+class Referencing(StrEnum):
+    """How the client names what it reads: logical names (GET on class, OBIS, attribute) or short names (READ on a
+    base name plus the attribute's offset); ``auto`` proposes logical names and falls back to short names when the
+    meter refuses the context (docs/dlms-client.md §9.1)."""
+
+    AUTO = "auto"
+    LN = "ln"
+    SN = "sn"
 
 
 class Mechanism(IntEnum):
@@ -43,8 +54,10 @@ class Conformance:
     """Bits of the 24-bit conformance block (Green Book Table 80: bit 0 is the first, most significant, bit)."""
 
     GENERAL_BLOCK_TRANSFER: Final = 1 << (23 - 2)
+    READ: Final = 1 << (23 - 3)  # short names
     BLOCK_TRANSFER_WITH_GET: Final = 1 << (23 - 11)
     MULTIPLE_REFERENCES: Final = 1 << (23 - 14)
+    PARAMETERIZED_ACCESS: Final = 1 << (23 - 18)  # short names: a read with an access selector
     GET: Final = 1 << (23 - 19)
     SELECTIVE_ACCESS: Final = 1 << (23 - 21)
 
@@ -55,6 +68,13 @@ PROPOSED_CONFORMANCE: Final = (
     | Conformance.BLOCK_TRANSFER_WITH_GET
     | Conformance.MULTIPLE_REFERENCES
     | Conformance.SELECTIVE_ACCESS
+)
+# over short names: READ, in blocks (bit 11 covers both services), with lists, and parameterized access
+PROPOSED_CONFORMANCE_SN: Final = (
+    Conformance.READ
+    | Conformance.BLOCK_TRANSFER_WITH_GET
+    | Conformance.MULTIPLE_REFERENCES
+    | Conformance.PARAMETERIZED_ACCESS
 )
 
 
@@ -105,14 +125,21 @@ def build_aarq(
     secret: bytes = b"",
     *,
     max_pdu: int = 0xFFFF,
-    conformance: int = PROPOSED_CONFORMANCE,
+    conformance: int | None = None,
     calling_title: bytes = b"",
     user_information: bytes = b"",
+    referencing: Referencing = Referencing.LN,
 ) -> bytes:
-    """An AARQ for logical name referencing; with LLS, ``secret`` is the password. With ciphering (HLS-GMAC),
-    ``secret`` is the challenge CtoS, ``calling_title`` our system title and ``user_information`` the
-    glo-ciphered InitiateRequest (Green Book §9.3.2: the context is then 'with ciphering')."""
-    context = APPLICATION_CONTEXT_LN_CIPHERED if calling_title else APPLICATION_CONTEXT_LN
+    """An AARQ for logical (or, ``referencing`` SN, short) name referencing; with LLS, ``secret`` is the password.
+    With ciphering (HLS-GMAC, logical names only), ``secret`` is the challenge CtoS, ``calling_title`` our system
+    title and ``user_information`` the glo-ciphered InitiateRequest (Green Book §9.3.2: the context is then 'with
+    ciphering')."""
+    short = referencing is Referencing.SN
+    context = APPLICATION_CONTEXT_SN if short else APPLICATION_CONTEXT_LN
+    if calling_title:
+        context = APPLICATION_CONTEXT_LN_CIPHERED
+    if conformance is None:
+        conformance = PROPOSED_CONFORMANCE_SN if short else PROPOSED_CONFORMANCE
     fields = _tlv(0xA1, _tlv(0x06, _oid(1, context)))
     if calling_title:
         fields += _tlv(0xA6, _tlv(0x04, calling_title))  # calling-AP-title [6], before the ACSE requirements
@@ -158,10 +185,17 @@ class Association:
     mechanism: Mechanism = Mechanism.NONE
     challenge: bytes = b""  # the server's challenge StoC (HLS only)
     server_title: bytes = b""  # the server's system title, responding-AP-title (ciphering only)
+    referencing: Referencing = Referencing.LN  # the context the AARE names
 
     def allows(self, bit: int) -> bool:
         """The negotiated conformance includes ``bit``."""
         return bool(self.conformance & bit)
+
+    @property
+    def selective_access(self) -> bool:
+        """A read may carry an access selector: selective access (GET), parameterized access (READ)."""
+        short = self.referencing is Referencing.SN
+        return self.allows(Conformance.PARAMETERIZED_ACCESS if short else Conformance.SELECTIVE_ACCESS)
 
 
 def _small_int(field: bytes | None, inner: int = 0x02) -> int | None:
@@ -181,9 +215,50 @@ def _small_int(field: bytes | None, inner: int = 0x02) -> int | None:
 Decipher = Callable[[bytes, bytes], bytes]  # (the meter's system title, glo-initiate-response) → InitiateResponse
 
 
-def parse_aare(apdu: bytes, mechanism: Mechanism = Mechanism.NONE, decipher: Decipher | None = None) -> Association:
-    """The association the meter accepted; :class:`DlmsClientError` with the reason when it refused. With
-    ciphering, ``decipher`` opens the glo-initiate-response (0x28) with the responding-AP-title."""
+class ContextRefused(DlmsClientError):
+    """The meter refused the application context proposed (diagnostic 2, or an AARE naming the other one): with
+    ``auto`` referencing the client proposes the other context."""
+
+
+class ContextChoice:
+    """Which context the AARQ proposes: the configured one; with ``auto``, short names first when the meter
+    spoke them before (``short_known``), else logical names, and the other one once when the meter refuses the
+    first (never with ciphering: HLS-GMAC is logical names only)."""
+
+    def __init__(self, configured: Referencing, *, short_known: bool, ciphered: bool) -> None:
+        self._may_switch = configured is Referencing.AUTO and not ciphered
+        self.proposed: Referencing
+        if configured is not Referencing.AUTO:
+            self.proposed = configured
+        else:
+            self.proposed = Referencing.SN if short_known and not ciphered else Referencing.LN
+
+    def other(self) -> bool:
+        """Propose the other context after a refusal; ``False`` when that is not allowed (or already done)."""
+        if not self._may_switch:
+            return False
+        self._may_switch = False
+        self.proposed = Referencing.LN if self.proposed is Referencing.SN else Referencing.SN
+        return True
+
+
+def _named_referencing(field: bytes | None) -> Referencing | None:
+    """The referencing of the application-context-name an AARE carries (``A1 09 06 07 60 85 74 05 08 01 xx``)."""
+    name = ber_fields(field or b"").get(0x06, b"")
+    if len(name) != 7 or name[:5] != _DLMS_UA or name[5] != 1:
+        return None
+    return Referencing.SN if name[6] in (APPLICATION_CONTEXT_SN, APPLICATION_CONTEXT_SN_CIPHERED) else Referencing.LN
+
+
+def parse_aare(
+    apdu: bytes,
+    mechanism: Mechanism = Mechanism.NONE,
+    decipher: Decipher | None = None,
+    proposed: Referencing = Referencing.LN,
+) -> Association:
+    """The association the meter accepted; :class:`DlmsClientError` with the reason when it refused
+    (:class:`ContextRefused` when it was the application context). With ciphering, ``decipher`` opens the
+    glo-initiate-response (0x28) with the responding-AP-title."""
     if not apdu or apdu[0] != AARE:
         first = f"0x{apdu[0]:02x}" if apdu else "nothing"
         raise DlmsClientError(ClientProblem.MALFORMED, f"expected an AARE (0x61), got {first}")
@@ -193,10 +268,13 @@ def parse_aare(apdu: bytes, mechanism: Mechanism = Mechanism.NONE, decipher: Dec
     if result is None:
         raise DlmsClientError(ClientProblem.MALFORMED, "AARE without a result")
     user_information = ber_fields(fields.get(0xBE, b"")).get(0x04, b"")
+    named = _named_referencing(fields.get(0xA1)) or proposed
     if result != AssociationResult.ACCEPTED:
         detail = f"result {result}, diagnostic {diagnostic}"
         if user_information.startswith(bytes([CONFIRMED_SERVICE_ERROR])):
             detail += f", initiate error {user_information[1:].hex()}"
+        if diagnostic == UserDiagnostic.APPLICATION_CONTEXT_NOT_SUPPORTED or named is not proposed:
+            raise ContextRefused(ClientProblem.ASSOCIATION_REFUSED, f"{detail}, {proposed} context refused")
         if diagnostic == UserDiagnostic.AUTHENTICATION_FAILURE and mechanism is Mechanism.HIGH_GMAC:
             raise DlmsClientError(ClientProblem.AUTHENTICATION_FAILED, detail)  # the ciphered AARQ did not open
         if diagnostic == UserDiagnostic.AUTHENTICATION_FAILURE:
@@ -210,7 +288,7 @@ def parse_aare(apdu: bytes, mechanism: Mechanism = Mechanism.NONE, decipher: Dec
         if mechanism is Mechanism.HIGH_GMAC and not challenge:
             raise DlmsClientError(ClientProblem.MALFORMED, "AARE of an HLS association without the challenge StoC")
         user_information = decipher(title, user_information)
-    return _initiate_response(user_information, mechanism, challenge, title)
+    return replace(_initiate_response(user_information, mechanism, challenge, title), referencing=named)
 
 
 def _initiate_response(raw: bytes, mechanism: Mechanism, challenge: bytes, title: bytes) -> Association:

@@ -1,9 +1,9 @@
 """The push decoder: bytes from the port in, decoded pushes out. Sans-IO: no port, no clock, no event loop.
 
 A push flows one way through the layers, each entered once (docs/dlms.md):
-framing (:mod:`..framing.hdlc` frames, segments and LLC, or :mod:`..framing.mbus` frames and segments, or
-:mod:`.raw` APDUs) → blocks (:mod:`.apdu`: general-block-transfer) →
-deciphering (:mod:`.cipher`) → notification (:mod:`.apdu`) → body (:mod:`.bodies`) → :class:`~..models.Readout`.
+framing (:mod:`...framing.hdlc` frames, segments and LLC, or :mod:`...framing.mbus` frames and segments, or
+:mod:`.raw` APDUs) → blocks (:mod:`..apdu`: general-block-transfer) →
+deciphering (:mod:`..cipher`) → notification (:mod:`..apdu`) → body (:mod:`.bodies`) → :class:`~...models.Readout`.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 import logging
 from typing import Any
 
-from ..errors import DlmsError, PushProblem
-from ..framing import Framing
-from ..framing.hdlc import HdlcFrame, HdlcReader, strip_llc
-from ..framing.mbus import MbusFrame, MbusReader
-from ..models import UNPROTECTED, BccStatus, PushInfo, Readout, TagStatus
-from ..scaling.judge import ScaleJudge
-from ..submeters import submeters
-from .apdu import (
+from ...errors import DlmsError, PushProblem
+from ...framing import Framing
+from ...framing.hdlc import HdlcFrame, HdlcReader, strip_llc
+from ...framing.mbus import MbusFrame, MbusReader
+from ...models import UNPROTECTED, BccStatus, PushInfo, Readout, TagStatus
+from ...scaling.judge import ScaleJudge
+from ...submeters import submeters
+from ..apdu import (
     CIPHERED,
     GENERAL_BLOCK_TRANSFER,
     MAX_APDU,
@@ -29,9 +29,9 @@ from .apdu import (
     parse_blocks,
     parse_notification,
 )
-from .axdr import decode_all
+from ..axdr import decode_all
+from ..cipher import decrypt, parse_glo_ciphered
 from .bodies import decode_body
-from .cipher import decrypt, parse_glo_ciphered
 from .described import redacted
 from .raw import RawReader, apdu_end
 
@@ -71,7 +71,7 @@ class PushDecoder:
     ``ek``/``ak``: encryption and authentication keys (16 bytes) or ``None``; ``profile`` forces a positional
     layout by name (``None``: chosen by the body's signature); ``scales``: the user's exponents by code. The
     decoder remembers the last invocation counter per system title and drops a push that repeats it. Registers
-    sent without their scaler go through the scale judge (:mod:`..scaling.judge`): a push's readout holds the
+    sent without their scaler go through the scale judge (:mod:`...scaling.judge`): a push's readout holds the
     right values, and holds back (``Readout.withheld``) those whose scale is not settled.
     """
 

@@ -2,7 +2,7 @@
 associates, sends the requests a read plans, hands back each answer, and releases; a read decides what to ask next
 from what came back and makes the result (docs/dlms-client.md §3-§4).
 
-:class:`RegisterRead` reads registers, clock and logical device name into a :class:`~..models.Readout`; the load
+:class:`RegisterRead` reads registers, clock and logical device name into a :class:`~...models.Readout`; the load
 profile read (:mod:`.profile`) follows the same protocol.
 """
 
@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..errors import ClientProblem, DlmsClientError
-from ..models import BccStatus, DataSet, Identification, LoadProfile, Readout, Timings
+from ...errors import ClientProblem, DlmsClientError
+from ...models import BccStatus, DataSet, Identification, LoadProfile, Readout, Timings
+from ..units import Scaling
 from .association import Association, Conformance
 from .cosem import (
     CLOCK_TIME,
@@ -31,7 +32,6 @@ from .cosem import (
     text_of,
 )
 from .get import Attribute, Result
-from .units import Scaling
 
 Scalers = dict[Attribute, Scaling | None]  # value attribute → its scaling, kept by the caller across reads
 
@@ -58,7 +58,7 @@ class Read(Protocol):
         """The meter's answer to ``request``, one result per attribute (a refusal is a data-access-result)."""
 
     def result(self, identification: Identification | None, timings: Timings) -> Readout | LoadProfile:
-        """What was read; raises :class:`~..errors.DlmsClientError` when nothing useful was."""
+        """What was read; raises :class:`~...errors.DlmsClientError` when nothing useful was."""
 
 
 def batches(attributes: list[Attribute], size: int) -> list[Request]:

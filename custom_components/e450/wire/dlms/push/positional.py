@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from .axdr import (
+from ..axdr import (
     ARRAY,
     BOOLEAN,
     DATE_TIME,
@@ -26,7 +26,7 @@ from .axdr import (
     VISIBLE_STRING,
     Data,
 )
-from .units import Scaling
+from ..units import Scaling
 
 CLOCK: Final = "0-0:1.0.0"  # a position holding the meter's date and time
 TIME: Final = "0-0:0.9.1"  # a position holding the meter's time alone (a 4-byte COSEM time as an octet-string)

@@ -2,7 +2,7 @@
 docs/dlms-client.md §4): registers (class 3, and 4 extended, with attribute 3 ``scaler_unit``), the clock (class 8),
 the logical device name (class 1, 0-0:42.0.0) and the association's object list (class 15 attribute 2).
 
-Everything here is pure: descriptors in, :class:`~..models.DataSet` out.
+Everything here is pure: descriptors in, :class:`~...models.DataSet` out.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from ..models import DataSet, DataValue
-from .axdr import (
+from ...models import DataSet, DataValue
+from ..axdr import (
     ARRAY,
     DATE_TIME,
     NUMERIC,
@@ -25,8 +25,8 @@ from .axdr import (
     obis_bytes,
     obis_text,
 )
+from ..units import Scaling, scaler_unit
 from .get import Attribute, Result
-from .units import Scaling, scaler_unit
 
 DATA: Final = 1
 REGISTER: Final = 3
@@ -87,12 +87,16 @@ class ObjectListEntry:
 
 
 def parse_object_list(data: Result) -> tuple[ObjectListEntry, ...]:
-    """``array of {class_id, version, logical_name, access_rights}``; an entry of another shape is skipped."""
+    """``array of {class_id, version, logical_name, access_rights}`` (an LN association's), or of ``{base_name,
+    class_id, version, logical_name}`` (an SN association's, Blue Book class 12); an entry of another shape is
+    skipped."""
     if not isinstance(data, Data) or data.tag != ARRAY:
         return ()
     entries = []
     for item in data.items:
         fields = item.items
+        if item.tag == STRUCTURE and len(fields) == 4 and fields[3].is_octets(6) and fields[1].tag == UINT16:
+            fields = fields[1:]  # the SN shape: the base name first
         if item.tag != STRUCTURE or len(fields) < 3 or fields[0].tag != UINT16 or not fields[2].is_octets(6):
             continue
         class_id, version, obis = fields[0].value, fields[1].value, fields[2].value

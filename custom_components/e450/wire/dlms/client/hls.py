@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from ..errors import ClientProblem, DlmsClientError, DlmsError
-from .axdr import OCTET_STRING, decode, decode_length, encode_length, obis_bytes
-from .cipher import SC_AUTHENTICATION, SC_ENCRYPTION, GloCiphered, decrypt, parse_glo_ciphered, seal
+from ...errors import ClientProblem, DlmsClientError, DlmsError
+from ..axdr import OCTET_STRING, decode, decode_length, encode_length, obis_bytes
+from ..cipher import SC_AUTHENTICATION, SC_ENCRYPTION, GloCiphered, decrypt, parse_glo_ciphered, seal
 from .get import EXCEPTION_RESPONSE, Attribute, check_not_refused, invoke_byte
 
 # "E45" in place of a manufacturer's FLAG id, then five zero bytes: a system title is eight bytes (§4.3.4)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from ..errors import DlmsError
-from .axdr import ARRAY, ENUM, STRUCTURE, leaf
+from ...errors import DlmsError
+from ..axdr import ARRAY, ENUM, STRUCTURE, leaf
 
 DESCRIPTOR: Final = 9  # class id (2) | logical name (6) | attribute index (1)
 _OPENING: Final = bytes((STRUCTURE, 2, ENUM))

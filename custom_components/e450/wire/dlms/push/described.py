@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import struct
 from typing import Final
 
-from ..errors import DlmsError
-from .axdr import (
+from ...errors import DlmsError
+from ..axdr import (
     ARRAY,
     ENUM,
     FIXED,
@@ -38,12 +38,12 @@ from .axdr import (
     decode_length,
     leaf,
 )
-from .units import Scaling, scaling
+from ..units import Scaling, scaling
 
 MAX_DEPTH: Final = 4
 MIN_REGISTERS: Final = 2  # one stray 6-byte string is no list of registers
 
-# A register the body describes: its OBIS code (6 bytes), its value's A-XDR tag and value (as :class:`.axdr.Data`
+# A register the body describes: its OBIS code (6 bytes), its value's A-XDR tag and value (as :class:`..axdr.Data`
 # holds them) and, when the body says, its scaling. A plain tuple: a push makes dozens, every second.
 Entry = tuple[bytes, int, object, Scaling | None]
 
@@ -245,7 +245,7 @@ def _registers(body: bytes, *, quirks: bool) -> Registers | None:
 
 def find_registers(body: bytes) -> Registers | None:
     """Walk a body's A-XDR bytes for the registers it describes, building them directly (no tree of values);
-    ``None`` when the bytes are not well-formed values (:func:`.axdr.decode_all` then says why). Several arrays
+    ``None`` when the bytes are not well-formed values (:func:`..axdr.decode_all` then says why). Several arrays
     or structures one after the other are walked as one body; a body that does not decode as it should is walked
     once more with the firmware quirks of :func:`_quirk` allowed."""
     registers = _registers(body, quirks=False)

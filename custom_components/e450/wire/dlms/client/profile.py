@@ -5,7 +5,8 @@ The columns first (attribute 3 ``capture_objects``) and the capture period (attr
 of every captured register not yet known, then the buffer (attribute 2) restricted by a range descriptor (access
 selector 1: the clock column between two date-times; Green Book §9.3.6, GET with selective access). A meter that
 refuses selective access (a data-access-result, an exception-response, or no selective-access conformance bit)
-gives its whole buffer, filtered here by the same range.
+gives its whole buffer, filtered here by the same range. Over short names the range travels as parameterized
+access of a ReadRequest (:mod:`.shortname`), the same selector and parameters.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from datetime import datetime, timedelta
 from enum import Enum, auto
 from typing import Final
 
-from ..errors import ClientProblem, DlmsClientError
-from ..models import Identification, LoadProfile, ProfileEntry, Reading, Timings
-from ..obis import normalize_address
-from .association import Association, Conformance
-from .axdr import (
+from ...errors import ClientProblem, DlmsClientError
+from ...models import Identification, LoadProfile, ProfileEntry, Reading, Timings
+from ...obis import normalize_address
+from ..axdr import (
     ARRAY,
     DATE_TIME,
     INT8,
@@ -34,6 +34,7 @@ from .axdr import (
     obis_bytes,
     obis_text,
 )
+from .association import Association
 from .cosem import CLOCK, EXTENDED_REGISTER, PROFILE_GENERIC, REGISTER, scaled, scaling_of
 from .get import Attribute, DataAccessResult, Result
 from .reading import Request, Scalers, batches
@@ -162,7 +163,7 @@ class ProfileRead:
 
     def begin(self, association: Association, list_size: int) -> None:
         self._size = list_size
-        self._selective = association.allows(Conformance.SELECTIVE_ACCESS)
+        self._selective = association.selective_access
         self._requests = batches([self._capture_objects, self._capture_period], list_size)
 
     def next_request(self) -> Request | None:
