@@ -1,6 +1,7 @@
 """The simulated meter's COSEM objects, E450-like (IEC 62056-6-2 interface classes; docs/dlms-client.md §4):
-registers with scaler and unit, the clock, the logical device name, the meter number, a load profile and the
-association that lists them all.
+registers with scaler and unit (the power factor among them), the maximum demand (extended register, class 4),
+the current average demand (demand register, class 5), the active tariff, the clock, the logical device name, the
+meter number, a load profile and the association that lists them all.
 
 Values come from the same :class:`~.profiles.MeterState` the IEC readout and the pushes show, so the three paths
 agree. A-XDR is built with the wire package's encoder (a builder, shared as the design allows).
@@ -18,6 +19,7 @@ from custom_components.e450.wire.dlms.axdr import (
     ARRAY,
     ENUM,
     INT8,
+    INT16,
     NULL,
     OCTET_STRING,
     STRUCTURE,
@@ -52,6 +54,8 @@ def scaler_unit(scaler: int, unit: int) -> Data:
 Getter = Callable[[], Data]
 Selector = Callable[[int, Data], Data | int]  # (access selector, its parameters) → the selection or a result
 OTHER_REASON: Final = 250  # data-access-result of a selection the meter cannot make
+POWER_FACTOR: Final = 980  # 0.980 at 10^-3, on every phase
+MAXIMUM_DEMAND_W: Final = 4210
 
 
 def meter_time(raw: object) -> datetime | None:
@@ -129,6 +133,10 @@ class CosemObjects:
             *self._phases((32, 52, 72), lambda: state.voltages, 10, -1, 35),
             *self._phases((31, 51, 71), lambda: state.currents, 100, -2, 33),
             self._register("1-0:14.7.0", lambda: _u16(state.frequency * 100), -2, 44),
+            *self._power_factors(),
+            self._maximum_demand(),
+            self._average_demand(),
+            self._data("0-0:96.14.0", lambda: Data(UINT8, 1)),  # the active tariff: T1
             self._load_profile(),
         ]
         association = CosemObject(15, 1, obis_bytes("0-0:40.0.0"), {1: self._name("0-0:40.0.0"), 2: self._object_list})
@@ -161,6 +169,42 @@ class CosemObjects:
             return lambda: encoder(values()[index] * factor)
 
         return [self._register(f"1-0:{c}.7.0", getter(i), scaler, unit) for i, c in enumerate(codes)]
+
+    def _power_factors(self) -> list[CosemObject]:
+        """1-0:13.7.0 and per phase 33/53/73.7.0, 0.001 without a unit (255), as the IEC readout's 13.7.0(0.98)."""
+        return [self._register(f"1-0:{c}.7.0", lambda: Data(INT16, POWER_FACTOR), -3, 255) for c in (13, 33, 53, 73)]
+
+    def _maximum_demand(self) -> CosemObject:
+        """1-0:1.6.0, class 4: the largest quarter-hour average import this billing period, in W, with its time."""
+        code = "1-0:1.6.0"
+        return CosemObject(
+            4,
+            0,
+            obis_bytes(code),
+            {
+                1: self._name(code),
+                2: lambda: _u32(MAXIMUM_DEMAND_W),
+                3: lambda: scaler_unit(0, 27),
+                4: lambda: Data(UINT8, 0),
+                5: lambda: _octets(cosem_datetime(self._now().replace(day=1, hour=18, minute=15, second=0))),
+            },
+        )
+
+    def _average_demand(self) -> CosemObject:
+        """1-0:1.4.0, class 5: the running average of the import over the current quarter hour (attribute 2), its
+        scaler and unit at attribute 4."""
+        state, code = self.registers.state, "1-0:1.4.0"
+        return CosemObject(
+            5,
+            0,
+            obis_bytes(code),
+            {
+                1: self._name(code),
+                2: lambda: _u32(sum(state.phase_power_kw) * 1000),
+                3: lambda: _u32(sum(state.phase_power_kw) * 1000),
+                4: lambda: scaler_unit(0, 27),
+            },
+        )
 
     def _object_list(self) -> Data:
         return Data(ARRAY, tuple(item.list_entry() for item in self.objects.values()))

@@ -25,6 +25,7 @@ from custom_components.e450.wire.dlms.units import Scaling
 from custom_components.e450.wire.errors import ClientProblem, DlmsClientError, NoAnswerError
 from custom_components.e450.wire.framing.hdlc import physical_from_serial
 from custom_components.e450.wire.iec62056.session import SessionConfig
+from custom_components.e450.wire.models import Reading
 from custom_components.e450.wire.port import close_port
 from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK
 
@@ -55,7 +56,18 @@ async def test_lls_client_with_a_serial_derived_address_and_every_register(sim_f
     link = LinkSettings(client=32, physical=physical_from_serial(30137181))
     async with sim_factory("e450-hdlc") as sim:
         readout = await read_dlms(sim.port, ClientConfig(link=link, password="12345678", registers=()))
-    assert len(readout.readings) == 18 and readout.readings["14.7.0"].unit == "Hz"
+        offered = readout.object_list
+        assert offered is not None
+        again = await read_dlms(sim.port, ClientConfig(link=link, password="12345678", offered=offered.registers))
+    assert len(readout.readings) == 25 and readout.readings["14.7.0"].unit == "Hz"
+    assert offered.objects == 30 and len(offered.registers) == 25
+    assert (4, "1-0:1.6.0") in offered.registers and (5, "1-0:1.4.0") in offered.registers
+    assert readout.readings["13.7.0"] == Reading(0.98, None) and readout.readings["73.7.0"] == Reading(0.98, None)
+    assert readout.readings["1.6.0"] == Reading(4210, "W") and readout.readings["96.14.0"] == Reading(1, None)
+    assert "96.1.0" not in readout.readings and readout.text("96.1.0") is None  # the serial is not read each cycle
+    # the registers the object list offered, read again without it: the same registers, fewer bytes asked for
+    assert again.object_list is None and again.readings.keys() == readout.readings.keys()
+    assert again.timings.bytes_received < readout.timings.bytes_received
 
 
 async def test_mode_e_signs_on_then_speaks_hdlc(sim_factory: Factory) -> None:
@@ -132,8 +144,37 @@ async def test_gurux_client_reads_the_simulated_meter(sim_factory: Factory) -> N
     assert bytes(name.value) == b"LGZ1030655933512"
     assert clock.time.value.year == 2026 or clock.time.value.year > 2000
     assert voltage.scaler == 0.1 and voltage.unit == 35 and 220 < voltage.value < 240
-    assert len(objects) == 23 and all(isinstance(item.value, int) and item.value > 0 for item in currents)
+    assert len(objects) == 30 and all(isinstance(item.value, int) and item.value > 0 for item in currents)
     assert len(profile.buffer) == 96 and len(profile.captureObjects) == 4
+
+
+async def test_gurux_and_our_client_agree_on_every_register(sim_factory: Factory) -> None:
+    """Every register and data object the object list offers, read by gurux-dlms (value and scaler_unit) and by
+    our client from the same object list: the same numbers and units."""
+    async with sim_factory("e450-hdlc", frozen=True) as sim:
+        ours = await read_dlms(sim.port, ClientConfig(registers=()))
+        serial = await open_hdlc(sim.port)
+        try:
+            reader = GuruxReader(serial, gurux_client())
+            await reader.connect()
+            objects = await reader.objects()
+            theirs: dict[str, tuple[float, int | None]] = {}
+            for kind in (ObjectType.REGISTER, ObjectType.EXTENDED_REGISTER, ObjectType.DEMAND_REGISTER):
+                for item in objects.getObjects(kind):
+                    await reader.read(item, 4 if kind == ObjectType.DEMAND_REGISTER else 3)
+                    await reader.read(item, 2)
+                    value = item.currentAverageValue if kind == ObjectType.DEMAND_REGISTER else item.value
+                    theirs[item.logicalName] = (value, item.unit)
+            tariff = GXDLMSData("0.0.96.14.0.255")
+            await reader.read(tariff, 2)
+            await reader.close()
+        finally:
+            await close_port(serial)
+    assert len(theirs) == 24 and ours.readings["96.14.0"].value == tariff.value == 1
+    units = {27: "W", 30: "Wh", 32: "varh", 33: "A", 35: "V", 44: "Hz", 255: None}
+    for name, (value, unit) in theirs.items():
+        code = ".".join(name.split(".")[2:5])
+        assert ours.readings[code] == Reading(pytest.approx(value), units[unit]), code
 
 
 @pytest.fixture
@@ -184,6 +225,31 @@ def test_read_command_contract(hdlc_simulator: str, capsys: pytest.CaptureFixtur
     assert main(["read", hdlc_simulator, "--client", "32", "--password", "nope", "--json"]) == 2
     wrong = capsys.readouterr()
     assert wrong.out == "" and wrong.err.startswith("error: the meter refused the password")
+
+
+@pytest.mark.parametrize("address", [["--address-size", "1"], ["--address-size", "4", "--physical", "17"], []])
+def test_read_command_reads_the_object_list_at_any_address_size(
+    hdlc_simulator: str, capsys: pytest.CaptureFixture[str], address: list[str]
+) -> None:
+    assert main(["read", hdlc_simulator, "--registers", "all", "--json", *address]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["object_count"] == 30 and document["readings"]["13.7.0"] == {"value": 0.98, "unit": None}
+    assert len(document["readings"]) == 25
+
+
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [
+        (["--address-size", "1", "--physical", "17"], "has no physical address"),
+        (["--address-size", "2", "--physical", "300"], "do not fit in a 2-byte address"),
+    ],
+)
+def test_read_command_refuses_addresses_that_do_not_fit(
+    capsys: pytest.CaptureFixture[str], address: list[str], problem: str
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["read", "/dev/null", *address])
+    assert problem in capsys.readouterr().err
 
 
 def test_read_command_errors(tmp_path: Path) -> None:

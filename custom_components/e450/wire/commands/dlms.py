@@ -8,10 +8,12 @@
                    scale the meter did not send says where it came from (``scale``, ``scale_source``), registers
                    held back for their scale are in ``uncertain`` (docs/scaling.md §5)
 ``read PORT``      read registers, clock and logical device name as a DLMS/COSEM client:
-                   ``[--mode-e] [--baud N] [--client SAP] [--logical N] [--physical N] [--password TEXT]
-                   [--ek HEX --ak HEX [--system-title HEX]] [--registers CODE,…|all] [--json]``; with the keys,
-                   HLS-GMAC (mechanism 5) and ciphered APDUs (IDIS management client: ``--client 1``); exit 0 on
-                   success, else the reason on stderr
+                   ``[--mode-e] [--baud N] [--client SAP] [--logical N] [--physical N] [--address-size 1|2|4]
+                   [--password TEXT] [--ek HEX --ak HEX [--system-title HEX]] [--registers CODE,…|all] [--json]``;
+                   with the keys, HLS-GMAC (mechanism 5) and ciphered APDUs (IDIS management client: ``--client
+                   1``); ``--registers all`` reads the association's object list first and then every register it
+                   offers (JSON: ``"object_count"``, the objects it lists); exit 0 on success, else the reason on
+                   stderr
 ``profile PORT``   read a load profile (class 7) by range, the same connection options as ``read``:
                    ``--from ISO --to ISO [--code OBIS] [--json]`` → ``{"profile": "1.0.99.1.0.255", "entries":
                    [{"time": ISO, "values": {"1.8.0": {"value": …, "unit": …}}}]}``; times are meter time (an ISO
@@ -34,7 +36,7 @@ from ..dlms.axdr import obis_bytes
 from ..dlms.client import ClientConfig
 from ..dlms.cosem import DEFAULT_REGISTERS, meter_time
 from ..dlms.driver import read_dlms, read_profile
-from ..dlms.hdlc_link import LinkSettings
+from ..dlms.hdlc_link import DEFAULT_PHYSICAL, HdlcLink, LinkSettings
 from ..dlms.hls import DEFAULT_SYSTEM_TITLE, ClientKeys
 from ..dlms.listen import open_push_port, read_pushes
 from ..dlms.positional import PROFILES
@@ -179,15 +181,27 @@ def read_document(readout: Readout) -> dict[str, Any]:
         "clock": clock.isoformat() if clock is not None else None,
         "readings": readout.readings_json(),
         "timing": {"total": round(readout.timings.total, 4), "baud": readout.timings.baud},
-    }
+    } | ({"object_count": readout.object_list.objects} if readout.object_list is not None else {})
 
 
 def _client_config(args: argparse.Namespace, registers: tuple[str, ...] = DEFAULT_REGISTERS) -> ClientConfig:
-    link = LinkSettings(client=args.client, logical=args.logical, physical=args.physical)
+    physical = DEFAULT_PHYSICAL if args.physical is None else args.physical
+    link = LinkSettings(client=args.client, logical=args.logical, physical=physical, address_size=args.address_size)
     keys = ClientKeys(args.ek, args.ak, args.system_title) if args.ek is not None else None
     return ClientConfig(
         link=link, password=args.password, keys=keys, registers=registers, mode_e=args.mode_e, baud=args.baud
     )
+
+
+def address_problem(args: argparse.Namespace) -> str | None:
+    """Why the server address options cannot make an HDLC address, or ``None``."""
+    if args.address_size == 1:
+        return "a 1-byte server address has no physical address: leave out --physical" if args.physical else None
+    try:
+        HdlcLink(_client_config(args).link)
+    except ValueError as err:
+        return str(err)
+    return None
 
 
 def system_title(text: str) -> bytes:
@@ -272,7 +286,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         command.add_argument("--baud", type=int, default=9600, help="direct HDLC speed; mode E: the highest to agree")
         command.add_argument("--client", type=int, default=16, help="client SAP: 16 public, 32, 48 …")
         command.add_argument("--logical", type=int, default=1, help="server logical address (upper HDLC address)")
-        command.add_argument("--physical", type=int, default=17, help="server physical address (lower HDLC address)")
+        command.add_argument(
+            "--physical", type=int, help="server physical address (lower HDLC address; 17 when left out)"
+        )
+        command.add_argument(
+            "--address-size",
+            type=int,
+            choices=(1, 2, 4),
+            help="bytes of the server address: 1 (logical address only), 2 or 4 (default: the smallest that fits)",
+        )
         command.add_argument("--password", help="low level security (LLS) password")
         command.add_argument("--ek", type=key, help="HLS-GMAC: global unicast encryption key, 32 hex digits")
         command.add_argument("--ak", type=key, help="HLS-GMAC: authentication key, 32 hex digits")
@@ -295,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in ("read", "profile") and (args.ek is None) != (args.ak is None):
         parser.error("HLS-GMAC needs both --ek and --ak")
+    if args.command in ("read", "profile") and (problem := address_problem(args)) is not None:
+        parser.error(problem)
     return int(args.func(args))
 
 

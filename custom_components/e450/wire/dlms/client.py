@@ -53,6 +53,8 @@ class ClientConfig:
     challenge: bytes | None = None  # CtoS (8-32 bytes); None: a fresh random one per read
     invocation_counter: int = 0  # the first one our ciphered APDUs use (a meter wants it above the last it saw)
     registers: tuple[str, ...] = DEFAULT_REGISTERS  # empty: every register the object list offers
+    # registers an earlier read found in the object list, (class, "1-0:13.7.0"): read exactly these (registers unused)
+    offered: tuple[tuple[int, str], ...] = ()
     mode_e: bool = False  # sign on at 300 Bd first (IEC 62056-21 Annex E), else direct HDLC
     baud: int = DIRECT_BAUD  # direct HDLC: the line speed; mode E: the cap for the speed agreed
     session: SessionConfig = field(default_factory=SessionConfig)  # mode E's sign-on
@@ -93,7 +95,7 @@ class DlmsClient:
     def __init__(self, config: ClientConfig | None = None, scalers: Scalers | None = None, read: Read | None = None):
         self.config = config = config or ClientConfig()
         self.scalers = scalers if scalers is not None else {}
-        self.read: Read = read or RegisterRead(config.registers, self.scalers)
+        self.read: Read = read or RegisterRead(config.registers, self.scalers, config.offered)
         self.link = HdlcLink(config.link)
         self._state = State.START
         self._pending: list[Action] = []
