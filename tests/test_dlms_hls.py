@@ -264,4 +264,4 @@ async def test_our_client_and_gurux_read_the_management_client_over_a_pty(sim_fa
             await close_port(serial)
     assert readout.readings["1.8.0"].unit == "Wh" and readout.text("42.0.0") == "LGZ1030655933512"
     assert bytes(name.value) == b"LGZ1030655933512" and energy.value == readout.readings["1.8.0"].value
-    assert energy.unit == 30 and len(objects) == 23
+    assert energy.unit == 30 and len(objects) == 30

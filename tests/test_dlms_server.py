@@ -18,7 +18,7 @@ import pytest
 
 from custom_components.e450.wire.commands.dlms import main
 from custom_components.e450.wire.dlms.client import ClientConfig
-from custom_components.e450.wire.dlms.driver import read_dlms
+from custom_components.e450.wire.dlms.driver import read_dlms, read_object_list
 from custom_components.e450.wire.dlms.get import Attribute
 from custom_components.e450.wire.dlms.hdlc_link import LinkSettings
 from custom_components.e450.wire.dlms.units import Scaling
@@ -55,10 +55,11 @@ async def test_direct_hdlc_read_with_scalers_kept(sim_factory: Factory) -> None:
 async def test_lls_client_with_a_serial_derived_address_and_every_register(sim_factory: Factory) -> None:
     link = LinkSettings(client=32, physical=physical_from_serial(30137181))
     async with sim_factory("e450-hdlc") as sim:
-        readout = await read_dlms(sim.port, ClientConfig(link=link, password="12345678", registers=()))
-        offered = readout.object_list
+        readout, offered = await read_object_list(sim.port, ClientConfig(link=link, password="12345678", registers=()))
         assert offered is not None
-        again = await read_dlms(sim.port, ClientConfig(link=link, password="12345678", offered=offered.registers))
+        again, none = await read_object_list(
+            sim.port, ClientConfig(link=link, password="12345678", offered=offered.registers)
+        )
     assert len(readout.readings) == 25 and readout.readings["14.7.0"].unit == "Hz"
     assert offered.objects == 30 and len(offered.registers) == 25
     assert (4, "1-0:1.6.0") in offered.registers and (5, "1-0:1.4.0") in offered.registers
@@ -66,7 +67,7 @@ async def test_lls_client_with_a_serial_derived_address_and_every_register(sim_f
     assert readout.readings["1.6.0"] == Reading(4210, "W") and readout.readings["96.14.0"] == Reading(1, None)
     assert "96.1.0" not in readout.readings and readout.text("96.1.0") is None  # the serial is not read each cycle
     # the registers the object list offered, read again without it: the same registers, fewer bytes asked for
-    assert again.object_list is None and again.readings.keys() == readout.readings.keys()
+    assert none is None and again.readings.keys() == readout.readings.keys()
     assert again.timings.bytes_received < readout.timings.bytes_received
 
 

@@ -296,15 +296,6 @@ class HdlcHandover:
 
 
 @dataclass(frozen=True, slots=True)
-class ObjectList:
-    """What a DLMS client read found in the association's object list: how many objects it lists, and the
-    registers it keeps reading from it, as ``(interface class, "1-0:13.7.0")`` (docs/dlms-client.md §4.3)."""
-
-    objects: int  # 0: the meter gave no object list (the client read its default registers instead)
-    registers: tuple[tuple[int, str], ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Readout:
     """Everything one read (or one push) produced."""
 
@@ -319,8 +310,6 @@ class Readout:
     scales: Mapping[str, RegisterScale] = field(default_factory=dict, compare=False)
     # registers held back because their scale is not settled (by code): they are not among the data sets
     withheld: Mapping[str, Withheld] = field(default_factory=dict, compare=False)
-    # a DLMS client read that began with the association's object list: what it offered
-    object_list: ObjectList | None = field(default=None, compare=False)
     # current (non-history) data sets by normalised code, first one wins: built once
     _current: dict[str, DataSet] = field(init=False, repr=False, compare=False)
 

@@ -35,13 +35,14 @@ from ..dlms.apdu import BARE_BODY
 from ..dlms.axdr import obis_bytes
 from ..dlms.client import ClientConfig
 from ..dlms.cosem import DEFAULT_REGISTERS, meter_time
-from ..dlms.driver import read_dlms, read_profile
+from ..dlms.driver import read_object_list, read_profile
 from ..dlms.hdlc_link import DEFAULT_PHYSICAL, HdlcLink, LinkSettings
 from ..dlms.hls import DEFAULT_SYSTEM_TITLE, ClientKeys
 from ..dlms.listen import open_push_port, read_pushes
 from ..dlms.positional import PROFILES
 from ..dlms.profile import LOAD_PROFILE
 from ..dlms.push import Push, PushDecoder
+from ..dlms.reading import ObjectList
 from ..errors import MeterError, PushProblem
 from ..framing import Framing
 from ..models import Readout
@@ -173,15 +174,15 @@ def registers(text: str) -> tuple[str, ...]:
     return codes
 
 
-def read_document(readout: Readout) -> dict[str, Any]:
-    """The JSON document of the ``read`` contract."""
+def read_document(readout: Readout, listed: ObjectList | None = None) -> dict[str, Any]:
+    """The JSON document of the ``read`` contract (``object_count`` when the read began with the object list)."""
     clock = meter_time(readout.text(CLOCK_DATE), readout.text(CLOCK_TIME))
     return {
         "logical_device_name": readout.text(LOGICAL_DEVICE_NAME),
         "clock": clock.isoformat() if clock is not None else None,
         "readings": readout.readings_json(),
         "timing": {"total": round(readout.timings.total, 4), "baud": readout.timings.baud},
-    } | ({"object_count": readout.object_list.objects} if readout.object_list is not None else {})
+    } | ({"object_count": listed.objects} if listed is not None else {})
 
 
 def _client_config(args: argparse.Namespace, registers: tuple[str, ...] = DEFAULT_REGISTERS) -> ClientConfig:
@@ -237,11 +238,11 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 def _cmd_read(args: argparse.Namespace) -> int:
     config = _client_config(args, args.registers)
     try:
-        readout = asyncio.run(read_dlms(args.port, config))
+        readout, listed = asyncio.run(read_object_list(args.port, config))
     except MeterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    document = read_document(readout)
+    document = read_document(readout, listed)
     if args.json:
         print(json.dumps(document, indent=2))
         return 0

@@ -10,6 +10,7 @@ from ..port import run_on_port
 from .client import ClientConfig, DlmsClient
 from .get import Attribute
 from .profile import LOAD_PROFILE, ProfileRead
+from .reading import ObjectList, RegisterRead
 from .units import Scaling
 
 
@@ -21,6 +22,18 @@ async def read_dlms(
     result = await _run(port, DlmsClient(config or ClientConfig(), scalers))
     assert isinstance(result, Readout)
     return result
+
+
+async def read_object_list(
+    port: str, config: ClientConfig | None = None, scalers: dict[Attribute, Scaling | None] | None = None
+) -> tuple[Readout, ObjectList | None]:
+    """:func:`read_dlms`, and what the association's object list offered when the read began with it (a config
+    with neither registers nor offered ones: docs/dlms-client.md §4.3)."""
+    config = config or ClientConfig()
+    read = RegisterRead(config.registers, scalers, config.offered)
+    result = await _run(port, DlmsClient(config, read.scalers, read))
+    assert isinstance(result, Readout)
+    return result, read.object_list
 
 
 async def read_profile(

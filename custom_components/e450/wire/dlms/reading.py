@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import ClientProblem, DlmsClientError
-from ..models import BccStatus, DataSet, Identification, LoadProfile, ObjectList, Readout, Timings
+from ..models import BccStatus, DataSet, Identification, LoadProfile, Readout, Timings
 from .association import Association, Conformance
 from .axdr import obis_text
 from .cosem import (
@@ -70,6 +70,15 @@ def batches(attributes: list[Attribute], size: int) -> list[Request]:
 def list_size(association: Association, configured: int) -> int:
     """Attributes per request: the configured number when the meter agreed to lists, else one."""
     return configured if association.allows(Conformance.MULTIPLE_REFERENCES) and configured > 1 else 1
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectList:
+    """What a read found in the association's object list: how many objects it lists, and the registers it keeps
+    reading from it, as ``(interface class, "1-0:13.7.0")`` (docs/dlms-client.md §4.3)."""
+
+    objects: int  # 0: the meter gave no object list (the default registers were read instead)
+    registers: tuple[tuple[int, str], ...]
 
 
 def offered_attributes(offered: tuple[tuple[int, str], ...]) -> tuple[Attribute, ...]:
@@ -141,10 +150,4 @@ class RegisterRead:
                 read += 1
         if self._registers and not read:
             raise DlmsClientError(ClientProblem.OBJECT_UNAVAILABLE, f"{len(self._registers)} registers asked for")
-        return Readout(
-            identification=identification,
-            datasets=tuple(datasets),
-            bcc=BccStatus.OK,
-            timings=timings,
-            object_list=self.object_list,
-        )
+        return Readout(identification=identification, datasets=tuple(datasets), bcc=BccStatus.OK, timings=timings)
