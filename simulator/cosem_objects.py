@@ -107,6 +107,7 @@ class CosemObjects:
 
     def __init__(self, registers: Registers) -> None:
         self.registers = registers
+        self.invocation_counter = -1  # the last the HLS client used (0-0:43.1.0 shows it; cosem_server.py keeps it)
         state = registers.state
         objects: list[CosemObject] = [
             self._data("0-0:42.0.0", lambda: _octets(LOGICAL_DEVICE_NAME.encode())),
@@ -137,6 +138,7 @@ class CosemObjects:
             self._maximum_demand(),
             self._average_demand(),
             self._data("0-0:96.14.0", lambda: Data(UINT8, 1)),  # the active tariff: T1
+            self._data("0-0:43.1.0", lambda: _u32(self.invocation_counter)),  # the frame counter, read publicly
             self._load_profile(),
         ]
         association = CosemObject(15, 1, obis_bytes("0-0:40.0.0"), {1: self._name("0-0:40.0.0"), 2: self._object_list})

@@ -18,7 +18,7 @@ import pytest
 
 from custom_components.e450.wire.commands.dlms import main
 from custom_components.e450.wire.dlms.client import ClientConfig
-from custom_components.e450.wire.dlms.driver import read_dlms, read_object_list
+from custom_components.e450.wire.dlms.driver import read_client, read_dlms
 from custom_components.e450.wire.dlms.get import Attribute
 from custom_components.e450.wire.dlms.hdlc_link import LinkSettings
 from custom_components.e450.wire.dlms.units import Scaling
@@ -55,19 +55,19 @@ async def test_direct_hdlc_read_with_scalers_kept(sim_factory: Factory) -> None:
 async def test_lls_client_with_a_serial_derived_address_and_every_register(sim_factory: Factory) -> None:
     link = LinkSettings(client=32, physical=physical_from_serial(30137181))
     async with sim_factory("e450-hdlc") as sim:
-        readout, offered = await read_object_list(sim.port, ClientConfig(link=link, password="12345678", registers=()))
-        assert offered is not None
-        again, none = await read_object_list(
-            sim.port, ClientConfig(link=link, password="12345678", offered=offered.registers)
-        )
+        first = await read_client(sim.port, ClientConfig(link=link, password="12345678", registers=()))
+        readout, offered = first.readout, first.object_list
+        assert offered is not None and first.invocation_counter is None
+        second = await read_client(sim.port, ClientConfig(link=link, password="12345678", offered=offered.registers))
     assert len(readout.readings) == 25 and readout.readings["14.7.0"].unit == "Hz"
-    assert offered.objects == 30 and len(offered.registers) == 25
+    assert offered.objects == 31 and len(offered.registers) == 25
     assert (4, "1-0:1.6.0") in offered.registers and (5, "1-0:1.4.0") in offered.registers
     assert readout.readings["13.7.0"] == Reading(0.98, None) and readout.readings["73.7.0"] == Reading(0.98, None)
     assert readout.readings["1.6.0"] == Reading(4210, "W") and readout.readings["96.14.0"] == Reading(1, None)
     assert "96.1.0" not in readout.readings and readout.text("96.1.0") is None  # the serial is not read each cycle
     # the registers the object list offered, read again without it: the same registers, fewer bytes asked for
-    assert none is None and again.readings.keys() == readout.readings.keys()
+    again = second.readout
+    assert second.object_list is None and again.readings.keys() == readout.readings.keys()
     assert again.timings.bytes_received < readout.timings.bytes_received
 
 
@@ -145,7 +145,7 @@ async def test_gurux_client_reads_the_simulated_meter(sim_factory: Factory) -> N
     assert bytes(name.value) == b"LGZ1030655933512"
     assert clock.time.value.year == 2026 or clock.time.value.year > 2000
     assert voltage.scaler == 0.1 and voltage.unit == 35 and 220 < voltage.value < 240
-    assert len(objects) == 30 and all(isinstance(item.value, int) and item.value > 0 for item in currents)
+    assert len(objects) == 31 and all(isinstance(item.value, int) and item.value > 0 for item in currents)
     assert len(profile.buffer) == 96 and len(profile.captureObjects) == 4
 
 
@@ -234,7 +234,7 @@ def test_read_command_reads_the_object_list_at_any_address_size(
 ) -> None:
     assert main(["read", hdlc_simulator, "--registers", "all", "--json", *address]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert document["object_count"] == 30 and document["readings"]["13.7.0"] == {"value": 0.98, "unit": None}
+    assert document["object_count"] == 31 and document["readings"]["13.7.0"] == {"value": 0.98, "unit": None}
     assert len(document["readings"]) == 25
 
 

@@ -35,7 +35,7 @@ from ..dlms.apdu import BARE_BODY
 from ..dlms.axdr import obis_bytes
 from ..dlms.client import ClientConfig
 from ..dlms.cosem import DEFAULT_REGISTERS, meter_time
-from ..dlms.driver import read_object_list, read_profile
+from ..dlms.driver import read_client, read_profile
 from ..dlms.hdlc_link import DEFAULT_PHYSICAL, HdlcLink, LinkSettings
 from ..dlms.hls import DEFAULT_SYSTEM_TITLE, ClientKeys
 from ..dlms.listen import open_push_port, read_pushes
@@ -238,11 +238,12 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 def _cmd_read(args: argparse.Namespace) -> int:
     config = _client_config(args, args.registers)
     try:
-        readout, listed = asyncio.run(read_object_list(args.port, config))
+        read = asyncio.run(read_client(args.port, config))
     except MeterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    document = read_document(readout, listed)
+    readout = read.readout
+    document = read_document(readout, read.object_list)
     if args.json:
         print(json.dumps(document, indent=2))
         return 0

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Final
 
+from ..errors import ClientProblem, DlmsClientError
 from ..iec62056.frames import INITIAL_BAUD
 from ..models import LoadProfile, Readout
+from ..obis import normalize_address
 from ..port import run_on_port
 from .client import ClientConfig, DlmsClient
+from .cosem import DATA
 from .get import Attribute
 from .profile import LOAD_PROFILE, ProfileRead
 from .reading import ObjectList, RegisterRead
 from .units import Scaling
+
+PUBLIC_CLIENT: Final = 16  # reads without authentication, in every meter (Green Book §4.1.3.4)
+FRAME_COUNTER: Final = "0-0:43.1.0"  # the invocation counter the meter expects (IDIS, DSMR)
 
 
 async def read_dlms(
@@ -24,16 +32,42 @@ async def read_dlms(
     return result
 
 
-async def read_object_list(
+@dataclass(frozen=True, slots=True)
+class ClientRead:
+    """A register read and what the caller keeps from it: what the object list offered (when the read began with
+    it: a config with neither registers nor offered ones, docs/dlms-client.md §4.3) and, with HLS-GMAC, the next
+    invocation counter ours may use (docs/dlms-client.md §2.3)."""
+
+    readout: Readout
+    object_list: ObjectList | None
+    invocation_counter: int | None
+
+
+async def read_client(
     port: str, config: ClientConfig | None = None, scalers: dict[Attribute, Scaling | None] | None = None
-) -> tuple[Readout, ObjectList | None]:
-    """:func:`read_dlms`, and what the association's object list offered when the read began with it (a config
-    with neither registers nor offered ones: docs/dlms-client.md §4.3)."""
+) -> ClientRead:
+    """:func:`read_dlms`, with what the caller keeps across reads."""
     config = config or ClientConfig()
     read = RegisterRead(config.registers, scalers, config.offered)
-    result = await _run(port, DlmsClient(config, read.scalers, read))
+    client = DlmsClient(config, read.scalers, read)
+    result = await _run(port, client)
     assert isinstance(result, Readout)
-    return result, read.object_list
+    counter = client.ciphering.invocation_counter if client.ciphering is not None else None
+    return ClientRead(result, read.object_list, counter)
+
+
+async def read_invocation_counter(port: str, config: ClientConfig, code: str = FRAME_COUNTER) -> int:
+    """The meter's frame counter for the ciphered client, read by the public client before the ciphered
+    association (its data object ``code``, 0-0:43.1.0 unless the meter keeps one per client): the last invocation
+    counter the meter accepted. Raises :class:`~..errors.DlmsClientError` when the meter has no such number."""
+    public = replace(
+        config, link=replace(config.link, client=PUBLIC_CLIENT), password=None, keys=None, offered=((DATA, code),)
+    )
+    readout = await read_dlms(port, public)
+    found = readout.number(normalize_address(code)[0])
+    if found is None or not isinstance(found.value, int):
+        raise DlmsClientError(ClientProblem.OBJECT_UNAVAILABLE, f"no frame counter at {code}")
+    return found.value
 
 
 async def read_profile(
