@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from abc import abstractmethod
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 import logging
 import time
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -24,7 +25,15 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .anomalies import Anomaly, AnomalyKind, Severity
-from .const import CONF_ACCEPTED_SERIAL, DEFAULT_PUSH_INTERVAL, DOMAIN, FIRST_PUSH_WAIT, MISSED_PUSHES
+from .client_reads import ClientKeeper
+from .const import (
+    CONF_ACCEPTED_SERIAL,
+    CONF_INVOCATION_COUNTER,
+    DEFAULT_PUSH_INTERVAL,
+    DOMAIN,
+    FIRST_PUSH_WAIT,
+    MISSED_PUSHES,
+)
 from .gap_filler import GapFiller
 from .household import Limits, LiveProblem
 from .issues import IssueTracker, link_lost
@@ -37,7 +46,7 @@ from .monitor import MeterMonitor
 from .scale_review import scale_anomalies
 from .settings import Settings, merged, push_decoder
 from .wire import MeterError, NoPushError, Readout, ReadoutTimeoutError, read_meter
-from .wire.dlms.driver import read_dlms, read_profile as read_dlms_profile
+from .wire.dlms.client import ClientConfig
 from .wire.dlms.get import Attribute
 from .wire.dlms.units import Scaling
 from .wire.iec62056.driver import read_profile as read_iec_profile
@@ -215,6 +224,8 @@ class E450ReadCoordinator(E450Coordinator):
         self._read_lock = asyncio.Lock()
         self._read_task: asyncio.Task[Readout] | None = None
         self._scalers: dict[Attribute, Scaling | None] = {}
+        # the DLMS client's registers and invocation counter, kept in the entry (client_reads.py)
+        self._keeper = ClientKeeper(self.port, self._keep, int(entry.data.get(CONF_INVOCATION_COUNTER, 0)))
         self.held_speed: HeldSpeed | None = None  # a raw bridge's fixed speed, learned from a read (line_speed.py)
         self.gaps = GapFiller(hass, entry, self._read_lock, _max_power(self.settings.limits))
 
@@ -244,11 +255,19 @@ class E450ReadCoordinator(E450Coordinator):
     def _read_once(self) -> Awaitable[Readout]:
         client = self.settings.client
         if client is not None:  # the DLMS/COSEM client: each register's scaler_unit is read once and kept
-            return read_dlms(self.port, client, self._scalers)
+            return self._read_client(client)
         session = self.settings.session
         if self.held_speed is not None:
             session = replace(session, max_baud=self.held_speed.baud)
         return read_meter(self.port, session)
+
+    async def _read_client(self, client: ClientConfig) -> Readout:
+        return (await self._keeper.read(client, self._scalers)).readout
+
+    def _keep(self, data: Mapping[str, Any]) -> None:
+        """What the DLMS client keeps in the entry (the next reads take it from the settings)."""
+        entry = self.config_entry
+        self.hass.config_entries.async_update_entry(entry, data={**entry.data, **data})
 
     def _count_success(self, readout: Readout) -> None:
         self.statistics.last_duration = readout.timings.total
@@ -272,7 +291,7 @@ class E450ReadCoordinator(E450Coordinator):
 
         def read_profile(start: datetime, end: datetime) -> Awaitable[LoadProfile]:
             if client is not None:  # the profile generic 1.0.99.1.0.255
-                return read_dlms_profile(self.port, start, end, client, scalers=self._scalers)
+                return self._keeper.profile(start, end, client, self._scalers)
             return read_iec_profile(self.port, session, start, end)  # P.01 in programming mode
 
         self.gaps.max_power = _max_power(self.settings.limits)

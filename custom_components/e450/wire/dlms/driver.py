@@ -79,10 +79,23 @@ async def read_profile(
     scalers: dict[Attribute, Scaling | None] | None = None,
 ) -> LoadProfile:
     """The entries of the profile generic ``code`` between ``start`` and ``end`` (meter time, both included)."""
+    return (await read_profile_counted(port, start, end, config, code, scalers))[0]
+
+
+async def read_profile_counted(
+    port: str,
+    start: datetime,
+    end: datetime,
+    config: ClientConfig | None = None,
+    code: str = LOAD_PROFILE,
+    scalers: dict[Attribute, Scaling | None] | None = None,
+) -> tuple[LoadProfile, int | None]:
+    """:func:`read_profile`, and with HLS-GMAC the next invocation counter ours may use."""
     read = ProfileRead(start, end, code, scalers)
-    result = await _run(port, DlmsClient(config or ClientConfig(), read.scalers, read))
+    client = DlmsClient(config or ClientConfig(), read.scalers, read)
+    result = await _run(port, client)
     assert isinstance(result, LoadProfile)
-    return result
+    return result, client.ciphering.invocation_counter if client.ciphering is not None else None
 
 
 async def _run(port: str, client: DlmsClient) -> Readout | LoadProfile:
