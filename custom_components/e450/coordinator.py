@@ -265,9 +265,11 @@ class E450ReadCoordinator(E450Coordinator):
         return (await self._keeper.read(client, self._scalers)).readout
 
     def _keep(self, data: Mapping[str, Any]) -> None:
-        """What the DLMS client keeps in the entry (the next reads take it from the settings)."""
+        """What the DLMS client keeps in the entry; the next reads take it from the settings (at once: the first
+        read runs before the entry's update listener is there)."""
         entry = self.config_entry
         self.hass.config_entries.async_update_entry(entry, data={**entry.data, **data})
+        self.settings = Settings.of(entry)
 
     def _count_success(self, readout: Readout) -> None:
         self.statistics.last_duration = readout.timings.total
