@@ -21,6 +21,7 @@ from custom_components.e450.wire.dlms.driver import read_invocation_counter
 from custom_components.e450.wire.dlms.hdlc_link import LinkSettings
 from custom_components.e450.wire.dlms.hls import ClientKeys
 from custom_components.e450.wire.errors import ClientProblem, DlmsClientError
+from custom_components.e450.wire.iec62056.session import SessionConfig
 from simulator.cosem_objects import CosemObject
 from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK
 
@@ -74,3 +75,14 @@ async def test_errors_that_are_not_the_counters_are_raised(sim_factory: Factory)
     assert keys.value.reason is ClientProblem.AUTHENTICATION_FAILED
     assert text.value.reason is ClientProblem.OBJECT_UNAVAILABLE
     assert silent.value.reason is public.value.reason is ClientProblem.NO_UA
+
+
+async def test_a_mode_e_meter_that_stays_at_300_bd_is_asked_for_300_bd_from_then_on(sim_factory: Factory) -> None:
+    config = ClientConfig(mode_e=True, session=SessionConfig(switch_delay=0.05), response_timeout=0.3, retries=1)
+    async with sim_factory("e450-mode-e", fault="stays_at_300") as sim:
+        keeper = ClientKeeper(sim.port, Saved(), 0)
+        first = await keeper.read(config, {})
+        assert keeper.slow and first.readout.timings.retried
+        await asyncio.sleep(0.5)
+        second = await keeper.read(config, {})
+    assert second.readout.timings.baud == 300 and not second.readout.timings.retried

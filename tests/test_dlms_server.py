@@ -17,7 +17,7 @@ from gurux_dlms.objects import GXDLMSClock, GXDLMSData, GXDLMSProfileGeneric, GX
 import pytest
 
 from custom_components.e450.wire.commands.dlms import main
-from custom_components.e450.wire.dlms.client import ClientConfig
+from custom_components.e450.wire.dlms.client import ClientConfig, DlmsClient
 from custom_components.e450.wire.dlms.driver import read_client, read_dlms
 from custom_components.e450.wire.dlms.get import Attribute
 from custom_components.e450.wire.dlms.hdlc_link import LinkSettings
@@ -25,8 +25,8 @@ from custom_components.e450.wire.dlms.units import Scaling
 from custom_components.e450.wire.errors import ClientProblem, DlmsClientError, NoAnswerError
 from custom_components.e450.wire.framing.hdlc import physical_from_serial
 from custom_components.e450.wire.iec62056.session import SessionConfig
-from custom_components.e450.wire.models import Reading
-from custom_components.e450.wire.port import close_port
+from custom_components.e450.wire.models import Reading, Readout
+from custom_components.e450.wire.port import close_port, run_on_port
 from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK
 
 from .gurux_peer import GuruxReader, gurux_client, open_hdlc
@@ -79,6 +79,18 @@ async def test_mode_e_signs_on_then_speaks_hdlc(sim_factory: Factory) -> None:
     assert readout.identification is not None and readout.identification.hdlc_capable
     assert readout.timings.baud == 9600 and readout.readings["1.8.0"].value > 0
     assert not readout.timings.retried
+
+
+async def test_a_mode_e_meter_that_stays_at_300_bd_is_read_at_300_bd(sim_factory: Factory) -> None:
+    """A ZMD120: it acknowledges the speed it proposed and stays at 300 Bd; no UA at 9600 Bd, so the client
+    connects again at 300 Bd, as the IEC side retries at 300 Bd after a failed switch."""
+    async with sim_factory("e450-mode-e", fault="stays_at_300") as sim:
+        config = ClientConfig(mode_e=True, session=MODE_E, response_timeout=0.3, retries=1)
+        client = DlmsClient(config)
+        readout = await run_on_port(sim.port, client, 300, 7, "E")
+        await assert_port_released(sim.port)
+    assert isinstance(readout, Readout) and client.stayed_at_300
+    assert readout.timings.baud == 300 and readout.timings.retried and readout.readings["1.8.0"].value > 0
 
 
 async def test_mode_e_meter_that_does_not_sign_on(sim_factory: Factory) -> None:

@@ -23,6 +23,7 @@ from .wire.dlms.get import Attribute
 from .wire.dlms.reading import ObjectList
 from .wire.dlms.units import Scaling
 from .wire.errors import ClientProblem, DlmsClientError
+from .wire.iec62056.frames import INITIAL_BAUD
 from .wire.models import LoadProfile
 
 _LOGGER = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class ClientKeeper:
         self._save = save
         self.reserved = reserved  # counters below this may have been used: a read starts here after a restart
         self.counter = reserved
+        self.slow = False  # a mode E meter that stayed at 300 Bd (a ZMD120): asked for 300 Bd until a reload
 
     def _reserve(self, counter: int) -> None:
         """Keep ``counter`` and everything the next reads use inside the reservation in the entry."""
@@ -89,6 +91,8 @@ class ClientKeeper:
 
     async def read(self, config: ClientConfig, scalers: Scalers) -> ClientRead:
         """One read; the registers the object list offered (when it was read) and the counter are kept."""
+        if self.slow:
+            config = replace(config, baud=INITIAL_BAUD)
         if config.keys is not None:
             self._reserve(self.counter)
             config = replace(config, invocation_counter=self.counter)
@@ -105,6 +109,9 @@ class ClientKeeper:
             read = await read_client(self.port, replace(config, invocation_counter=self.counter), scalers)
         if read.invocation_counter is not None:
             self._reserve(read.invocation_counter)
+        if config.mode_e and read.readout.timings.baud == INITIAL_BAUD < config.baud:
+            _LOGGER.info("%s: the meter stays at %s Bd in mode E: signing on at that speed", self.port, INITIAL_BAUD)
+            self.slow = True
         if read.object_list is not None:
             self._save({CONF_REGISTERS: registers_data(read.object_list)})
         return read

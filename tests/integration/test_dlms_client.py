@@ -12,6 +12,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.e450.config_flow import E450ConfigFlow
@@ -58,9 +59,13 @@ async def configure(hass: HomeAssistant, flow_id: str, data: dict[str, Any]) -> 
     return await finish_progress(hass, await hass.config_entries.flow.async_configure(flow_id, data))
 
 
-async def test_a_mode_e_meter_without_a_readout_is_read_with_the_dlms_client(hass: HomeAssistant) -> None:
-    """The identification announces mode E (``\\2``) and the readout is refused: the flow reads the meter with the
-    DLMS client after the sign-on, and the entry keeps reading it that way, scalers and all."""
+@pytest.mark.parametrize(("profile", "fault"), [("e450-mode-e-only", None), ("e450-mode-e", "nak_readout")])
+async def test_a_mode_e_meter_without_a_readout_is_read_with_the_dlms_client(
+    hass: HomeAssistant, profile: str, fault: str | None
+) -> None:
+    """The identification announces mode E (``\\2``) and the readout is refused (a meter without one, or an
+    E550/ZMD that NAKs a readout asked without a password): the flow reads the meter with the DLMS client after the
+    sign-on, and the entry keeps reading it that way, scalers and all; the power factor has its sensor."""
     shown: list[str] = []
     original = E450ConfigFlow.async_show_progress
 
@@ -68,7 +73,7 @@ async def test_a_mode_e_meter_without_a_readout_is_read_with_the_dlms_client(has
         shown.append(kwargs["progress_action"])
         return original(flow, **kwargs)
 
-    async with MeterSimulator("e450-mode-e-only", frozen=True) as meter:
+    async with MeterSimulator(profile, frozen=True, fault=fault) as meter:
         with patch.object(E450ConfigFlow, "async_show_progress", record):
             result = await user_flow(hass, meter.port)
         assert result["step_id"] == "confirm_client", result

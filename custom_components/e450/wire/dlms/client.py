@@ -19,6 +19,7 @@ from typing import ClassVar, Final
 from ..actions import Action, Configure, Done, Drain, Send, Wait
 from ..errors import ClientProblem, DlmsClientError, MeterError
 from ..framing.hdlc import DM, UA, HdlcFrame, HdlcReader
+from ..iec62056.frames import INITIAL_BAUD
 from ..iec62056.session import Session, SessionConfig, wire_time
 from ..models import HdlcHandover, Identification, LoadProfile, Readout, Timings
 from .association import Association, Mechanism, build_aarq, build_rlrq, initiate_request, parse_aare, parse_rlre
@@ -106,6 +107,7 @@ class DlmsClient:
         self._baud = config.baud
         self._deadline = 0.0
         self._tries = 0
+        self.stayed_at_300 = False  # mode E: the meter did not switch to the speed it acknowledged
         self._mechanism = Mechanism.LOW if config.password is not None else Mechanism.NONE
         self.ciphering: Ciphering | None = None
         if config.keys is not None:
@@ -212,6 +214,12 @@ class DlmsClient:
         if self._tries < self.config.retries:
             self._tries += 1
             return self._send(self.link.retransmit(), now)
+        if self._session is not None and self._baud != INITIAL_BAUD and not self.stayed_at_300:
+            # mode E: a meter (the ZMD120) that acknowledged the faster speed but stayed at 300 Bd; the IEC side
+            # retries at 300 Bd too (docs/dlms-client.md §1.3)
+            self.stayed_at_300, self._baud, self._tries = True, INITIAL_BAUD, 0
+            self._move(State.CONNECT)
+            return Configure(INITIAL_BAUD, 8, "N")
         raise DlmsClientError(ClientProblem.NO_UA, f"no UA after {self._tries + 1} SNRM at {self._baud} Bd")
 
     def _aarq(self) -> bytes:
