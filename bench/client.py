@@ -7,21 +7,24 @@ byte takes its 10 bit times each way and the meter answers as soon as a request 
 then the wire time of all the bytes both sides sent (SNRM/UA, AARQ/AARE, the GETs and their answers, RLRQ/RLRE,
 DISC/UA); what the read takes beyond it is the client's own time: parsing, deciding, the event loop, the pty.
 Two cycles are measured: the first (scaler_unit read with the values) and a following one (scalers kept, values
-only), as the coordinator runs them. ``--json`` prints one object:
-``{"registers": 20, "first": {"seconds", "floor", "ratio"}, "kept": {…}}``.
+only), as the coordinator runs them. Then as an entry set up from the object list reads: the set-up (the object
+list, then every register it offers with its scaler_unit, once) and a cycle of exactly the registers it offered
+(scalers kept, no object list). ``--json`` prints one object:
+``{"registers": 20, "first": {"seconds", "floor", "ratio"}, "kept": {…}, "setup": {…}, "offered": {…}}``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from dataclasses import replace
 import json
 from statistics import median
 import sys
 import time
 
 from custom_components.e450.wire.dlms.client import ClientConfig
-from custom_components.e450.wire.dlms.driver import read_dlms
+from custom_components.e450.wire.dlms.driver import read_client
 from custom_components.e450.wire.dlms.get import Attribute
 from custom_components.e450.wire.dlms.units import Scaling
 from custom_components.e450.wire.iec62056.session import wire_time
@@ -31,19 +34,22 @@ REGISTERS = 20  # the client's default list: energies per tariff, powers, voltag
 
 
 async def cycles(runs: int) -> dict[str, dict[str, float]]:
-    results: dict[str, list[tuple[float, float]]] = {"first": [], "kept": []}
-    config = ClientConfig()
+    results: dict[str, list[tuple[float, float]]] = {"first": [], "kept": [], "setup": [], "offered": []}
+    listed = ClientConfig(registers=())
     async with MeterSimulator("e450-hdlc", realtime=True) as meter:
         for _ in range(runs):
-            scalers: dict[Attribute, Scaling | None] = {}
-            for kind in ("first", "kept"):
-                started = time.perf_counter()
-                readout = await read_dlms(meter.port, config, scalers)
-                seconds = time.perf_counter() - started
-                timings = readout.timings
-                floor = wire_time(timings.bytes_sent + timings.bytes_received, timings.baud)
-                results[kind].append((seconds, floor))
-                await asyncio.sleep(0.3)
+            for kinds, config in ((("first", "kept"), ClientConfig()), (("setup", "offered"), listed)):
+                scalers: dict[Attribute, Scaling | None] = {}
+                for kind in kinds:
+                    started = time.perf_counter()
+                    read = await read_client(meter.port, config, scalers)
+                    seconds = time.perf_counter() - started
+                    if read.object_list is not None:  # from now on exactly what it offered, as an entry does
+                        config = replace(config, offered=read.object_list.registers)
+                    timings = read.readout.timings
+                    floor = wire_time(timings.bytes_sent + timings.bytes_received, timings.baud)
+                    results[kind].append((seconds, floor))
+                    await asyncio.sleep(0.3)
     summary = {}
     for kind, rows in results.items():
         seconds, floor = median(row[0] for row in rows), median(row[1] for row in rows)
@@ -60,9 +66,15 @@ def main() -> None:
     if args.json:
         print(json.dumps({"registers": REGISTERS, **summary}))
         return
-    print(f"| DLMS read of {REGISTERS} registers, 9600 Bd | seconds | wire-time floor | ratio |")
+    print(f"| DLMS read at 9600 Bd ({REGISTERS} registers unless said) | seconds | wire-time floor | ratio |")
     print("|---|---|---|---|")
-    for kind, label in (("first", "first cycle (values and scalers)"), ("kept", "next cycles (scalers kept)")):
+    rows = (
+        ("first", "first cycle (values and scalers)"),
+        ("kept", "next cycles (scalers kept)"),
+        ("setup", "set-up: object list, then its 25 registers and scalers"),
+        ("offered", "cycles of the 25 registers it offered (scalers kept)"),
+    )
+    for kind, label in rows:
         row = summary[kind]
         print(f"| {label} | {row['seconds']:.3f} | {row['floor']:.3f} | {row['ratio']:.2f} × |")
     sys.stdout.flush()

@@ -35,7 +35,7 @@ async def read_dlms(
 @dataclass(frozen=True, slots=True)
 class ClientRead:
     """A register read and what the caller keeps from it: what the object list offered (when the read began with
-    it: a config with neither registers nor offered ones, docs/dlms-client.md §4.3) and, with HLS-GMAC, the next
+    it: a config with neither registers nor offered ones, docs/dlms-client.md §4.1) and, with HLS-GMAC, the next
     invocation counter ours may use (docs/dlms-client.md §2.3)."""
 
     readout: Readout

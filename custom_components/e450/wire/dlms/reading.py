@@ -75,7 +75,7 @@ def list_size(association: Association, configured: int) -> int:
 @dataclass(frozen=True, slots=True)
 class ObjectList:
     """What a read found in the association's object list: how many objects it lists, and the registers it keeps
-    reading from it, as ``(interface class, "1-0:13.7.0")`` (docs/dlms-client.md §4.3)."""
+    reading from it, as ``(interface class, "1-0:13.7.0")`` (docs/dlms-client.md §4.1)."""
 
     objects: int  # 0: the meter gave no object list (the default registers were read instead)
     registers: tuple[tuple[int, str], ...]
