@@ -249,3 +249,30 @@ async def test_the_backfill_option_is_offered_where_a_profile_can_be_read(hass: 
         assert result["type"] is FlowResultType.CREATE_ENTRY and entry.options[CONF_BACKFILL] is False
     result = await hass.config_entries.options.async_init(push.entry_id)
     assert CONF_BACKFILL not in {str(key) for key in result["data_schema"].schema}
+
+
+async def test_reconfigure_reads_the_object_list_again(hass: HomeAssistant) -> None:
+    """Reconfiguring a client entry reads the object list again (the meter may offer other registers now); a
+    meter that does not answer at the entry's addresses keeps the entry as it was."""
+    async with MeterSimulator("e450-hdlc", frozen=True) as meter:
+        stale = [[3, "1-0:1.8.0"]]
+        data = {CONF_PORT: meter.port, CONF_TRANSPORT: TRANSPORT_CLIENT, CONF_MODE_E: False, CONF_REGISTERS: stale}
+        entry = MockConfigEntry(domain=DOMAIN, unique_id="LGZ1030655933512", data=data)
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert set(entry.runtime_data.data.readings) == {"1.8.0"}  # exactly what the entry kept
+        result = await entry.start_reconfigure_flow(hass)
+        await hass.config_entries.async_unload(entry.entry_id)
+        meter.fault = "no_ua"
+        await asyncio.sleep(1.0)
+        with patch("custom_components.e450.config_flow.list_ports", return_value=[]):
+            result = await configure(hass, result["flow_id"], {CONF_PORT: meter.port, CONF_ADVANCED: ADVANCED})
+            assert result["errors"] == {"base": "client_no_ua"} and entry.data[CONF_REGISTERS] == stale
+            meter.fault = None
+            await asyncio.sleep(1.0)
+            result = await configure(hass, result["flow_id"], {CONF_PORT: meter.port, CONF_ADVANCED: ADVANCED})
+        assert result["reason"] == "reconfigure_successful"
+        assert len(entry.data[CONF_REGISTERS]) == 25
+        await hass.async_block_till_done()
+        await hass.config_entries.async_unload(entry.entry_id)
