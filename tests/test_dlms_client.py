@@ -62,7 +62,7 @@ from custom_components.e450.wire.dlms.get import (
     parse_get_response,
 )
 from custom_components.e450.wire.dlms.hdlc_link import HdlcLink, LinkSettings, parse_parameters
-from custom_components.e450.wire.dlms.reading import ObjectList, RegisterRead
+from custom_components.e450.wire.dlms.reading import ObjectList, RegisterRead, list_size
 from custom_components.e450.wire.dlms.units import Scaling
 from custom_components.e450.wire.errors import ClientProblem, DlmsClientError
 from custom_components.e450.wire.framing.hdlc import (
@@ -456,6 +456,14 @@ def test_a_meter_without_an_object_list_is_read_for_the_default_registers() -> N
     assert read.object_list == ObjectList(0, tuple((3, f"1-0:{code}") for code in DEFAULT_REGISTERS))
     asked = [attribute for request in iter(read.next_request, None) for attribute in request.attributes]
     assert register("1.8.0") in asked and scaler_of(register("14.7.0")) in asked
+
+
+def test_lists_fit_the_meters_pdu() -> None:
+    lists = Conformance.MULTIPLE_REFERENCES
+    assert list_size(Association(lists, 0x1F4), 10) == 10
+    assert list_size(Association(lists, 100), 10) == 7  # 26 bytes of header and ciphering, 10 per attribute
+    assert list_size(Association(lists, 20), 10) == 1
+    assert list_size(Association(0, 0x1F4), 10) == list_size(Association(lists, 0x1F4), 1) == 1
 
 
 def test_what_an_object_list_offers_to_read() -> None:

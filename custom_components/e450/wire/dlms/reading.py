@@ -9,7 +9,7 @@ profile read (:mod:`.profile`) follows the same protocol.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 from ..errors import ClientProblem, DlmsClientError
 from ..models import BccStatus, DataSet, Identification, LoadProfile, Readout, Timings
@@ -35,6 +35,8 @@ from .get import Attribute, Result
 from .units import Scaling
 
 Scalers = dict[Attribute, Scaling | None]  # value attribute → its scaling, kept by the caller across reads
+DESCRIPTOR_SIZE: Final = 10  # class (2), logical name (6), attribute (1), no selective access (1)
+LIST_OVERHEAD: Final = 4 + 22  # GET-Request-With-List, invoke id, count; a glo-ciphered APDU's header and tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +70,11 @@ def batches(attributes: list[Attribute], size: int) -> list[Request]:
 
 
 def list_size(association: Association, configured: int) -> int:
-    """Attributes per request: the configured number when the meter agreed to lists, else one."""
-    return configured if association.allows(Conformance.MULTIPLE_REFERENCES) and configured > 1 else 1
+    """Attributes per request: the configured number when the meter agreed to lists (else one), and no more than
+    a request the meter receives whole (its max PDU from the AARE) carries."""
+    if not association.allows(Conformance.MULTIPLE_REFERENCES) or configured <= 1:
+        return 1
+    return max(1, min(configured, (association.max_pdu - LIST_OVERHEAD) // DESCRIPTOR_SIZE))
 
 
 @dataclass(frozen=True, slots=True)
