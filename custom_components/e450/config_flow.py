@@ -334,10 +334,10 @@ class E450ConfigFlow(ProbeSteps, domain=DOMAIN):
             if error is None:
                 if wrong := self._abort_if_wrong_meter(entry):
                     return wrong
-                # the advanced settings chosen here win over an older maximum baud rate from the options
-                options = {key: value for key, value in entry.options.items() if key != CONF_MAX_BAUD}
-                update_and_reload(self.hass, entry, {CONF_PORT: port, **self._settings}, options)
-                return self.async_abort(reason="reconfigure_successful")
+                self._port = port
+                if not push_meter and self._fixed_speed_bridge():  # the new port is a bridge at one speed
+                    return await self.async_step_bridge_speed()
+                return self._async_reconfigured()
             errors["base"] = error
             placeholders.update(details)
         self._ports = await self.hass.async_add_executor_job(list_ports)
@@ -350,6 +350,14 @@ class E450ConfigFlow(ProbeSteps, domain=DOMAIN):
             errors=errors,
             description_placeholders=placeholders,
         )
+
+    def _async_reconfigured(self) -> ConfigFlowResult:
+        """Save the new port and settings and reload the entry."""
+        entry = self._get_reconfigure_entry()
+        # the advanced settings chosen here win over an older maximum baud rate from the options
+        options = {key: value for key, value in entry.options.items() if key != CONF_MAX_BAUD}
+        update_and_reload(self.hass, entry, {CONF_PORT: self._port, **self._settings}, options)
+        return self.async_abort(reason="reconfigure_successful")
 
     @staticmethod
     @callback

@@ -40,7 +40,7 @@ from .issues import IssueTracker, link_lost
 from .line_speed import HeldSpeed, learned_speed
 from .listener import PushListener
 from .messages import error_key
-from .meter_info import known_type, meter_serial, readout_type
+from .meter_info import device_names, known_type, meter_serial, readout_type
 from .meter_names import MeterType
 from .monitor import MeterMonitor
 from .scale_review import scale_anomalies
@@ -155,6 +155,9 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
         stats.successes += 1
         stats.last_success = dt_util.utcnow()
         self._count_success(readout)
+        last: Readout | None = self.data  # None until the first good read
+        if last is None:
+            self._retitle(readout)
         self._resumed(after_failure)
         model = readout.identification.model if readout.identification else ""
         live = dict(self.monitor.live)
@@ -168,6 +171,13 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
             self._meter_anomalies.append(changed)
         self._sync_issues()
         return readout
+
+    def _retitle(self, readout: Readout) -> None:
+        """On the first good read: a title an earlier set-up wrote ("DLMS 30137181") becomes the name the meter is
+        known by now ("Aidon 6534"), before any repair issue names it; a title the user chose stays."""
+        entry = self.config_entry
+        if (name := device_names(readout, entry.title, entry.unique_id).name) != entry.title:
+            self.hass.config_entries.async_update_entry(entry, title=name)
 
     def meter_type(self) -> MeterType | None:
         """The meter's type (docs/meter-names.md): from the last good readout, or after a reload from the model the

@@ -10,7 +10,7 @@ from dataclasses import replace
 import logging
 from typing import Any
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import SOURCE_RECONFIGURE, ConfigFlow, ConfigFlowResult
 from homeassistant.core import callback
 
 from .client_reads import first_read
@@ -78,6 +78,9 @@ class ProbeSteps(ConfigFlow):
     async def async_step_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         raise NotImplementedError  # pragma: no cover - the flow's
 
+    def _async_reconfigured(self) -> ConfigFlowResult:
+        raise NotImplementedError  # pragma: no cover - the flow's
+
     def _fixed_speed_bridge(self) -> bool:
         """The read through a raw TCP bridge succeeded only on the retry at the initial speed: the bridge keeps
         one speed (line_speed.py), and the entry should not switch at all."""
@@ -95,6 +98,8 @@ class ProbeSteps(ConfigFlow):
         assert self._readout is not None
         if user_input is not None:
             self._settings[CONF_MAX_BAUD] = int(user_input[CONF_MAX_BAUD])
+            if self.source == SOURCE_RECONFIGURE:
+                return self._async_reconfigured()
             return await self.async_step_confirm()
         baud = self._readout.timings.baud
         return self.async_show_form(

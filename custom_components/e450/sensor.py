@@ -12,15 +12,12 @@ from typing import Any
 from homeassistant.components.sensor import (
     RestoreSensor,
     SensorDeviceClass,
-    SensorEntity,
     SensorEntityDescription,
     SensorExtraStoredData,
     SensorStateClass,
 )
 from homeassistant.const import (
-    PERCENTAGE,
     EntityCategory,
-    UnitOfTime,
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
@@ -28,10 +25,11 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .const import RESET_CONFIRMATIONS
-from .coordinator import E450ConfigEntry, E450Coordinator, ReadStatistics
+from .coordinator import E450ConfigEntry, E450Coordinator
 from .entity import E450Entity
 from .guard import EnergyGuard, GuardVerdict
 from .meter_info import meter_clock
+from .read_sensors import STATISTICS_SENSORS, E450StatisticsSensor
 from .scales import scale
 from .units import UNITS, decimals
 from .wire import DataSet, Readout
@@ -233,6 +231,7 @@ class E450ObisSensor(E450Entity, RestoreSensor):
             self._attr_translation_placeholders = {"code": code}
         self._guard = EnergyGuard(RESET_CONFIRMATIONS) if description.energy_register else None
         self._guarded_at = self._exponent  # the scale the guard's values are at
+        self._precise_at = self._exponent  # the scale the display precision was taken from
         self._last: DataSet | None = None  # the data set the value was last computed from
         self._factors: dict[str | None, float | None] = {}  # unit as sent -> factor to the sensor's unit
         self._computed: StateType | datetime = None
@@ -251,6 +250,17 @@ class E450ObisSensor(E450Entity, RestoreSensor):
         two), else as many as the meter writes (an IEC readout, or a DLMS value written at its sent scaler)."""
         exponent = self._exponent
         return decimals(text) if exponent is None else max(0, -exponent)
+
+    def _follow_scale(self) -> None:
+        """The register is shown at another scale (the user's or the checks' choice, rescale.py): its decimals follow
+        from the next update on, in the entity registry too, where the frontend reads them."""
+        self._precise_at = self._exponent
+        dataset = self.coordinator.data.current(self._code)
+        if dataset is None or dataset.first is None or not hasattr(self, "_attr_suggested_display_precision"):
+            return
+        self._attr_suggested_display_precision = self._precision(dataset.first.value)
+        if self.registry_entry is not None:
+            self._update_suggested_precision()
 
     @property
     def extra_restore_state_data(self) -> E450StoredData:
@@ -346,66 +356,9 @@ class E450ObisSensor(E450Entity, RestoreSensor):
         """Write the state only when something changed: an unchanged meter costs no state writes."""
         if self.coordinator.last_update_success:
             self._attr_native_value = self._computed = self._value()
+            if self._exponent != self._precise_at:
+                self._follow_scale()
         shown = (self._attr_native_value, self.available)
         if shown != self._shown:
             self._shown = shown
             self.async_write_ha_state()
-
-
-@dataclass(frozen=True, kw_only=True)
-class E450StatisticsSensorEntityDescription(SensorEntityDescription):
-    """A sensor about the reads themselves."""
-
-    statistic_fn: Callable[[ReadStatistics], StateType]
-
-
-STATISTICS_SENSORS: tuple[E450StatisticsSensorEntityDescription, ...] = (
-    E450StatisticsSensorEntityDescription(
-        key="last_read_duration",
-        translation_key="last_read_duration",
-        device_class=SensorDeviceClass.DURATION,
-        native_unit_of_measurement=UnitOfTime.SECONDS,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=2,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        statistic_fn=lambda stats: None if stats.last_duration is None else round(stats.last_duration, 3),
-    ),
-    E450StatisticsSensorEntityDescription(
-        key="baud",
-        translation_key="baud",
-        native_unit_of_measurement="Bd",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        statistic_fn=lambda stats: stats.baud,
-    ),
-    E450StatisticsSensorEntityDescription(
-        key="read_success_rate",
-        translation_key="read_success_rate",
-        native_unit_of_measurement=PERCENTAGE,
-        state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        statistic_fn=lambda stats: stats.success_rate,
-    ),
-)
-
-
-class E450StatisticsSensor(E450Entity, SensorEntity):
-    """Read duration, baud rate in use, success rate: available even when the last read failed."""
-
-    entity_description: E450StatisticsSensorEntityDescription
-
-    def __init__(self, coordinator: E450Coordinator, description: E450StatisticsSensorEntityDescription) -> None:
-        super().__init__(coordinator, description.key)
-        self.entity_description = description
-
-    @property
-    def available(self) -> bool:
-        """The statistics are about the link, so they stay available when it fails."""
-        return True
-
-    @property
-    def native_value(self) -> StateType:
-        """The statistic's current value."""
-        return self.entity_description.statistic_fn(self.coordinator.statistics)

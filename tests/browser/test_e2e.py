@@ -1,5 +1,6 @@
-"""End to end in a real browser: Home Assistant 2025.4 + the simulated E450, set up through the UI in headless
-Chromium, the device page showing energy and power; once more in French. Saves the README's screenshots.
+"""End to end in a real browser: Home Assistant + the simulated E450, set up through the UI in headless Chromium,
+the device page showing energy and power; a push meter (Aidon) beside it, its device page naming maker and model;
+once more in French. Saves the README's screenshots.
 
 Run by .ci/run (which installs Debian's chromium) with the Home Assistant test plugin disabled, since this test
 starts a real Home Assistant: ``pytest -p no:homeassistant -m browser tests/browser``.
@@ -7,6 +8,7 @@ starts a real Home Assistant: ``pytest -p no:homeassistant -m browser tests/brow
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator, Iterator
 import contextlib
@@ -73,9 +75,15 @@ async def home_assistant(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     config = tmp_path / "config"
     simulated = launcher.Simulated("e450")
     async with launcher.launch(config, http_port=_free_port(), fresh=True, meter=simulated) as running:
-        codes = [await launcher.login(running.session, running.url) for _ in range(2)]
-        with by_id_link(running.port) as link:
-            yield {"url": running.url, "link": link, "codes": codes, "config": config}
+        codes = [await launcher.login(running.session, running.url) for _ in range(3)]
+        pusher = launcher.start_simulator(launcher.Simulated("aidon"), config / "ttyPUSH")
+        try:
+            assert pusher.stdout is not None
+            push_port = (await asyncio.to_thread(pusher.stdout.readline)).decode().strip()
+            with by_id_link(running.port) as link:
+                yield {"url": running.url, "link": link, "push_port": push_port, "codes": codes, "config": config}
+        finally:
+            launcher.stop([pusher])
 
 
 def _auth_url(url: str, code: str, path: str) -> str:
@@ -101,6 +109,26 @@ async def _navigate(page: Page, path: str) -> None:
 async def _screenshot(page: Page, name: str, *, full_page: bool = False) -> None:
     if SAVE_SCREENSHOTS:
         await page.screenshot(path=str(IMAGES / name), full_page=full_page)
+
+
+async def _choose_port(page: Page, path: str) -> None:
+    """Type ``path`` into the port picker and submit: Home Assistant 2025.4's combo box takes the text itself; from
+    2026 a click opens a search box ("Search | Add custom item") that takes it."""
+    await page.locator("ha-combo-box input, ha-picker-field").first.click()
+    port = page.locator("ha-picker-combo-box input, ha-combo-box input").first
+    await port.wait_for()
+    await port.press("Control+a")
+    await port.press("Backspace")
+    await port.press_sequentially(path, delay=10)
+    await port.press("Enter")  # a typed path is a custom value of the port picker
+    await page.get_by_text("Submit").click()
+
+
+async def _finish_flow(page: Page, title: str) -> None:
+    """2025.4 says what it created; from 2026 the frontend asks for the device's name and area instead."""
+    created = page.get_by_text(f"Created configuration for {title}")
+    await created.or_(page.get_by_text("Name and assign")).first.wait_for(timeout=30000)
+    await page.get_by_text("Finish").first.click()  # "Finish", or "Skip and finish" from 2026
 
 
 async def _expect(page: Page, *texts: str) -> None:
@@ -133,16 +161,7 @@ async def test_add_the_meter_in_a_browser(home_assistant: dict[str, Any]) -> Non
         page = await browser.new_page(viewport={"width": 1280, "height": 900})
         await page.goto(_auth_url(url, home_assistant["codes"][0], "/config/integrations/dashboard"))
         await _open_flow(page, "Connect to the meter")
-        # the port picker: Home Assistant 2025.4's combo box takes the text itself; from 2026 a click opens a
-        # search box ("Search | Add custom item") that takes it
-        await page.locator("ha-combo-box input, ha-picker-field").first.click()
-        port = page.locator("ha-picker-combo-box input, ha-combo-box input").first
-        await port.wait_for()
-        await port.press("Control+a")
-        await port.press("Backspace")
-        await port.press_sequentially(link, delay=10)
-        await port.press("Enter")  # a typed path is a custom value of the port picker
-        await page.get_by_text("Submit").click()
+        await _choose_port(page, link)
         # the progress dialog says what is tried while the meter is probed
         await (
             page.get_by_text("at 300 Bd (7E1)")
@@ -154,10 +173,7 @@ async def test_add_the_meter_in_a_browser(home_assistant: dict[str, Any]) -> Non
         await _screenshot(page, "config-flow-confirm.png")
         await _expect(page, "Landis+Gyr E450 (ZMXi320AP)", "read at 9600 Bd", link)
         await page.get_by_text("Submit").click()
-        # 2025.4 says what it created; from 2026 the frontend asks for the device's name and area instead
-        created = page.get_by_text("Created configuration for Landis+Gyr E450")
-        await created.or_(page.get_by_text("Name and assign")).first.wait_for(timeout=30000)
-        await page.get_by_text("Finish").first.click()  # "Finish", or "Skip and finish" from 2026
+        await _finish_flow(page, "Landis+Gyr E450")
 
         await _navigate(page, "/config/devices/dashboard")  # inside the app: a reload would need a new login
         await page.get_by_text("Landis+Gyr E450").first.click()
@@ -169,6 +185,26 @@ async def test_add_the_meter_in_a_browser(home_assistant: dict[str, Any]) -> Non
         power = await _value_next_to(page, "Power import")
         assert energy.endswith("kWh") and float(energy.split()[0].replace(",", "")) > 10000, energy
         assert power.endswith("kW") and float(power.split()[0]) >= 0, power
+        await browser.close()
+
+        # a push meter: nothing answers the sign-on, the integration listens and finds an Aidon's lists; its device
+        # page names the maker and the model its list states (0-0:96.1.7), not "DLMS <serial>"
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        await page.goto(_auth_url(url, home_assistant["codes"][2], "/config/integrations/dashboard"))
+        await _open_flow(page, "Connect to the meter")
+        await _choose_port(page, home_assistant["push_port"])
+        await page.get_by_text("Meter found").wait_for(timeout=120000)
+        await _expect(page, "Aidon 6534", "pushes DLMS/COSEM data at 2400 Bd")
+        await page.get_by_text("Submit").click()
+        await _finish_flow(page, "Aidon 6534")
+        await _navigate(page, "/config/devices/dashboard")
+        await page.get_by_text("Aidon 6534").first.click()
+        card = page.locator("ha-device-info-card")
+        await card.get_by_text("by Aidon").first.wait_for(timeout=30000)
+        await card.get_by_text("6534").first.wait_for(timeout=30000)
+        await _expect(page, "Voltage L1")
+        assert await page.get_by_text("DLMS 30137181").count() == 0
         await browser.close()
 
         # the same flow in French: the frontend's language is a per-browser setting

@@ -55,6 +55,34 @@ async def test_set_up_through_a_raw_bridge_at_a_fixed_speed(hass: HomeAssistant)
         await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_reconfigure_onto_a_raw_bridge_at_a_fixed_speed(hass: HomeAssistant) -> None:
+    """The meter moves from its USB head to a raw bridge fixed at 300 Bd: the re-probe needs the retry at 300 Bd,
+    so reconfigure asks for the bridge's speed as the new set-up does, and the entry reads at 300 Bd after it."""
+    async with (
+        MeterSimulator("e450", frozen=True) as usb,
+        MeterSimulator("e450", frozen=True, tcp_port=0, fixed_baud=300) as bridge,
+    ):
+        entry = entry_for(usb.port)
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        with patch("custom_components.e450.config_flow.list_ports", return_value=[]):
+            result = await entry.start_reconfigure_flow(hass)
+            data = {CONF_PORT: bridge.port, CONF_ADVANCED: ADVANCED}
+            result = dict(await hass.config_entries.flow.async_configure(result["flow_id"], data))
+        assert result["type"] is FlowResultType.FORM and result["step_id"] == "bridge_speed"
+        assert result["description_placeholders"] == {"port": bridge.port, "baud": "300"}
+        assert entry.data[CONF_PORT] == usb.port  # nothing saved before the speed is chosen
+        result = dict(await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_MAX_BAUD: "300"}))
+        assert result["type"] is FlowResultType.ABORT and result["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done()
+        assert entry.data[CONF_PORT] == bridge.port and entry.data[CONF_MAX_BAUD] == 300
+        assert entry.state is ConfigEntryState.LOADED
+        timings = entry.runtime_data.data.timings
+        assert timings.baud == 300 and not timings.retried  # read at the bridge's speed, no failed switch first
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_set_up_through_rfc2217(hass: HomeAssistant) -> None:
     """An RFC 2217 server (here one that leaves the state-mask requests unanswered, as pyserial's does) follows
     the speed switch: the meter is found at 9600 Bd, and the entry reads it there."""

@@ -496,8 +496,8 @@ async def test_an_aidon_style_list_without_keys(hass: HomeAssistant) -> None:
 
 
 async def test_an_existing_push_meter_takes_its_name_unless_the_user_renamed_it(hass: HomeAssistant) -> None:
-    """An entry set up before its meter was known by its type ("DLMS 30137181") shows it as "Aidon 6534" now; a
-    device the user renamed keeps the user's name."""
+    """An entry set up before its meter was known by its type ("DLMS 30137181") shows it as "Aidon 6534" now, its
+    title too; a device the user renamed keeps the user's name, an entry the user renamed the user's title."""
     async with pushing("aidon") as meter:
         entry = push_entry(meter.port, baud=2400, parity="E")
         entry.add_to_hass(hass)
@@ -506,11 +506,14 @@ async def test_an_existing_push_meter_takes_its_name_unless_the_user_renamed_it(
         await hass.async_block_till_done()
         device = meter_device(hass, METER_NUMBER)
         assert device is not None and (device.name, device.model) == ("Aidon 6534", "6534")
+        assert entry.title == "Aidon 6534"
         dr.async_get(hass).async_update_device(device.id, name_by_user="Garage meter")
+        hass.config_entries.async_update_entry(entry, title="Garage")
         assert await hass.config_entries.async_reload(entry.entry_id)
         await hass.async_block_till_done()
         device = meter_device(hass, METER_NUMBER)
-        assert device is not None and device.name_by_user == "Garage meter" and device.name == "Aidon 6534"
+        assert device is not None and device.name_by_user == "Garage meter" and device.name == "Garage"
+        assert entry.title == "Garage"
         await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -239,3 +239,49 @@ async def test_a_new_scale_restarts_the_energy_statistics_without_a_jump(
     found = [(round((row["start"] - meter.t0.timestamp()) / 60), row["state"], row["sum"]) for row in rows[energy]]
     # the rows at the old scale are gone; from the change on, the sum grows by what was consumed, with no jump
     assert found == [(15, 1001000, 500), (20, 1001000, 500)]
+
+
+async def test_the_display_precision_follows_a_new_scale_without_a_reload(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, no_listener: None
+) -> None:
+    """The user first took the currents as whole amperes, then sets 0.01 A: the sensors show two decimals from the
+    next push on, in the entity registry where the frontend reads them, with no reload."""
+    meter = FedMeter(hass, freezer)
+    amperes = dict.fromkeys(("31.7.0", "51.7.0", "71.7.0"), 0)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=f"DLMS {SERIAL}",
+        unique_id=SERIAL,
+        data={CONF_PORT: "/dev/e450-fed", CONF_TRANSPORT: TRANSPORT_DLMS, CONF_DLMS_BAUD: 2400, CONF_DLMS_PARITY: "N"},
+        options={CONF_SCALES: amperes},
+    )
+    entry.add_to_hass(hass)
+    with patch.object(E450PushCoordinator, "start", lambda coordinator: meter.feed(coordinator, 1000.0)):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    registry = er.async_get(hass)
+    currents = [sensor(hass, code) for code in amperes]
+    assert None not in currents
+
+    def precision(entity_id: str | None) -> int | None:
+        assert entity_id is not None
+        entity = registry.async_get(entity_id)
+        assert entity is not None
+        return entity.options.get("sensor", {}).get("suggested_display_precision")
+
+    assert [precision(entity_id) for entity_id in currents] == [0, 0, 0]
+    first = shown(hass, currents[0])  # type: ignore[arg-type]
+    reloads = 0
+
+    def count_reload(*_: object) -> None:
+        nonlocal reloads
+        reloads += 1
+
+    with patch.object(hass.config_entries, "async_schedule_reload", count_reload):
+        hass.config_entries.async_update_entry(entry, options={CONF_SCALES: dict.fromkeys(amperes, -2)})
+        await hass.async_block_till_done()
+        await meter.publish(entry, 1000.0)
+    assert reloads == 0
+    assert [precision(entity_id) for entity_id in currents] == [2, 2, 2]
+    assert shown(hass, currents[0]) == pytest.approx(first / 100)  # type: ignore[arg-type]
+    await hass.config_entries.async_unload(entry.entry_id)
