@@ -67,7 +67,7 @@ async def test_errors_that_are_not_the_counters_are_raised(sim_factory: Factory)
         del objects[FRAME_COUNTER]
         assert await meter_counter(sim.port, HLS) == 0  # a meter without a frame counter: start at 0
         sim.fault = "no_ua"
-        await asyncio.sleep(1.0)  # the simulated meter takes its fault anew when it sees the line closed
+        sim.dlms.faults.pick()  # from the next connection on
         with pytest.raises(DlmsClientError) as silent:
             await meter_counter(sim.port, replace(HLS, retries=0))
         with pytest.raises(DlmsClientError) as public:

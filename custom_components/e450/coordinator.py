@@ -278,7 +278,12 @@ class E450ReadCoordinator(E450Coordinator):
         """What the DLMS client keeps in the entry; the next reads take it from the settings (at once: the first
         read runs before the entry's update listener is there)."""
         entry = self.config_entry
-        self.hass.config_entries.async_update_entry(entry, data={**entry.data, **data})
+        kept = {**entry.data, **data}
+        if CONF_INVOCATION_COUNTER in data:  # never below what a reconfiguration may have stored meanwhile
+            kept[CONF_INVOCATION_COUNTER] = max(
+                int(entry.data.get(CONF_INVOCATION_COUNTER, 0)), data[CONF_INVOCATION_COUNTER]
+            )
+        self.hass.config_entries.async_update_entry(entry, data=kept)
         self.settings = Settings.of(entry)
 
     def _count_success(self, readout: Readout) -> None:

@@ -55,6 +55,13 @@ async def user_flow(hass: HomeAssistant, port: str, **advanced: Any) -> dict[str
         return await finish_progress(hass, await hass.config_entries.flow.async_configure(result["flow_id"], data))
 
 
+def set_fault(meter: MeterSimulator, fault: str | None) -> None:
+    """The simulated meter's fault from its next connection on, without waiting for it to see the line closed."""
+    meter.fault = fault
+    assert meter.dlms is not None
+    meter.dlms.faults.pick()
+
+
 async def configure(hass: HomeAssistant, flow_id: str, data: dict[str, Any]) -> dict[str, Any]:
     return await finish_progress(hass, await hass.config_entries.flow.async_configure(flow_id, data))
 
@@ -157,8 +164,7 @@ async def test_a_silent_dlms_meter_is_explained_and_other_addresses_asked_for(ha
         addresses = {CONF_CLIENT: 16, CONF_LOGICAL: 1, CONF_PHYSICAL: 300, CONF_ADDRESS_SIZE: "2"}
         result = await configure(hass, flow, addresses)
         assert result["errors"] == {CONF_PHYSICAL: "address_too_large"}
-        meter.fault = None
-        await asyncio.sleep(1.0)
+        set_fault(meter, None)
         result = await configure(hass, flow, {**addresses, CONF_ADDRESS_SIZE: "1"})
         assert result["step_id"] == "confirm_client", result
         result = await configure(hass, flow, {})
@@ -177,8 +183,7 @@ async def test_hls_gmac_from_the_form_survives_a_restart(hass: HomeAssistant) ->
         result = await user_flow(hass, meter.port, protocol="dlms")
         assert result["step_id"] == "dlms_client", result
         flow = result["flow_id"]
-        meter.fault = None
-        await asyncio.sleep(1.0)
+        set_fault(meter, None)
         meter.dlms.application.objects.invocation_counter = 41  # another client used the meter before
         keys = {CONF_CLIENT: 1, CONF_LOGICAL: 1, CONF_PHYSICAL: 17, CONF_ENCRYPTION_KEY: EXAMPLE_EK.hex()}
         result = await configure(hass, flow, keys)
@@ -264,13 +269,11 @@ async def test_reconfigure_reads_the_object_list_again(hass: HomeAssistant) -> N
         assert set(entry.runtime_data.data.readings) == {"1.8.0"}  # exactly what the entry kept
         result = await entry.start_reconfigure_flow(hass)
         await hass.config_entries.async_unload(entry.entry_id)
-        meter.fault = "no_ua"
-        await asyncio.sleep(1.0)
+        set_fault(meter, "no_ua")
         with patch("custom_components.e450.config_flow.list_ports", return_value=[]):
             result = await configure(hass, result["flow_id"], {CONF_PORT: meter.port, CONF_ADVANCED: ADVANCED})
             assert result["errors"] == {"base": "client_no_ua"} and entry.data[CONF_REGISTERS] == stale
-            meter.fault = None
-            await asyncio.sleep(1.0)
+            set_fault(meter, None)
             result = await configure(hass, result["flow_id"], {CONF_PORT: meter.port, CONF_ADVANCED: ADVANCED})
         assert result["reason"] == "reconfigure_successful"
         assert len(entry.data[CONF_REGISTERS]) == 25
