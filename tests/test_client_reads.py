@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from custom_components.e450.client_reads import ClientKeeper, first_read, meter_counter
+from custom_components.e450.client_reads import ClientKeeper, first_read
 from custom_components.e450.const import CONF_INVOCATION_COUNTER, CONF_REGISTERS, INVOCATION_RESERVE
 from custom_components.e450.wire.dlms.axdr import OCTET_STRING, Data, obis_bytes
 from custom_components.e450.wire.dlms.client import ClientConfig
-from custom_components.e450.wire.dlms.driver import read_invocation_counter
+from custom_components.e450.wire.dlms.driver import next_invocation_counter, read_invocation_counter
 from custom_components.e450.wire.dlms.hdlc_link import LinkSettings
 from custom_components.e450.wire.dlms.hls import ClientKeys
 from custom_components.e450.wire.errors import ClientProblem, DlmsClientError
@@ -65,11 +65,11 @@ async def test_errors_that_are_not_the_counters_are_raised(sim_factory: Factory)
         with pytest.raises(DlmsClientError) as text:
             await read_invocation_counter(sim.port, HLS)
         del objects[FRAME_COUNTER]
-        assert await meter_counter(sim.port, HLS) == 0  # a meter without a frame counter: start at 0
+        assert await next_invocation_counter(sim.port, HLS) == 0  # a meter without a frame counter: start at 0
         sim.fault = "no_ua"
         sim.dlms.faults.pick()  # from the next connection on
         with pytest.raises(DlmsClientError) as silent:
-            await meter_counter(sim.port, replace(HLS, retries=0))
+            await next_invocation_counter(sim.port, replace(HLS, retries=0))
         with pytest.raises(DlmsClientError) as public:
             await ClientKeeper(sim.port, Saved(), 0).read(ClientConfig(response_timeout=0.3, retries=0), {})
     assert keys.value.reason is ClientProblem.AUTHENTICATION_FAILED

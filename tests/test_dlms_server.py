@@ -276,8 +276,9 @@ KEYS = ["--ek", EXAMPLE_EK.hex(), "--ak", EXAMPLE_AK.hex()]
 
 
 def test_read_command_with_keys(hdlc_simulator: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["read", hdlc_simulator, "--client", "1", *KEYS, "--registers", "1.8.0", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["readings"]["1.8.0"]["unit"] == "Wh"
+    for _ in range(2):  # the second starts above the counters the first used: the meter's frame counter says where
+        assert main(["read", hdlc_simulator, "--client", "1", *KEYS, "--registers", "1.8.0", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["readings"]["1.8.0"]["unit"] == "Wh"
     wrong = ["--ek", EXAMPLE_AK.hex(), "--ak", EXAMPLE_AK.hex(), "--system-title", "4534350000000001"]
     assert main(["read", hdlc_simulator, "--client", "1", *wrong]) == 2
     assert capsys.readouterr().err.startswith("error: high level security (HLS-GMAC) failed")

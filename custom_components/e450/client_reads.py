@@ -18,7 +18,7 @@ from typing import Any
 
 from .const import CONF_INVOCATION_COUNTER, CONF_REGISTERS, INVOCATION_RESERVE
 from .wire.dlms.client import ClientConfig
-from .wire.dlms.driver import ClientRead, read_client, read_invocation_counter, read_profile_counted
+from .wire.dlms.driver import ClientRead, next_invocation_counter, read_client, read_profile_counted
 from .wire.dlms.get import Attribute
 from .wire.dlms.reading import ObjectList
 from .wire.dlms.units import Scaling
@@ -36,23 +36,12 @@ def registers_data(listed: ObjectList) -> list[list[int | str]]:
     return [[class_id, code] for class_id, code in listed.registers]
 
 
-async def meter_counter(port: str, config: ClientConfig) -> int:
-    """The next invocation counter the meter accepts: one above its frame counter (0 when it has none)."""
-    try:
-        return await read_invocation_counter(port, config) + 1
-    except DlmsClientError as err:
-        if err.reason is not ClientProblem.OBJECT_UNAVAILABLE:
-            raise
-        return 0
-
-
 async def first_read(port: str, config: ClientConfig) -> tuple[ClientRead, dict[str, Any]]:
     """A set-up's (or a reconfiguration's) read: the object list first, with HLS-GMAC the meter's frame counter
     before it; the entry data to keep (offered registers, the counter reserved)."""
     config = replace(config, offered=(), registers=())
     if config.keys is not None:  # never below what an entry reserved before (a reconfiguration)
-        counter = max(config.invocation_counter, await meter_counter(port, config))
-        config = replace(config, invocation_counter=counter)
+        config = replace(config, invocation_counter=await next_invocation_counter(port, config))
     read = await read_client(port, config)
     kept: dict[str, Any] = {}
     if read.object_list is not None:
@@ -101,7 +90,7 @@ class ClientKeeper:
         except DlmsClientError as err:
             if config.keys is None or err.reason is not ClientProblem.AUTHENTICATION_FAILED:
                 raise
-            meter = await meter_counter(self.port, config)
+            meter = await next_invocation_counter(self.port, replace(config, invocation_counter=0))
             if meter <= self.counter:
                 raise  # the counter was not the reason: the keys are wrong
             _LOGGER.info("%s: the meter expects invocation counter %s, not %s", self.port, meter, self.counter)

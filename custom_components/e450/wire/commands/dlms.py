@@ -11,9 +11,10 @@
                    ``[--mode-e] [--baud N] [--client SAP] [--logical N] [--physical N] [--address-size 1|2|4]
                    [--password TEXT] [--ek HEX --ak HEX [--system-title HEX]] [--registers CODE,…|all] [--json]``;
                    with the keys, HLS-GMAC (mechanism 5) and ciphered APDUs (IDIS management client: ``--client
-                   1``); ``--registers all`` reads the association's object list first and then every register it
-                   offers (JSON: ``"object_count"``, the objects it lists); exit 0 on success, else the reason on
-                   stderr
+                   1``), the invocation counter one above the meter's frame counter (0-0:43.1.0, read by the
+                   public client first); ``--registers all`` reads the association's object list first and then
+                   every register it offers (JSON: ``"object_count"``, the objects it lists); exit 0 on success,
+                   else the reason on stderr
 ``profile PORT``   read a load profile (class 7) by range, the same connection options as ``read``:
                    ``--from ISO --to ISO [--code OBIS] [--json]`` → ``{"profile": "1.0.99.1.0.255", "entries":
                    [{"time": ISO, "values": {"1.8.0": {"value": …, "unit": …}}}]}``; times are meter time (an ISO
@@ -26,6 +27,7 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 import contextlib
+from dataclasses import replace
 import json
 import re
 import sys
@@ -35,7 +37,7 @@ from ..dlms.apdu import BARE_BODY
 from ..dlms.axdr import obis_bytes
 from ..dlms.client import ClientConfig
 from ..dlms.cosem import DEFAULT_REGISTERS, meter_time
-from ..dlms.driver import read_client, read_profile
+from ..dlms.driver import ClientRead, next_invocation_counter, read_client, read_profile
 from ..dlms.hdlc_link import DEFAULT_PHYSICAL, HdlcLink, LinkSettings
 from ..dlms.hls import DEFAULT_SYSTEM_TITLE, ClientKeys
 from ..dlms.listen import open_push_port, read_pushes
@@ -45,7 +47,7 @@ from ..dlms.push import Push, PushDecoder
 from ..dlms.reading import ObjectList
 from ..errors import MeterError, PushProblem
 from ..framing import Framing
-from ..models import Readout
+from ..models import LoadProfile, Readout
 from ..obis import CLOCK_DATE, CLOCK_TIME, LOGICAL_DEVICE_NAME
 from ..port import close_port
 from .profiles import meter_moment, profile_output
@@ -227,7 +229,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         print(f"error: --to ({args.end.isoformat()}) is before --from ({args.start.isoformat()})", file=sys.stderr)
         return 2
     try:
-        profile = asyncio.run(read_profile(args.port, args.start, args.end, _client_config(args), args.code))
+        profile = asyncio.run(_profile(args))
     except MeterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -235,10 +237,26 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _counted(port: str, config: ClientConfig) -> ClientConfig:
+    """With keys, the meter's frame counter first (a meter refuses a counter at or below the last it accepted)."""
+    if config.keys is None:
+        return config
+    return replace(config, invocation_counter=await next_invocation_counter(port, config))
+
+
+async def _profile(args: argparse.Namespace) -> LoadProfile:
+    config = await _counted(args.port, _client_config(args))
+    return await read_profile(args.port, args.start, args.end, config, args.code)
+
+
+async def _read(port: str, config: ClientConfig) -> ClientRead:
+    return await read_client(port, await _counted(port, config))
+
+
 def _cmd_read(args: argparse.Namespace) -> int:
     config = _client_config(args, args.registers)
     try:
-        read = asyncio.run(read_client(args.port, config))
+        read = asyncio.run(_read(args.port, config))
     except MeterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

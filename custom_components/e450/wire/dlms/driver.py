@@ -70,6 +70,18 @@ async def read_invocation_counter(port: str, config: ClientConfig, code: str = F
     return found.value
 
 
+async def next_invocation_counter(port: str, config: ClientConfig) -> int:
+    """The first invocation counter the meter accepts from the ciphered client: one above its frame counter, or
+    ``config.invocation_counter`` when that is higher; 0 for a meter without a frame counter."""
+    try:
+        counter = await read_invocation_counter(port, config) + 1
+    except DlmsClientError as err:
+        if err.reason is not ClientProblem.OBJECT_UNAVAILABLE:
+            raise
+        counter = 0
+    return max(counter, config.invocation_counter)
+
+
 async def read_profile(
     port: str,
     start: datetime,
