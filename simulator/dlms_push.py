@@ -84,8 +84,9 @@ def _currents(state: MeterState) -> list[int]:
     return [round(kw * 1000 / volts * 100) for kw, volts in zip(state.phase_power_kw, state.voltages, strict=True)]
 
 
-def swiss_body(state: MeterState, now: datetime) -> bytes:
-    """Push object list (class, OBIS, attribute, index) followed by one value per list item."""
+def swiss_body(state: MeterState, now: datetime, extra: list[tuple[int, str, int, bytes]] | None = None) -> bytes:
+    """Push object list (class, OBIS, attribute, index) followed by one value per list item; ``extra``: more list
+    items (class, OBIS, attribute, value) after the meter's own."""
     power = round(sum(state.phase_power_kw) * 1000)
     registers: list[tuple[int, str, bytes]] = [
         (1, "0-0:42.0.0", octets(LOGICAL_DEVICE_NAME.encode())),
@@ -100,9 +101,55 @@ def swiss_body(state: MeterState, now: datetime) -> bytes:
         *((3, f"1-0:{c}.7.0", u16(round(volts))) for c, volts in zip((32, 52, 72), state.voltages, strict=True)),
         *((3, f"1-0:{c}.7.0", u16(amps)) for c, amps in zip((31, 51, 71), _currents(state), strict=True)),
     ]
-    entries = [(40, "0-8:25.9.0", 2), (40, "0-8:25.9.0", 1)] + [(cls, code, 2) for cls, code, _ in registers]
+    items = [(cls, code, 2, value) for cls, code, value in registers] + (extra or [])
+    entries = [(40, "0-8:25.9.0", 2), (40, "0-8:25.9.0", 1)] + [(cls, code, attr) for cls, code, attr, _ in items]
     push_list = array(*(structure(u16(cls), octets(obis(code)), i8(attr), u16(0)) for cls, code, attr in entries))
-    return structure(push_list, octets(obis("0-8:25.9.0")), *(value for _, _, value in registers))
+    return structure(push_list, octets(obis("0-8:25.9.0")), *(value for _, _, _, value in items))
+
+
+def u8(value: int) -> bytes:
+    return b"\x11" + bytes([value])
+
+
+# the sub-meters on the M-Bus channels (docs/mbus-submeters.md): a gas meter on channel 1 and a water meter on
+# channel 2, each read by the E450 once an hour; their readings grow with the hours since REFERENCE
+SUBMETER_REFERENCE = datetime(2024, 1, 1)
+GAS_SERIAL, WATER_SERIAL = "24521662", "70123456"
+GAS_LITRES_PER_HOUR, WATER_LITRES_PER_HOUR = 350, 20
+GAS_START, WATER_START = 1_000_000, 250_000  # litres
+
+
+def submeter_readings(now: datetime) -> tuple[datetime, int, int]:
+    """The capture time of the sub-meters' last hourly reading before ``now``, and the gas and water readings then
+    (litres)."""
+    captured = now.replace(minute=0, second=0, microsecond=0)
+    hours = int((captured - SUBMETER_REFERENCE).total_seconds() // 3600)
+    return captured, GAS_START + GAS_LITRES_PER_HOUR * hours, WATER_START + WATER_LITRES_PER_HOUR * hours
+
+
+def _submeter_entries(now: datetime) -> list[tuple[int, str, int, bytes]]:
+    """(class, OBIS, attribute, value) of the two sub-meters: the gas meter as the Swiss E450 pushes it (serial,
+    medium, value without its scaler, status, capture time), the water meter with its scaler_unit (litres)."""
+    captured, gas, water = submeter_readings(now)
+    stamp = octets(cosem_datetime(captured))
+    return [
+        (1, "0-1:96.1.0", 2, octets(GAS_SERIAL.encode())),
+        (72, "0-1:24.1.0", 9, u8(0x03)),
+        (4, "0-1:24.2.1", 2, u32(gas)),
+        (4, "0-1:24.2.1", 4, u8(0)),
+        (4, "0-1:24.2.1", 5, stamp),
+        (1, "0-2:96.1.0", 2, octets(WATER_SERIAL.encode())),
+        (72, "0-2:24.1.0", 9, u8(0x07)),
+        (4, "0-2:24.2.1", 2, u32(water)),
+        (4, "0-2:24.2.1", 3, scaler_unit(-3, 13)),
+        (4, "0-2:24.2.1", 4, u8(0)),
+        (4, "0-2:24.2.1", 5, stamp),
+    ]
+
+
+def swiss_submeters_body(state: MeterState, now: datetime) -> bytes:
+    """The Swiss CII list followed by the M-Bus channels' sub-meters."""
+    return swiss_body(state, now, _submeter_entries(now))
 
 
 def burgenland_body(state: MeterState, now: datetime) -> bytes:
@@ -248,6 +295,7 @@ def czech_body(state: MeterState, now: datetime) -> bytes:
 CYCLING = {"aidon-lists": aidon_lists_body}
 LAYOUTS = {
     "swiss": swiss_body,
+    "swiss-submeters": swiss_submeters_body,
     "burgenland": burgenland_body,
     "wiener-netze": wiener_netze_body,
     "kaifa": kaifa_body,
@@ -319,4 +367,4 @@ def push_frame(
         return mbus_framed(apdu)
     if framing == "raw":
         return apdu
-    return framed(apdu, blocks=layout == "swiss")
+    return framed(apdu, blocks=layout.startswith("swiss"))

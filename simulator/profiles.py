@@ -221,7 +221,8 @@ class Profile:
     push_interval: float = 5.0
     push_baud: int = 2400
     dlms_parity: str = "N"
-    # swiss, burgenland, wiener-netze, kaifa, aidon, aidon-lists, unknown-pairs, czech (simulator/dlms_push.py)
+    # swiss, swiss-submeters, burgenland, wiener-netze, kaifa, aidon, aidon-lists, unknown-pairs, czech
+    # (simulator/dlms_push.py)
     dlms_layout: str = "swiss"
     dlms_security: str = "none"  # none, encrypted (SC 0x20), authenticated (SC 0x30)
     dlms_framing: str = "hdlc"  # hdlc, mbus, raw
@@ -261,6 +262,18 @@ PROFILES: dict[str, Profile] = {
         # the E450's DLMS pushes (docs/dlms.md §1.1): Swiss CII on the wired port, Netz Burgenland and Wiener Netze
         # on the optical one
         Profile("e450-dlms", "", _e450_lines, mode="dlms", push_interval=5.0, push_baud=2400, dlms_parity="E"),
+        # the same with a gas meter on M-Bus channel 1 and a water meter on channel 2, read hourly
+        # (docs/mbus-submeters.md)
+        Profile(
+            "e450-cii-submeters",
+            "",
+            _e450_lines,
+            mode="dlms",
+            push_interval=5.0,
+            push_baud=2400,
+            dlms_parity="E",
+            dlms_layout="swiss-submeters",
+        ),
         Profile(
             "e450-dlms-encrypted",
             "",

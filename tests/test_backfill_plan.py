@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
-from custom_components.e450.backfill_rows import Planned, Row, Skip, plan, readings
+from custom_components.e450.backfill_rows import Planned, Row, Skip, capture_hour, plan, readings, restate
 
 T0 = datetime(2025, 3, 1, 8, tzinfo=UTC)
 HOUR = timedelta(hours=1)
+FIVE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -60,3 +61,43 @@ def test_plan_unit_and_no_value() -> None:
     values = {T0 + 2 * HOUR: None, T0 + 4 * HOUR: 1002.0}
     assert plan(rows, values, T0 + HOUR, T0 + 4 * HOUR, 1003.0, None, skipped) == [Planned(T0 + 3 * HOUR, 1002.0, 2.0)]
     assert skipped == {Skip.UNIT: 1, Skip.NO_VALUE: 1}
+
+
+def test_a_capture_on_the_hour_closes_the_hour_before_any_other_lies_in_its_own() -> None:
+    assert capture_hour(T0 + HOUR) == T0
+    assert capture_hour(T0 + HOUR + timedelta(seconds=40)) == T0  # a sub-meter clock 40 s off: still the boundary
+    assert capture_hour(T0 + HOUR + timedelta(minutes=20)) == T0 + HOUR
+
+
+def test_rows_since_a_capture_are_restated_with_its_reading() -> None:
+    # Home Assistant compiled hours 0-2 with the reading 100 (sum - state = -90); the sub-meter's reading 104 was
+    # captured at the end of hour 1 and pushed during hour 3, which Home Assistant compiles itself
+    rows = [
+        hourly(0, 100, 10),
+        hourly(1, 100, 10),
+        hourly(2, 100, 10),
+        Row(T0 + 3 * HOUR, T0 + 3 * HOUR + FIVE, 100, 10),
+    ]
+    skipped: Counter[Skip] = Counter()
+    assert restate(rows, 104, T0 + 2 * HOUR, T0 + 3 * HOUR, skipped) == [
+        Planned(T0 + HOUR, 104, 14),
+        Planned(T0 + 2 * HOUR, 104, 14),
+    ]
+    # where the statistics begin in the capture's hour, that hour's own row gives the cycle
+    assert restate(rows[1:], 104, T0 + 2 * HOUR, T0 + 3 * HOUR, skipped) == [
+        Planned(T0 + HOUR, 104, 14),
+        Planned(T0 + 2 * HOUR, 104, 14),
+    ]
+    assert not skipped
+    # captured in the hour Home Assistant still compiles: nothing to restate
+    assert restate(rows, 104, T0 + 3 * HOUR + timedelta(minutes=10), T0 + 3 * HOUR, skipped) == []
+
+
+def test_a_restatement_never_dips_nor_crosses_a_reset() -> None:
+    skipped: Counter[Skip] = Counter()
+    rows = [hourly(0, 100, 10), hourly(1, 103, 13), hourly(2, 103, 13)]
+    assert restate(rows, 99, T0 + 2 * HOUR, T0 + 3 * HOUR, skipped) == []  # below the hour before the capture
+    assert restate(rows, 103, T0 + 2 * HOUR, T0 + 3 * HOUR, skipped) == []  # the rows say so already
+    reset = [hourly(0, 100, 10), hourly(1, 101, 11), hourly(2, 1, 12)]  # a new cycle since the capture
+    assert restate(reset, 104, T0 + 2 * HOUR, T0 + 3 * HOUR, skipped) == []
+    assert skipped == Counter({Skip.DIP: 1, Skip.RECORDED: 2, Skip.NEW_CYCLE: 1})

@@ -11,7 +11,7 @@ import pytest
 from custom_components.e450.wire import BccStatus, DetectConfig, MeterError, Readout, parse_transcript
 from custom_components.e450.wire.detect import Detector
 from custom_components.e450.wire.framing.hdlc import find_hdlc_frame
-from custom_components.e450.wire.iec62056.dataset import parse_data_block
+from custom_components.e450.wire.iec62056.dataset import _parse, parse_data_block
 from custom_components.e450.wire.iec62056.frames import build_data_message, parse_identification, split_data_message
 
 from .scripted import Script
@@ -47,6 +47,22 @@ def test_parsers_raise_only_the_typed_error(data: bytes) -> None:
     find_hdlc_frame(data)
     with contextlib.suppress(MeterError):
         parse_identification(data)
+
+
+def _block(telegram: bytes) -> bytes:
+    """The data block of a telegram (what follows its STX), or the whole capture when it has none."""
+    return telegram.split(b"\x02", 1)[-1]
+
+
+@SETTINGS
+@given(st.one_of(mutated_telegrams().map(_block), st.binary(max_size=600)))
+def test_the_line_by_line_parse_finds_what_the_one_pass_parse_finds(block: bytes) -> None:
+    """Lines parsed on their own (and cached) give exactly the data sets of the block parsed in one pass, and a
+    block parsed again gives back the very same objects (what lets a readout's changes be found by identity)."""
+    found = parse_data_block(block)
+    assert found == _parse(block)
+    again = parse_data_block(block)
+    assert all(a is b for a, b in zip(found, again, strict=True)) or again == _parse(block)
 
 
 @SETTINGS

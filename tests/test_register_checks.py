@@ -96,3 +96,22 @@ def test_standby_and_coarse_registers_are_not_frozen() -> None:
     coarse, guarded = FrozenCheck(), GuardedEnergy()
     for minute in range(0, 61, 5):  # 100 W for an hour is 0.1 kWh: not ten steps of a whole-kWh register
         assert coarse.evaluate(power("0.1", "500"), guarded, minute * 60.0) == []
+
+
+def test_an_unchanged_register_keeps_its_verdict_but_a_held_one_counts_readouts() -> None:
+    guarded = GuardedEnergy()
+    total = DataSet.of("1.8.0", (DataValue("1000.000", "kWh"),))
+    first = guarded.read(Readout(None, (total,), BccStatus.OK), "1.8.0")
+    assert first is not None and first.wh == 1_000_000
+    again = guarded.read(Readout(None, (total,), BccStatus.OK), "1.8.0")  # the same data set, a new readout
+    assert again is first
+    assert guarded.read(Readout(None, (), BccStatus.OK), "1.8.0") is None  # absent
+    assert guarded.read(readout(("2.8.0", "n/a", "kWh")), "2.8.0") is None  # no number
+    assert guarded.read(readout(("3.8.0", "12.000", "kvarh")), "3.8.0") is None  # no energy unit
+    # a lower value, the same data set in every readout (a parser hands back the same for the same line): each
+    # readout counts as one confirmation until the guard takes it as a reset
+    lower = DataSet.of("1.8.0", (DataValue("5.000", "kWh"),))
+    verdicts = [guarded.read(Readout(None, (lower,), BccStatus.OK), "1.8.0") for _ in range(3)]
+    assert verdicts[:2] == [None, None]
+    assert verdicts[2] is not None and verdicts[2].wh == 5000
+    assert guarded.reset == {"1.8.0"}

@@ -36,6 +36,8 @@ class AnomalyKind(StrEnum):
     SCALE_WAITING = "scale_waiting"  # registers held back until a check (or the user) settles their scale
     SCALE_UNCERTAIN = "scale_uncertain"  # registers held back: the checks leave their scale open
     SCALE_CORRECTED = "scale_corrected"  # registers shown at another power of ten than the list's
+    SUBMETER_SILENT = "submeter_silent"  # an M-Bus channel's sub-meter no longer read (submeter_watch.py)
+    SUBMETER_ERROR = "submeter_error"  # the M-Bus master reports an error for a channel's sub-meter
 
 
 class Severity(StrEnum):

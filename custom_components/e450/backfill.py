@@ -54,7 +54,19 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 
-from .backfill_rows import HOUR, ProfileEntry, ProfileValue, Row, Skip, convert, hour_of, plan, readings
+from .backfill_rows import (
+    HOUR,
+    ProfileEntry,
+    ProfileValue,
+    Row,
+    Skip,
+    capture_hour,
+    convert,
+    hour_of,
+    plan,
+    readings,
+    restate,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -238,6 +250,44 @@ async def async_backfill(
     return report
 
 
+async def async_restate(
+    hass: HomeAssistant, entity_id: str, captured: datetime, value: float, unit: str | None
+) -> SensorBackfill:
+    """Put a reading captured at ``captured`` (aware) in its hour: the sensor's hourly rows from the capture's hour
+    on, which Home Assistant compiled with the reading before it, get this one (:func:`.backfill_rows.restate`).
+    Hours from the one in progress on are left to Home Assistant: run it once the hour before is compiled
+    (:data:`COMPILE_MARGIN` past the hour)."""
+    report = SensorBackfill("", entity_id)
+    if RECORDER not in hass.config.components:
+        report.status = Status.NO_RECORDER
+        return report
+    captured = _aware(captured, "captured")
+    end = hour_of(dt_util.utcnow())
+    instance = get_instance(hass)
+    metadata = await instance.async_add_executor_job(partial(get_metadata, hass, statistic_ids={entity_id}))
+    known = metadata.get(entity_id)
+    if known is None or not known[1]["has_sum"] or known[1]["source"] != RECORDER:
+        report.status = Status.NO_STATISTICS
+        return report
+    meta = known[1]
+    report.unit = meta["unit_of_measurement"]
+    reading = convert(value, unit, report.unit)
+    if reading is None:
+        report.skipped[Skip.UNIT] += 1
+        return report
+    rows = await instance.async_add_executor_job(_rows, hass, {entity_id}, capture_hour(captured))
+    planned = restate(rows[entity_id], reading, captured, end, report.skipped)
+    if planned:
+        async_import_statistics(
+            hass,
+            _import_metadata(meta),
+            [StatisticData(start=row.start, state=row.state, sum=row.sum) for row in planned],
+        )
+        report.filled = [row.start for row in planned]
+        _LOGGER.debug("%s: the reading captured at %s restated %d hours", entity_id, captured, len(planned))
+    return report
+
+
 @dataclass(frozen=True, slots=True)
 class Gap:
     """Hours without statistics: the profile is needed from ``start`` (where the statistics stop) to ``end`` (the
@@ -292,4 +342,5 @@ __all__ = [
     "Status",
     "async_backfill",
     "async_find_gap",
+    "async_restate",
 ]

@@ -206,3 +206,42 @@ def _fill(
         level, level_at = value, at
         planned.append(Planned(hour, value, value + offset))
     return planned
+
+
+def capture_hour(captured: datetime) -> datetime:
+    """The start of the hour a reading captured at ``captured`` (aware) closes: a capture on the hour (within
+    :data:`ON_THE_HOUR`) is the reading at the end of the hour before, any other one lies inside its own hour."""
+    boundary = hour_of(captured + timedelta(minutes=30))
+    return boundary - HOUR if abs(captured - boundary) <= ON_THE_HOUR else hour_of(captured)
+
+
+def restate(
+    rows: Sequence[Row], value: float, captured: datetime, end: datetime, skipped: Counter[Skip]
+) -> list[Planned]:
+    """The hourly rows that put a reading captured at ``captured`` in the hour it was captured in, not the hour it
+    arrived in (a sub-meter read hourly or daily, docs/mbus-submeters.md §5): every hourly row from the capture's
+    hour up to ``end`` (the hour Home Assistant still compiles, left to it) that says less gets ``state`` = the
+    reading and ``sum`` = the reading plus its cycle's ``sum - state``, as :func:`plan`'s rows do. Under the guard's
+    rules: a reading below the row before the capture's hour (or the capture hour's own, where the statistics begin
+    there) is a dip, and rows from another cycle (a reset since) change nothing."""
+    first = capture_hour(captured)
+    hourly = sorted((row for row in rows if row.end - row.start == HOUR), key=lambda row: row.start)
+    within = [row for row in hourly if first <= row.start < end]
+    before = [row for row in hourly if row.end <= first]
+    if not within:
+        return []  # no hour compiled since the capture: Home Assistant compiles the reading where it belongs
+    anchor = before[-1] if before else within[0]  # the statistics may begin in the capture's hour
+    offset = anchor.sum - anchor.state
+    if value < anchor.state:
+        skipped[Skip.DIP] += 1
+        return []
+    planned: list[Planned] = []
+    for row in within:
+        if not math.isclose(row.sum - row.state, offset, rel_tol=1e-9, abs_tol=1e-6):
+            skipped[Skip.NEW_CYCLE] += 1
+            return []
+        if row.state >= value:
+            skipped[Skip.RECORDED] += 1
+            continue
+        planned.append(Planned(row.start, value, value + offset))
+    return planned

@@ -15,6 +15,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .coordinator import E450ConfigEntry, E450Coordinator
+from .dispatch import LIVE_PROBLEMS
 from .entity import E450Entity
 from .household import LiveProblem
 
@@ -40,7 +41,7 @@ class E450ProblemSensor(E450Entity, BinarySensorEntity):
     """On while the problem lasts."""
 
     def __init__(self, coordinator: E450Coordinator, problem: LiveProblem) -> None:
-        super().__init__(coordinator, DESCRIPTIONS[problem].key)
+        super().__init__(coordinator, DESCRIPTIONS[problem].key, (LIVE_PROBLEMS,))
         self.entity_description = DESCRIPTIONS[problem]
         self._problem = problem
         self._attr_is_on = coordinator.monitor.live.get(problem, False)

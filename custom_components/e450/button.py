@@ -30,7 +30,7 @@ class E450ReadNowButton(E450Entity, ButtonEntity):
     entity_description = READ_NOW
 
     def __init__(self, coordinator: E450Coordinator) -> None:
-        super().__init__(coordinator, READ_NOW.key)
+        super().__init__(coordinator, READ_NOW.key, ())  # nothing of the button changes with the data
 
     @property
     def available(self) -> bool:

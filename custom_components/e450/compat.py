@@ -13,7 +13,7 @@ from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.components.sensor.const import DEVICE_CLASS_UNITS
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 
 vol: Any = getattr(cv, "probatio", None) or getattr(cv, "vol")  # noqa: B009 - not re-exported for mypy
 
@@ -53,3 +53,14 @@ def update_and_reload(
     )
     if not only_if_changed or (changed and entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_RETRY)):
         manager.async_schedule_reload(entry.entry_id)
+
+
+def via_device(hass: HomeAssistant, entry: ConfigEntry, parent: tuple[str, str]) -> dict[str, Any]:
+    """The device info that puts a device behind ``parent`` (another device of ``entry``, by its identifier):
+    ``via_device`` until 2026; since, ``via_device_id``, the parent's registry id (the parent is registered first
+    when it is not yet), as ``via_device`` is deprecated there."""
+    if "via_device_id" not in dr.DeviceInfo.__annotations__:
+        return {"via_device": parent}
+    registry = dr.async_get(hass)  # pragma: no cover - Home Assistant 2026 and later (E450_HA=latest runs it)
+    device = registry.async_get_or_create(config_entry_id=entry.entry_id, identifiers={parent})  # pragma: no cover
+    return {"via_device_id": device.id}  # pragma: no cover

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 import asyncio
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -34,6 +34,7 @@ from .const import (
     FIRST_PUSH_WAIT,
     MISSED_PUSHES,
 )
+from .dispatch import Dispatcher
 from .gap_filler import GapFiller
 from .household import Limits, LiveProblem
 from .issues import IssueTracker, link_lost
@@ -45,6 +46,7 @@ from .meter_names import MeterType
 from .monitor import MeterMonitor
 from .scale_review import scale_anomalies
 from .settings import Settings, merged, push_decoder
+from .submeter_watch import SubMeterWatch
 from .wire import MeterError, NoPushError, Readout, ReadoutTimeoutError, read_meter
 from .wire.dlms.client import ClientConfig
 from .wire.dlms.get import Attribute
@@ -81,7 +83,11 @@ class ReadStatistics:
 
 
 class E450Coordinator(DataUpdateCoordinator[Readout]):
-    """What every meter's coordinator does with a readout: statistics, anomalies, repair issues."""
+    """What every meter's coordinator does with a readout: statistics, anomalies, repair issues.
+
+    A listener's context is the codes it shows (:mod:`.dispatch`): an update calls only the listeners of the
+    registers that changed, and everyone when its availability changed; no context: every update.
+    """
 
     config_entry: E450ConfigEntry
 
@@ -102,6 +108,30 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
         self.issues = IssueTracker(hass, entry, self.port)
         self._meter_anomalies: list[Anomaly] = []  # from the last good readout
         self._started = dt_util.utcnow()
+        self.holding: set[str] = set()  # energy registers held unavailable while their scale changes (rescale.py)
+        self.dispatch = Dispatcher()
+
+    @callback
+    def async_add_listener(self, update_callback: CALLBACK_TYPE, context: Any = None) -> Callable[[], None]:
+        """Listen for the updates that concern ``context``, the codes the listener shows (``None``: every update)."""
+        remove = super().async_add_listener(update_callback, context)
+        forget = self.dispatch.add(update_callback, context)
+
+        @callback
+        def remove_listener() -> None:
+            forget()
+            remove()
+
+        return remove_listener
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Call the listeners this update concerns (:mod:`.dispatch`); one that fails does not stop the others."""
+        for update_callback in self.dispatch.due(self.data, self.last_update_success, self.holding, self.monitor.live):
+            try:
+                update_callback()
+            except Exception:
+                self.logger.exception("Unexpected error updating listener %s for %s", id(update_callback), self.name)
 
     @property
     def anomalies(self) -> dict[str, Anomaly]:
@@ -334,7 +364,7 @@ class E450PushCoordinator(E450Coordinator):
         self.listener = PushListener(self.port, line.baud, line.parity, push_decoder(merged(entry)))
         self.statistics.baud = line.baud
         self._listening: asyncio.Task[None] | None = None
-        self.holding: set[str] = set()  # energy registers held unavailable while their scale changes (rescale.py)
+        self.submeters = SubMeterWatch()  # the M-Bus channels' sub-meters: silent or failed (submeter_watch.py)
 
     def apply_options(self) -> None:
         """Publication interval, thresholds and the layout profile: all live (the user's scales reload)."""
@@ -352,8 +382,8 @@ class E450PushCoordinator(E450Coordinator):
         self.listener.decoder.judge = self.listener.decoder.judge.with_user(scales)
 
     def _readout_anomalies(self, readout: Readout) -> list[Anomaly]:
-        """Registers held back or corrected for their scale (docs/scaling.md §5)."""
-        return scale_anomalies(readout, self.listener.decoder.judge.verdicts)
+        """Registers held back or corrected for their scale (docs/scaling.md §5); silent or failed sub-meters."""
+        return [*scale_anomalies(readout, self.listener.decoder.judge.verdicts), *self.submeters.anomalies(readout)]
 
     def start(self) -> None:
         """Start listening (the port stays open until unload)."""

@@ -1,7 +1,8 @@
-"""Diagnostics: settings, the meter's identity, the last raw readout and its parse, timings, statistics, issues.
+"""Diagnostics: settings, the meter's identity, the last raw readout and its parse, timings, statistics, issues,
+the sub-meters on its M-Bus channels.
 
-The serial number is redacted everywhere it appears (also inside the raw readout text), as are the device address
-and anything that looks like a password or a key.
+The serial numbers (the meter's and its sub-meters') are redacted everywhere they appear (also inside the raw
+readout text), as are the device address and anything that looks like a password or a key.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from homeassistant.helpers.device_registry import DeviceEntry
 from .const import CONF_ACCEPTED_SERIAL, CONF_DEVICE_ADDRESS, CONF_PASSWORD, CONF_SYSTEM_TITLE
 from .coordinator import E450ConfigEntry, E450Coordinator, E450PushCoordinator, E450ReadCoordinator
 from .wire.obis import SERIAL_CODES
+from .wire.submeters import submeters
 
 TO_REDACT = {
     CONF_DEVICE_ADDRESS,
@@ -45,6 +47,7 @@ def _secrets(entry: E450ConfigEntry) -> list[str]:
             values.add((readout.text(code) or "").strip())
         if readout.push is not None and readout.push.system_title:
             values.update((readout.push.system_title.hex(), readout.push.system_title.hex().upper()))
+        values.update(found.serial for found in submeters(readout) if found.serial)
     return sorted((value for value in values if len(value) >= 3), key=len, reverse=True)
 
 
@@ -166,6 +169,11 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: E450Con
             else None
         ),
         "scaling": _scaling(coordinator) if isinstance(coordinator, E450PushCoordinator) else None,
+        # what each M-Bus channel's sub-meter sent (docs/mbus-submeters.md), its serial number redacted
+        "submeters": [
+            found.as_dict() | {"serial": REDACTED if found.serial else None}
+            for found in (submeters(readout) if readout is not None else ())
+        ],
         "live_problems": {
             str(problem): coordinator.monitor.live.get(problem, False)
             for problem in sorted(coordinator.live_problems())
@@ -185,5 +193,5 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: E450Con
 async def async_get_device_diagnostics(
     hass: HomeAssistant, entry: E450ConfigEntry, device: DeviceEntry
 ) -> dict[str, Any]:
-    """The meter is the entry's only device: the same report."""
+    """The meter and its sub-meters share the entry's report."""
     return await async_get_config_entry_diagnostics(hass, entry)

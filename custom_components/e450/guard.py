@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+import logging
 
 
 class GuardVerdict(StrEnum):
@@ -41,3 +42,33 @@ class EnergyGuard:
             self.pending.clear()
             return GuardVerdict.RESET
         return GuardVerdict.HELD
+
+    def restored(self, value: float) -> EnergyGuard:
+        """A guard seeded with ``value``, the one recorded before a restart, with what this guard published since
+        (a read that came before the restore) judged against it."""
+        guard = EnergyGuard(self.confirmations, published=value)
+        if self.published is not None:
+            guard.check(self.published)
+        return guard
+
+
+def log_verdict(
+    logger: logging.Logger,
+    verdict: GuardVerdict,
+    where: str,
+    what: str,
+    value: float,
+    previous: float | None,
+    unit: str,
+) -> None:
+    """Say why a lower value was held back, or taken as a reset."""
+    if verdict is GuardVerdict.HELD:
+        logger.warning(
+            "%s: %s read %s %s, lower than %s; holding the last value until the meter confirms it",
+            where, what, value, unit, previous,
+        )  # fmt: skip
+    elif verdict is GuardVerdict.RESET:
+        logger.warning(
+            "%s: %s went from %s to %s %s over several reads: the meter was reset or replaced",
+            where, what, previous, value, unit,
+        )  # fmt: skip

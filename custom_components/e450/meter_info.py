@@ -8,8 +8,9 @@ import re
 
 from .meter_names import MeterType, list_maker, meter_type, pushed_type, stored_type
 from .wire import Readout
-from .wire.obis import CLOCK_DATE, CLOCK_TIME, FIRMWARE_CODES, LOGICAL_DEVICE_NAME, SERIAL_CODES
+from .wire.obis import CLOCK_DATE, CLOCK_TIME, FIRMWARE_CODES, LOGICAL_DEVICE_NAME, METER_NUMBER, SERIAL_CODES
 from .wire.scaling.judge import identity
+from .wire.submeters import is_submeter_serial
 
 # Three-letter flag ids (IEC 62056-21:2002 §6.3.2, registered with the DLMS UA; docs/iec62056-21.md §2.4).
 # Case-insensitive: the third letter's case only announces the reaction time.
@@ -50,10 +51,15 @@ def manufacturer_name(flag: str) -> str:
     return MANUFACTURERS.get(flag.upper(), flag)
 
 
+def _stated(readout: Readout, code: str) -> str:
+    """The text of a serial code, unless it is an M-Bus sub-meter's (wire/submeters.py)."""
+    return "" if is_submeter_serial(readout, code) else (readout.text(code) or "").strip()
+
+
 def meter_serial(readout: Readout) -> str:
     """The meter's serial number, or a stable id from the identification as a last resort."""
     for code in SERIAL_CODES:
-        value = (readout.text(code) or "").strip()
+        value = _stated(readout, code)
         if value and value.strip("0"):
             return value
     ident = readout.identification
@@ -61,6 +67,9 @@ def meter_serial(readout: Readout) -> str:
         return _UNSAFE.sub("_", f"{ident.manufacturer}_{ident.model}").strip("_")
     if readout.push is not None and readout.push.system_title:
         return readout.push.system_title.hex().upper()  # unique per meter (docs/dlms.md §4.1)
+    # a list that names nothing but its M-Bus channel 1's serial: still the one stable name it gives
+    if (last := (readout.text(METER_NUMBER) or "").strip()).strip("0"):
+        return last
     raise ValueError("the readout identifies neither a serial number nor a meter model")
 
 
@@ -132,7 +141,7 @@ def serial_number(readout: Readout) -> str | None:
     """The serial number the meter states (0-0:96.1.0 and the other serial codes), else the tail of its logical
     device name (``LGZ1030655933512`` → ``1030655933512``: flag id and serial); ``None`` when it states neither."""
     for code in SERIAL_CODES:
-        value = (readout.text(code) or "").strip()
+        value = _stated(readout, code)
         if not value or not value.strip("0"):
             continue
         if code == LOGICAL_DEVICE_NAME and len(value) > 3 and value[:3].isalpha():

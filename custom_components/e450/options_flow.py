@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.helpers import selector
 
 from .compat import vol
@@ -37,6 +37,7 @@ from .const import (
     SCAN_MARGIN_SECONDS,
 )
 from .settings import format_scales, is_push, parse_scales, scan_interval, user_scales
+from .submeter_options import SubMeterOptionsFlow
 from .wire import PROFILES
 
 
@@ -55,7 +56,7 @@ def _choice(values: tuple[int, ...]) -> selector.SelectSelector:
     )
 
 
-class E450OptionsFlow(OptionsFlow):
+class E450OptionsFlow(SubMeterOptionsFlow):
     """Change how often and how the meter is read, the limits of the supply checks and the household's own
     limits. Applies at once."""
 
@@ -108,7 +109,7 @@ class E450OptionsFlow(OptionsFlow):
                         else {}
                     ),
                 }
-                return self.async_create_entry(data=options)
+                return await self.async_step_submeters(options)  # then each M-Bus channel's sub-meter, if any
             current = {**current, **user_input}
         if is_push(entry.data):  # the meter decides its line settings; the layout profile can be forced
             line: dict[Any, Any] = {

@@ -16,7 +16,7 @@ from .const import RESET_CONFIRMATIONS
 from .guard import EnergyGuard, GuardVerdict
 from .meter_info import meter_clock
 from .scales import in_base
-from .wire import Readout
+from .wire import DataSet, Readout
 
 CLOCK_RELEASE: Final = 0.8  # a drift flagged at the threshold clears below 80 % of it
 FROZEN_AFTER: Final = 3600.0  # seconds an energy register may stand still while power flows
@@ -25,6 +25,8 @@ FROZEN_MIN_STEPS: Final = 10  # the energy that flowed must be worth this many s
 TARIFFS: Final = range(1, 10)
 # (direction, power code, energy total code)
 DIRECTIONS: Final = (("import", "1.7.0", "1.8.0"), ("export", "2.7.0", "2.8.0"))
+# the tariff registers of each total (1.8.0: 1.8.1 … 1.8.9)
+TARIFF_CODES: Final = {total: tuple(f"{total[:-1]}{t}" for t in TARIFFS) for _, _, total in DIRECTIONS}
 
 
 def _resolution(text: str) -> float:
@@ -46,20 +48,27 @@ class GuardedEnergy:
 
     _guards: dict[str, EnergyGuard] = field(default_factory=dict)
     reset: set[str] = field(default_factory=set)  # codes whose last value was a confirmed meter reset
-    _readout: Readout | None = None
-    _read: dict[str, Energy | None] = field(default_factory=dict)  # this readout's verdicts: one per code
+    # per code: the readout and data set of the last verdict, and the verdict (one per readout)
+    _read: dict[str, tuple[Readout, DataSet, Energy | None]] = field(default_factory=dict)
 
     def read(self, readout: Readout, code: str) -> Energy | None:
-        """The register in Wh, ``None`` when absent, in an unknown unit, or held back by the guard."""
-        if readout is not self._readout:
-            self._readout, self._read = readout, {}
-        if code not in self._read:
-            self._read[code] = self._check(readout, code)
-        return self._read[code]
-
-    def _check(self, readout: Readout, code: str) -> Energy | None:
+        """The register in Wh, ``None`` when absent, in an unknown unit, or held back by the guard. A register that
+        reads as it did (the same data set) keeps its verdict, unless the guard waits for confirmations: those are
+        counted in readouts."""
         dataset = readout.current(code)
-        if dataset is None or dataset.number is None or not dataset.values:
+        if dataset is None:
+            return None
+        known = self._read.get(code)
+        if known is not None and (
+            known[0] is readout or (known[1] is dataset and not (code in self._guards and self._guards[code].pending))
+        ):
+            return known[2]
+        energy = self._check(dataset, code)
+        self._read[code] = (readout, dataset, energy)
+        return energy
+
+    def _check(self, dataset: DataSet, code: str) -> Energy | None:
+        if dataset.number is None or not dataset.values:
             return None
         factor = in_base(1.0, dataset.values[0].unit, "energy")  # Wh per unit as transmitted
         if factor is None:
@@ -111,9 +120,8 @@ class TariffCheck:
     def evaluate(self, readout: Readout, energy: GuardedEnergy) -> list[Anomaly]:
         anomalies: list[Anomaly] = []
         for direction, _, total_code in DIRECTIONS:
-            c = total_code.split(".", 1)[0]
             total = energy.read(readout, total_code)
-            tariffs = {code: value for t in TARIFFS if (value := energy.read(readout, code := f"{c}.8.{t}"))}
+            tariffs = {code: value for code in TARIFF_CODES[total_code] if (value := energy.read(readout, code))}
             if total is None or not tariffs:
                 self._baseline.pop(direction, None)
                 continue

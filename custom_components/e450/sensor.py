@@ -26,14 +26,16 @@ from homeassistant.util import dt as dt_util
 
 from .const import RESET_CONFIRMATIONS
 from .coordinator import E450ConfigEntry, E450Coordinator
+from .dispatch import NEW_REGISTERS
 from .entity import E450Entity
-from .guard import EnergyGuard, GuardVerdict
+from .guard import EnergyGuard, log_verdict
 from .meter_info import meter_clock
 from .read_sensors import STATISTICS_SENSORS, E450StatisticsSensor
 from .scales import scale
+from .submeters import async_setup_submeters
 from .units import UNITS, decimals
 from .wire import DataSet, Readout
-from .wire.obis import CLOCK_TIME, OBIS, Kind, Quantity
+from .wire.obis import CLOCK_DATE, CLOCK_TIME, OBIS, Kind, Quantity
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ class E450SensorEntityDescription(SensorEntityDescription):
 
     value_fn: Callable[[Readout, str], StateType | datetime] | None = None  # None: the numeric value
     energy_register: bool = False  # guarded against drops; usable in the Energy dashboard
+    reads: tuple[str, ...] = ()  # the codes value_fn reads besides the sensor's own
 
 
 def _energy(key: str, translation_key: str) -> E450SensorEntityDescription:
@@ -136,6 +139,7 @@ def _description(code: str, quantity: Quantity) -> E450SensorEntityDescription |
                 device_class=SensorDeviceClass.TIMESTAMP,
                 entity_category=EntityCategory.DIAGNOSTIC,
                 value_fn=_clock,
+                reads=(CLOCK_DATE,),
             )
     # per-phase powers and the phase angles are for diagnosis; voltages and currents per phase are everyday values
     return _measurement(
@@ -202,8 +206,9 @@ async def async_setup_entry(
             async_add_entities(E450ObisSensor(coordinator, *register) for register in found)
 
     add_new_registers()
+    async_setup_submeters(entry, async_add_entities)  # gas, water and heat meters on the M-Bus channels
     async_add_entities(E450StatisticsSensor(coordinator, description) for description in STATISTICS_SENSORS)
-    entry.async_on_unload(coordinator.async_add_listener(add_new_registers))
+    entry.async_on_unload(coordinator.async_add_listener(add_new_registers, (NEW_REGISTERS,)))
 
 
 class E450ObisSensor(E450Entity, RestoreSensor):
@@ -214,7 +219,7 @@ class E450ObisSensor(E450Entity, RestoreSensor):
     def __init__(
         self, coordinator: E450Coordinator, code: str, description: E450SensorEntityDescription, dataset: DataSet
     ) -> None:
-        super().__init__(coordinator, description.key)
+        super().__init__(coordinator, description.key, (code, *description.reads))
         self.entity_description = description
         self._code = code
         first = dataset.first
@@ -291,12 +296,10 @@ class E450ObisSensor(E450Entity, RestoreSensor):
             and last.native_unit_of_measurement == self.native_unit_of_measurement
         ):
             # the first read ran before the restore: judge it against the value recorded before the restart
-            current = self._guard.published
-            self._guard = EnergyGuard(RESET_CONFIRMATIONS, published=float(last.native_value))
-            if current is not None:
-                self._guard.check(current)
+            self._guard = self._guard.restored(float(last.native_value))
             self._attr_native_value = self._computed = self._guard.published
             self._last = None  # judged against the restored value from now on
+            self._watch(self._guard)
 
     def _value(self) -> StateType | datetime:
         readout = self.coordinator.data
@@ -304,7 +307,7 @@ class E450ObisSensor(E450Entity, RestoreSensor):
         if description.value_fn is not None:
             return description.value_fn(readout, self._code)
         dataset = readout.current(self._code)
-        if dataset is not None and dataset == self._last and not (self._guard and self._guard.pending):
+        if dataset is not None and dataset is self._last and not (self._guard and self._guard.pending):
             return self._computed  # the register reads as last time: nothing to decide
         self._last = dataset
         if dataset is None or dataset.number is None:
@@ -323,26 +326,19 @@ class E450ObisSensor(E450Entity, RestoreSensor):
             return value
         previous = self._guard.published
         verdict = self._guard.check(value)
-        if verdict is GuardVerdict.HELD:
-            _LOGGER.warning(
-                "%s: %s read %s %s, lower than %s; holding the last value until the meter confirms it",
-                self.coordinator.config_entry.title,
-                self._code,
-                value,
-                self.native_unit_of_measurement,
-                previous,
-            )
-        elif verdict is GuardVerdict.RESET:
-            _LOGGER.warning(
-                "%s: %s went from %s to %s %s over %s reads: the meter was reset or replaced",
-                self.coordinator.config_entry.title,
-                self._code,
-                previous,
-                value,
-                self.native_unit_of_measurement,
-                RESET_CONFIRMATIONS,
-            )
+        self._watch(self._guard)
+        unit = self.native_unit_of_measurement or ""
+        log_verdict(_LOGGER, verdict, self.coordinator.config_entry.title, self._code, value, previous, unit)
         return self._guard.published
+
+    def _watch(self, guard: EnergyGuard) -> None:
+        """A lower value waiting for its confirmations counts reads, not changes: be told of every new readout
+        until the guard has decided."""
+        every_read = self.coordinator.dispatch.every_read
+        if guard.pending:
+            every_read.add(self._code)
+        else:
+            every_read.discard(self._code)
 
     @property
     def available(self) -> bool:

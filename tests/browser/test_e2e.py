@@ -86,6 +86,18 @@ async def home_assistant(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
             launcher.stop([pusher])
 
 
+@pytest.fixture
+async def home_assistant_with_submeters(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    """The E450 pushing a gas meter on M-Bus channel 1 and a water meter on channel 2 (docs/mbus-submeters.md)."""
+    if async_playwright is None or not os.path.exists(CHROMIUM):
+        pytest.skip("headless browser test: needs Debian's chromium (apt-get install chromium) and playwright")
+    config = tmp_path / "config"
+    simulated = launcher.Simulated("e450-cii-submeters")
+    async with launcher.launch(config, http_port=_free_port(), fresh=True, meter=simulated) as running:
+        code = await launcher.login(running.session, running.url)
+        yield {"url": running.url, "port": running.port, "code": code}
+
+
 def _auth_url(url: str, code: str, path: str) -> str:
     state = base64.b64encode(json.dumps({"hassUrl": url, "clientId": f"{url}/"}).encode()).decode()
     return f"{url}{path}?auth_callback=1&code={code}&state={state}"
@@ -144,17 +156,20 @@ async def _value_next_to(page: Page, name: str) -> str:
     return " ".join(text.replace(name, "").split())
 
 
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
 async def test_add_the_meter_in_a_browser(home_assistant: dict[str, Any]) -> None:
     url, link = home_assistant["url"], home_assistant["link"]
     IMAGES.mkdir(parents=True, exist_ok=True)
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ]
+    args = BROWSER_ARGS
     assert async_playwright is not None
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
@@ -220,4 +235,28 @@ async def test_add_the_meter_in_a_browser(home_assistant: dict[str, Any]) -> Non
         await page.get_by_text("Connexion au compteur").wait_for(timeout=30000)
         await _expect(page, "Port série", "Réglages avancés")
         await _screenshot(page, "config-flow-fr.png")
+        await browser.close()
+
+
+async def test_the_gas_meter_has_its_own_device_page(home_assistant_with_submeters: dict[str, Any]) -> None:
+    """The E450's push names a gas meter on M-Bus channel 1: set up from the UI, it has a device page of its own,
+    linked to the electricity meter, with its total in m³."""
+    running = home_assistant_with_submeters
+    assert async_playwright is not None
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        await page.goto(_auth_url(running["url"], running["code"], "/config/integrations/dashboard"))
+        await _open_flow(page, "Connect to the meter")
+        await _choose_port(page, running["port"])
+        await page.get_by_text("Meter found").wait_for(timeout=60000)
+        await page.get_by_text("Submit").click()
+        await _finish_flow(page, "Landis+Gyr")
+        await _navigate(page, "/config/devices/dashboard")
+        await page.get_by_text("Gas meter 24521662").first.click()
+        await _expect(page, "Gas meter 24521662", "Connected via", "M-Bus 1")
+        await page.wait_for_timeout(2000)
+        await _screenshot(page, "gas-meter-device.png", full_page=True)
+        total = await _value_next_to(page, "Gas meter 24521662")
+        assert total.endswith("m³") and float(total.split()[0].replace(",", "")) > 0, total
         await browser.close()

@@ -310,6 +310,8 @@ class Readout:
     scales: Mapping[str, RegisterScale] = field(default_factory=dict, compare=False)
     # registers held back because their scale is not settled (by code): they are not among the data sets
     withheld: Mapping[str, Withheld] = field(default_factory=dict, compare=False)
+    # a push list's attributes other than values, by (address as sent, attribute): wire/submeters.py reads them
+    attributes: Mapping[tuple[str, int], object] = field(default_factory=dict, compare=False)
     # current (non-history) data sets by normalised code, first one wins: built once
     _current: dict[str, DataSet] = field(init=False, repr=False, compare=False)
 
@@ -343,7 +345,10 @@ class Readout:
         if not missing:
             return self
         scales = {code: note for code, note in previous.scales.items() if code not in self._current}
-        return replace(self, datasets=self.datasets + missing, scales={**scales, **self.scales})
+        carried = {dataset.address for dataset in missing}
+        attributes = {key: value for key, value in previous.attributes.items() if key[0] in carried}
+        attributes.update(self.attributes)
+        return replace(self, datasets=self.datasets + missing, scales={**scales, **self.scales}, attributes=attributes)
 
     def readings_json(self) -> dict[str, dict[str, Any]]:
         """The readings as every command line prints them: ``{code: {"value": …, "unit": …}}``; a register whose

@@ -34,13 +34,18 @@ from .axdr import (
 from .czech import elements as czech_elements
 from .described import DATE_TIME_OCTETS, Registers, find_registers, shape
 from .positional import CLOCK, DATE, PROFILES, TIME, UNKNOWN, Fields
-from .units import Scaling
+from .units import Scaling, scaler_unit
 
 CLASS_DATA: Final = 1
 CLASS_REGISTER: Final = 3
 CLASS_EXTENDED_REGISTER: Final = 4
 CLASS_CLOCK: Final = 8
 CLASS_PUSH_SETUP: Final = 40
+CLASS_MBUS_CLIENT: Final = 72
+# attribute 2 is a register's value; the others of these classes describe it (docs/mbus-submeters.md §2)
+DESCRIBED_CLASSES: Final = frozenset({CLASS_REGISTER, CLASS_EXTENDED_REGISTER, CLASS_MBUS_CLIENT})
+SCALER_UNIT: Final = 3
+CAPTURE_TIME: Final = 5
 
 
 def default_scaling(code: str) -> Scaling:
@@ -59,6 +64,8 @@ class Decoded:
     datasets: tuple[DataSet, ...]
     clock: datetime | None
     scales: dict[str, RegisterScale] = field(default_factory=dict)
+    # attributes other than the value, by (address, attribute): ``Readout.attributes``
+    attributes: dict[tuple[str, int], object] = field(default_factory=dict)
 
 
 def _text(raw: bytes) -> str:
@@ -94,6 +101,7 @@ class _Builder:
         self.datasets: list[DataSet] = []
         self.clock: datetime | None = None
         self.scales: dict[str, RegisterScale] = {}
+        self.attributes: dict[tuple[str, int], object] = {}
 
     def add(
         self, address: str, tag: int, value: object, scaling: Scaling | None = None, convention: str | None = None
@@ -130,7 +138,18 @@ class _Builder:
         self.datasets.append(_dataset(address, (_value(text, None),), code, history, None))
 
     def decoded(self, layout: Layout, profile: str | None = None) -> Decoded:
-        return Decoded(layout, profile, tuple(self.datasets), self.clock, self.scales)
+        return Decoded(layout, profile, tuple(self.datasets), self.clock, self.scales, self.attributes)
+
+    def attribute(self, address: str, attribute: int, data: Data) -> None:
+        """An attribute that describes a register rather than being its value: a scaler_unit as a
+        :class:`.units.Scaling`, a capture time as the meter's local time, anything else as decoded."""
+        value: object = data.value
+        if attribute == SCALER_UNIT:
+            value = scaler_unit(data)
+        elif attribute == CAPTURE_TIME and isinstance(data.value, bytes):
+            value = cosem_datetime(data.value)
+        if value is not None:
+            self.attributes[address, attribute] = value
 
     def add_clock(self, value: object) -> None:
         stamp = cosem_datetime(value) if isinstance(value, bytes) else None
@@ -278,6 +297,8 @@ def decode_body(raw: bytes, profile: str | None = None) -> Decoded:
                 continue  # the push setup and logical names describe the push, not the meter
             if class_id == CLASS_CLOCK:
                 builder.add_clock(data.value)
+            elif class_id in DESCRIBED_CLASSES and attribute != 2:
+                builder.attribute(address, attribute, data)
             else:
                 builder.add(address, data.tag, data.value)  # no scaler: the conventions say (scaling.judge)
         return builder.decoded(Layout.PUSH_LIST)

@@ -19,6 +19,7 @@ from ..framing.hdlc import HdlcFrame, HdlcReader, strip_llc
 from ..framing.mbus import MbusFrame, MbusReader
 from ..models import UNPROTECTED, BccStatus, PushInfo, Readout, TagStatus
 from ..scaling.judge import ScaleJudge
+from ..submeters import submeters
 from .apdu import (
     CIPHERED,
     GENERAL_BLOCK_TRANSFER,
@@ -55,6 +56,8 @@ class Push:
             document["readings"] = self.readout.readings_json()
             if self.readout.withheld:
                 document["uncertain"] = {code: held.as_dict() for code, held in self.readout.withheld.items()}
+            if found := submeters(self.readout):
+                document["submeters"] = [submeter.as_dict() for submeter in found]
         return document
 
 
@@ -268,6 +271,14 @@ class PushDecoder:
             decoded.layout,
             decoded.profile,
         )
-        readout = Readout(None, decoded.datasets, BccStatus.ABSENT, raw=apdu, push=info, scales=decoded.scales)
+        readout = Readout(
+            None,
+            decoded.datasets,
+            BccStatus.ABSENT,
+            raw=apdu,
+            push=info,
+            scales=decoded.scales,
+            attributes=decoded.attributes,
+        )
         now = self._now if self._now is not None else info.time.timestamp() if info.time is not None else None
         return Push(info, self.judge.judge(readout, now), None, apdu)

@@ -77,19 +77,18 @@ _PARITY = {byte: byte & 0x7F for byte in range(0x80, 0x100)}  # str.translate ta
 
 
 _make_dataset = fast_constructor(DataSet)
+_make_value = fast_constructor(DataValue)
 
 
-@lru_cache(maxsize=4096)
-def _bracket(closed: str) -> tuple[tuple[DataValue, ...], int | float | None]:
-    """The values of one bracket (``value*unit)``, closing bracket included) and the number of its first value;
-    cached, as a meter repeats most of its brackets from one readout to the next."""
+def _values(closed: str) -> tuple[tuple[DataValue, ...], int | float | None]:
+    """The values of one bracket (``value*unit)``, closing bracket included) and the number of its first value."""
     content = closed[:-1]
     parts = content.split("&") if "&" in content else [content]
     values: list[DataValue] = []
     for part in parts:
         if "*" in part:
             value, unit = part.split("*", 1)
-            values.append(DataValue(value.strip(), unit.strip() or None))
+            values.append(_make_value(value.strip(), unit.strip() or None))
             continue
         match = _NO_STAR.match(part.strip())
         if match is not None and match.group("unit").lower() in _KNOWN_UNITS:
@@ -99,8 +98,59 @@ def _bracket(closed: str) -> tuple[tuple[DataValue, ...], int | float | None]:
     return tuple(values), number(values[0].value)
 
 
+# a meter's unchanging brackets stay; a value that changes is seldom seen again
+_bracket = lru_cache(maxsize=1024)(_values)
+
+
+# A line that holds one data set and nothing else, "address(value*unit)", as nearly every line of a readout does;
+# _MEASURED: one whose value is a plain number with a unit (what number() and _values() would make of it, directly)
+_ALONE = re.compile(rb"([^\x00-\x20\x7f()/!\x80-\xff]+)\(([^()\n\x80-\xff]*\))\r?")
+_MEASURED = re.compile(rb"([^\x00-\x20\x7f()/!\x80-\xff]+)\(([+-]?\d+(\.\d*)?)\*([^\x00-\x20\x7f()*&\x80-\xff]+)\)\r?")
+
+
 def parse_data_block(block: bytes) -> tuple[DataSet, ...]:
-    """Parse a data block (the text between STX and ETX, or after an unframed identification)."""
+    """Parse a data block (the text between STX and ETX, or after an unframed identification).
+
+    Line by line while every line stands alone (an address opens the first data set on it), each line looked up
+    in a cache: a line a meter sent last time as well gives back the very data sets made then, so a readout costs
+    what changed in it, and an unchanged register is the same object as before (whoever compares two readouts finds
+    it by identity). A block with a line that continues the one before (values without an address, a load
+    profile's rows) or holds an ``!`` before its last line is parsed whole, in one pass."""
+    datasets: list[DataSet] = []
+    for line in block.split(b"\n"):
+        found = _line(line)
+        if found is None:
+            if line.rstrip(b"\r") == b"!":
+                break  # the end of the data block (§6.3.4)
+            return _parse(block)
+        datasets += found
+    return tuple(datasets)
+
+
+@lru_cache(maxsize=1024)
+def _line(line: bytes) -> tuple[DataSet, ...] | None:
+    """The data sets of one line, ``None`` when it does not stand alone (it continues the line before, or holds
+    an ``!``)."""
+    if (measured := _MEASURED.fullmatch(line)) is not None:
+        name, text, point, unit = measured.groups()
+        address = name.decode("ascii")
+        code, history = normalize_address(address)
+        reading = float(text) if point is not None else int(text)
+        values = (_make_value(text.decode("ascii"), unit.decode("ascii")),)
+        return (_make_dataset(address, values, code, history, reading),)
+    if (alone := _ALONE.fullmatch(line)) is not None:
+        address = alone.group(1).decode("ascii")
+        found, value = _values(alone.group(2).decode("ascii"))  # a new line: most likely a new value
+        code, history = normalize_address(address)
+        return (_make_dataset(address, found, code, history, value),)
+    if b"!" in line or b"\xa1" in line:
+        return None
+    datasets = _parse(line)
+    return None if datasets and not datasets[0].address else datasets
+
+
+def _parse(block: bytes) -> tuple[DataSet, ...]:
+    """Parse a data block in one pass."""
     datasets: list[DataSet] = []
     parity = not block.isascii()
     address: str | None = None  # of the data set being built; "" for a continuation with nothing to continue

@@ -1,0 +1,49 @@
+"""Sub-meters that went silent or report an error: repair issues naming the channel (docs/mbus-submeters.md §6).
+Pure: no Home Assistant import.
+
+A channel is silent when a sub-meter it had is gone from the pushes (no serial, no value), or when the time its
+reading was captured lags the meter's clock by more than :data:`SILENT_AFTER` (the E450 reads its M-Bus devices
+hourly or daily: a day and an hour without a new capture is a sub-meter the master no longer reaches). A non-zero
+status of the extended register is the M-Bus master's error for that channel.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final
+
+from .anomalies import Anomaly, AnomalyKind, Severity
+from .wire import Readout
+from .wire.submeters import submeters
+
+SILENT_AFTER: Final = timedelta(hours=25)
+
+
+class SubMeterWatch:
+    """The channels one meter's pushes have named, and what is wrong with them now."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, str] = {}  # channel -> what names it (its serial, else its channel)
+
+    def anomalies(self, readout: Readout) -> list[Anomaly]:
+        """The silent and failed channels in ``readout``."""
+        result: list[Anomaly] = []
+        found = submeters(readout)
+        present = {submeter.channel for submeter in found}
+        for channel, name in sorted(self.seen.items()):
+            if channel not in present:
+                result.append(_anomaly(AnomalyKind.SUBMETER_SILENT, channel, name))
+        clock = readout.push.time if readout.push is not None else None
+        for submeter in found:
+            name = self.seen[submeter.channel] = submeter.serial or str(submeter.channel)
+            captured = submeter.captured
+            if captured is not None and clock is not None and clock - captured > SILENT_AFTER:
+                result.append(_anomaly(AnomalyKind.SUBMETER_SILENT, submeter.channel, name))
+            if submeter.failed:
+                status = {"status": f"0x{submeter.status:02X}"}
+                result.append(_anomaly(AnomalyKind.SUBMETER_ERROR, submeter.channel, name, status))
+        return result
+
+
+def _anomaly(kind: AnomalyKind, channel: int, name: str, extra: dict[str, str] | None = None) -> Anomaly:
+    return Anomaly(kind, Severity.WARNING, {"channel": str(channel), "serial": name, **(extra or {})}, str(channel))
