@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.e450.client_reads import ClientKeeper, first_read
+from custom_components.e450.client_reads import ClientKeeper, first_read, kept_data
 from custom_components.e450.const import CONF_INVOCATION_COUNTER, CONF_REGISTERS, INVOCATION_RESERVE
 from custom_components.e450.wire.dlms.axdr import OCTET_STRING, Data, obis_bytes
 from custom_components.e450.wire.dlms.client import ClientConfig
@@ -86,3 +86,11 @@ async def test_a_mode_e_meter_that_stays_at_300_bd_is_asked_for_300_bd_from_then
         await asyncio.sleep(0.5)
         second = await keeper.read(config, {})
     assert second.readout.timings.baud == 300 and not second.readout.timings.retried
+
+
+def test_a_read_never_lowers_the_counter_an_entry_keeps() -> None:
+    stored = {CONF_INVOCATION_COUNTER: 5000, CONF_REGISTERS: []}
+    assert kept_data(stored, {CONF_INVOCATION_COUNTER: 3000})[CONF_INVOCATION_COUNTER] == 5000
+    assert kept_data(stored, {CONF_INVOCATION_COUNTER: 7000})[CONF_INVOCATION_COUNTER] == 7000
+    assert kept_data(stored, {CONF_REGISTERS: [[3, "1-0:1.8.0"]]}) == {**stored, CONF_REGISTERS: [[3, "1-0:1.8.0"]]}
+    assert ClientKeeper.of("/dev/null", Saved(), stored).counter == 5000

@@ -51,6 +51,17 @@ async def first_read(port: str, config: ClientConfig) -> tuple[ClientRead, dict[
     return read, kept
 
 
+def kept_data(stored: Mapping[str, Any], updates: Mapping[str, Any]) -> dict[str, Any]:
+    """An entry's data with what a read keeps; the counter never below what is stored (a reconfiguration may
+    have stored a higher one while a read was under way)."""
+    data = {**stored, **updates}
+    if CONF_INVOCATION_COUNTER in updates:
+        data[CONF_INVOCATION_COUNTER] = max(
+            int(stored.get(CONF_INVOCATION_COUNTER, 0)), updates[CONF_INVOCATION_COUNTER]
+        )
+    return data
+
+
 class ClientKeeper:
     """Reads for one entry with what it keeps; ``save`` writes entry data (the coordinator's entry update)."""
 
@@ -60,6 +71,11 @@ class ClientKeeper:
         self.reserved = reserved  # counters below this may have been used: a read starts here after a restart
         self.counter = reserved
         self.slow = False  # a mode E meter that stayed at 300 Bd (a ZMD120): asked for 300 Bd until a reload
+
+    @classmethod
+    def of(cls, port: str, save: Callable[[Mapping[str, Any]], None], data: Mapping[str, Any]) -> ClientKeeper:
+        """The keeper of an entry with ``data``: its reads start at the counter it reserved."""
+        return cls(port, save, int(data.get(CONF_INVOCATION_COUNTER, 0)))
 
     def _reserve(self, counter: int) -> None:
         """Keep ``counter`` and everything the next reads use inside the reservation in the entry."""

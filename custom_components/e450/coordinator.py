@@ -25,15 +25,8 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .anomalies import Anomaly, AnomalyKind, Severity
-from .client_reads import ClientKeeper
-from .const import (
-    CONF_ACCEPTED_SERIAL,
-    CONF_INVOCATION_COUNTER,
-    DEFAULT_PUSH_INTERVAL,
-    DOMAIN,
-    FIRST_PUSH_WAIT,
-    MISSED_PUSHES,
-)
+from .client_reads import ClientKeeper, kept_data
+from .const import CONF_ACCEPTED_SERIAL, DEFAULT_PUSH_INTERVAL, DOMAIN, FIRST_PUSH_WAIT, MISSED_PUSHES
 from .dispatch import Dispatcher
 from .gap_filler import GapFiller
 from .household import Limits, LiveProblem
@@ -265,7 +258,7 @@ class E450ReadCoordinator(E450Coordinator):
         self._read_task: asyncio.Task[Readout] | None = None
         self._scalers: dict[Attribute, Scaling | None] = {}
         # the DLMS client's registers and invocation counter, kept in the entry (client_reads.py)
-        self._keeper = ClientKeeper(self.port, self._keep, int(entry.data.get(CONF_INVOCATION_COUNTER, 0)))
+        self._keeper = ClientKeeper.of(self.port, self._keep, entry.data)
         self.held_speed: HeldSpeed | None = None  # a raw bridge's fixed speed, learned from a read (line_speed.py)
         self.gaps = GapFiller(hass, entry, self._read_lock, _max_power(self.settings.limits))
 
@@ -308,12 +301,7 @@ class E450ReadCoordinator(E450Coordinator):
         """What the DLMS client keeps in the entry; the next reads take it from the settings (at once: the first
         read runs before the entry's update listener is there)."""
         entry = self.config_entry
-        kept = {**entry.data, **data}
-        if CONF_INVOCATION_COUNTER in data:  # never below what a reconfiguration may have stored meanwhile
-            kept[CONF_INVOCATION_COUNTER] = max(
-                int(entry.data.get(CONF_INVOCATION_COUNTER, 0)), data[CONF_INVOCATION_COUNTER]
-            )
-        self.hass.config_entries.async_update_entry(entry, data=kept)
+        self.hass.config_entries.async_update_entry(entry, data=kept_data(entry.data, data))
         self.settings = Settings.of(entry)
 
     def _count_success(self, readout: Readout) -> None:
