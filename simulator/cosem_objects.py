@@ -1,8 +1,10 @@
 """The simulated meter's COSEM objects (IEC 62056-6-2 interface classes; docs/dlms-client.md §4): registers with
 scaler and unit, the clock, the logical device name, the meter number, a load profile and the association that
-lists them all. Two families: E450-like over logical names (association LN, class 15), and ZMD-like (Landis+Gyr
-ZMD/ZxD/E650) over short names, with more tariffs, the power factor, a maximum demand and the SN association
-(class 12 at base name 0xFA00) listing every object with its base name (docs/dlms-client.md §9).
+lists them all. Two families: E450-like over logical names (association LN, class 15), with the power factor, the
+maximum demand (extended register, class 4), the current average demand (demand register, class 5), the active
+tariff and the HLS client's frame counter; and ZMD-like (Landis+Gyr ZMD/ZxD/E650) over short names, with more
+tariffs, the power factor per phase, a maximum demand and the SN association (class 12 at base name 0xFA00) listing
+every object with its base name (docs/dlms-client.md §9).
 
 Values come from the same :class:`~.profiles.MeterState` the IEC readout and the pushes show, so the three paths
 agree. A-XDR is built with the wire package's encoder (a builder, shared as the design allows).
@@ -60,6 +62,8 @@ ZMD_SERIAL: Final = "73181234"
 SN_ASSOCIATION_BASE: Final = 0xFA00  # the current SN association (Blue Book §4.4.3)
 SN_FIRST_BASE: Final = 0x2000  # where this meter's base names start
 SN_SPACING: Final = 0x68  # base names this far apart: room for every attribute and method of class 7
+POWER_FACTOR: Final = 980  # 0.980 at 10^-3, on every phase
+MAXIMUM_DEMAND_W: Final = 4210
 
 
 def meter_time(raw: object) -> datetime | None:
@@ -112,6 +116,7 @@ class CosemObjects:
     def __init__(self, registers: Registers, *, short_names: bool = False) -> None:
         self.registers = registers
         self.short_names = short_names
+        self.invocation_counter = -1  # the last the HLS client used (0-0:43.1.0 shows it; cosem_server.py keeps it)
         objects = self._zmd() if short_names else self._e450()
         if short_names:
             association = CosemObject(12, 2, obis_bytes("0-0:40.0.0"), {1: self._name("0-0:40.0.0"), 2: self._sn_list})
@@ -137,6 +142,11 @@ class CosemObjects:
             self._register("1-0:3.8.0", lambda: _u32(state.reactive_import_kvarh * 1000), 0, 32),
             self._register("1-0:4.8.0", lambda: _u32(state.reactive_export_kvarh * 1000), 0, 32),
             *self._instantaneous(-1, -2),
+            *self._power_factors(),
+            self._maximum_demand(),
+            self._average_demand(),
+            self._data("0-0:96.14.0", lambda: Data(UINT8, 1)),  # the active tariff: T1
+            self._data("0-0:43.1.0", lambda: _u32(self.invocation_counter)),  # the frame counter, read publicly
             self._load_profile(),
         ]
 
@@ -200,26 +210,6 @@ class CosemObjects:
             {1: self._name("0-0:1.0.0"), 2: lambda: _octets(cosem_datetime(self._now())), 3: lambda: Data(0x10, 60)},
         )
 
-    def _maximum_demand(self) -> CosemObject:
-        """1-0:1.6.0, class 4: the highest quarter-hour import power of the billing period, with its time."""
-        state = self.registers.state
-
-        def when() -> Data:
-            return _octets(cosem_datetime(self._now().replace(hour=7, minute=45, second=0)))
-
-        return CosemObject(
-            4,
-            0,
-            obis_bytes("1-0:1.6.0"),
-            {
-                1: self._name("1-0:1.6.0"),
-                2: lambda: _u32(sum(state.phase_power_kw) * 1500),
-                3: lambda: scaler_unit(0, 27),
-                4: lambda: Data(NULL, None),
-                5: when,
-            },
-        )
-
     def _sn_list(self) -> Data:
         """The SN association's object list: ``{long base_name, long-unsigned class_id, unsigned version,
         octet-string logical_name}`` per object (Blue Book class 12, attribute 2)."""
@@ -273,6 +263,42 @@ class CosemObjects:
             return lambda: encoder(values()[index] * factor)
 
         return [self._register(f"1-0:{c}.7.0", getter(i), scaler, unit) for i, c in enumerate(codes)]
+
+    def _power_factors(self) -> list[CosemObject]:
+        """1-0:13.7.0 and per phase 33/53/73.7.0, 0.001 without a unit (255), as the IEC readout's 13.7.0(0.98)."""
+        return [self._register(f"1-0:{c}.7.0", lambda: Data(INT16, POWER_FACTOR), -3, 255) for c in (13, 33, 53, 73)]
+
+    def _maximum_demand(self) -> CosemObject:
+        """1-0:1.6.0, class 4: the largest quarter-hour average import this billing period, in W, with its time."""
+        code = "1-0:1.6.0"
+        return CosemObject(
+            4,
+            0,
+            obis_bytes(code),
+            {
+                1: self._name(code),
+                2: lambda: _u32(MAXIMUM_DEMAND_W),
+                3: lambda: scaler_unit(0, 27),
+                4: lambda: Data(UINT8, 0),
+                5: lambda: _octets(cosem_datetime(self._now().replace(day=1, hour=18, minute=15, second=0))),
+            },
+        )
+
+    def _average_demand(self) -> CosemObject:
+        """1-0:1.4.0, class 5: the running average of the import over the current quarter hour (attribute 2), its
+        scaler and unit at attribute 4."""
+        state, code = self.registers.state, "1-0:1.4.0"
+        return CosemObject(
+            5,
+            0,
+            obis_bytes(code),
+            {
+                1: self._name(code),
+                2: lambda: _u32(sum(state.phase_power_kw) * 1000),
+                3: lambda: _u32(sum(state.phase_power_kw) * 1000),
+                4: lambda: scaler_unit(0, 27),
+            },
+        )
 
     def _object_list(self) -> Data:
         return Data(ARRAY, tuple(item.list_entry() for item in self.objects.values()))

@@ -104,6 +104,7 @@ class Application:
         plain = secure.open(apdu)
         if plain is None:
             return b"\xd8\x01\x05"  # exception-response: service-not-allowed, deciphering error
+        self.objects.invocation_counter = secure.client_counter  # kept across associations, as a meter does
         if plain[0] == 0xC3:
             return secure.seal(secure.reply(plain))
         if not secure.authenticated:
@@ -132,10 +133,12 @@ class Application:
                 return self._aare(1, 11)  # mechanism not recognised
             if context != LN_CIPHERED_CONTEXT or len(title) != 8 or not 8 <= len(secret or b"") <= 64:
                 return self._aare(1, 2)
-            secure = SecureSession(required, title, secret or b"")
+            # the client's invocation counter must go above the last this meter accepted, in any association
+            secure = SecureSession(required, title, secret or b"", client_counter=self.objects.invocation_counter)
             opened = secure.open(initiate)
             if opened is None:
-                return self._aare(1, 13)  # the ciphered InitiateRequest does not open: wrong keys
+                return self._aare(1, 13)  # the ciphered InitiateRequest does not open: wrong keys, or a replay
+            self.objects.invocation_counter = secure.client_counter
             initiate, mechanism, context, self.secure = opened, None, _LN_CONTEXT, secure
         if mechanism is not None and mechanism != _LLS:
             return self._aare(1, 11)  # mechanism not recognised (HLS from a client that has none)

@@ -24,6 +24,8 @@ class Fault(StrEnum):
     INTERMITTENT = "intermittent"
     # the DLMS server's (simulator/dlms_server.py, cosem_server.py)
     NO_UA = "no_ua"
+    NAK_READOUT = "nak_readout"  # an E550/ZMD: announces mode E (\\2) but NAKs a readout asked without a password
+    STAYS_AT_300 = "stays_at_300"  # a ZMD120 in mode E: acknowledges the speed it proposed, then stays at 300 Bd
     AARQ_REJECTED = "aarq_rejected"
     LOST_FRAME = "lost_frame"
     REPEATED_FRAME = "repeated_frame"
@@ -124,11 +126,18 @@ class FaultPlan:
     def garbage(self) -> bytes:
         return bytes(self.rng.randrange(0x20, 0x7F) for _ in range(GARBAGE_LENGTH))
 
+    def refuses_readout(self) -> bool:
+        """A data readout (option select mode 0) is answered with NAK."""
+        return self.current is Fault.NAK_READOUT
+
     def drops_after_identification(self) -> bool:
         return self.current is Fault.DROP_AFTER_IDENT
 
     def switched_baud(self, acknowledged: int) -> int:
-        """The rate the meter really switches to: another than the one it acknowledged, under wrong_baud."""
+        """The rate the meter really switches to: another than the one it acknowledged, under wrong_baud; none at
+        all under stays_at_300."""
+        if self.current is Fault.STAYS_AT_300:
+            return 300
         if self.current is Fault.WRONG_BAUD and acknowledged != 300:
             return acknowledged // 2
         return acknowledged

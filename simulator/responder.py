@@ -95,7 +95,7 @@ class Responder:
             await self.line.transmit(ack)
             self.line.baud = baud  # from here on, what the client sends at the old speed is noise
             await self.line.wait_for_client_speed(baud)
-            await self.hdlc(baud)
+            await self.hdlc(self.faults.switched_baud(baud))
             return
         if mode_char == "1" and baud is not None and baud <= profile.max_baud:
             # programming mode (docs/iec62056-21.md §7): the operand, commands, the break
@@ -109,7 +109,13 @@ class Responder:
             )
             await programming.serve(baud)
             return
-        if baud is None or baud > profile.max_baud or mode_char != "0" or not profile.readout:
+        if (
+            baud is None
+            or baud > profile.max_baud
+            or mode_char != "0"
+            or not profile.readout
+            or faults.refuses_readout()
+        ):
             await self.line.transmit(b"\x15")  # NAK: option not supported
             return
         await asyncio.sleep(self._reaction())

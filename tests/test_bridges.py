@@ -36,7 +36,7 @@ from custom_components.e450.wire import (
 )
 from custom_components.e450.wire.actions import Action, Configure, Done, Drain, Send, Wait
 from custom_components.e450.wire.bridges import bridge_of, is_raw_bridge, is_rfc2217
-from custom_components.e450.wire.dlms.client.client import ClientConfig
+from custom_components.e450.wire.dlms.client.config import ClientConfig
 from custom_components.e450.wire.dlms.client.driver import read_dlms
 from custom_components.e450.wire.dlms.push import listen as listen_module
 from custom_components.e450.wire.dlms.push.listen import read_pushes

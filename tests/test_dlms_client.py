@@ -24,8 +24,10 @@ from custom_components.e450.wire.dlms.axdr import (
     decode_all,
     encode,
     obis_bytes,
+    obis_text,
 )
 from custom_components.e450.wire.dlms.client.association import (
+    Association,
     Conformance,
     Mechanism,
     build_aarq,
@@ -33,16 +35,21 @@ from custom_components.e450.wire.dlms.client.association import (
     parse_aare,
     parse_rlre,
 )
-from custom_components.e450.wire.dlms.client.client import ClientConfig, DlmsClient, State
+from custom_components.e450.wire.dlms.client.client import DlmsClient, State
+from custom_components.e450.wire.dlms.client.config import ClientConfig
 from custom_components.e450.wire.dlms.client.cosem import (
     CLOCK_TIME,
+    DEFAULT_REGISTERS,
     OBJECT_LIST,
+    ObjectListEntry,
     clock_of,
     meter_time,
     parse_object_list,
     register,
     register_dataset,
+    registers_offered,
     scaled,
+    scaler_of,
     text_of,
 )
 from custom_components.e450.wire.dlms.client.get import (
@@ -56,6 +63,7 @@ from custom_components.e450.wire.dlms.client.get import (
     parse_get_response,
 )
 from custom_components.e450.wire.dlms.client.hdlc_link import HdlcLink, LinkSettings, parse_parameters
+from custom_components.e450.wire.dlms.client.reading import ObjectList, RegisterRead, list_size
 from custom_components.e450.wire.dlms.units import Scaling
 from custom_components.e450.wire.errors import ClientProblem, DlmsClientError
 from custom_components.e450.wire.framing.hdlc import (
@@ -436,8 +444,55 @@ def test_object_list_in_blocks_then_every_register_one_by_one() -> None:
     wire = Wire()
     config = ClientConfig(registers=(), list_size=1, max_pdu=0x100)
     readout = wire.run(DlmsClient(config))
-    assert len(readout.readings) == 18  # type: ignore[attr-defined]
+    assert len(readout.readings) == 25  # type: ignore[attr-defined]
     assert any(b"\xc0\x02" in frame for frame in wire.sent)  # GET-Request-Next: the list came in blocks
+
+
+def test_a_meter_without_an_object_list_is_read_for_the_default_registers() -> None:
+    read = RegisterRead(registers=())
+    read.begin(Association(Conformance.MULTIPLE_REFERENCES, 0x200), 10)
+    request = read.next_request()
+    assert request is not None and request.attributes == (OBJECT_LIST,)
+    read.answered(request, (DataAccessResult.READ_WRITE_DENIED,))
+    assert read.object_list == ObjectList(0, tuple((3, f"1-0:{code}") for code in DEFAULT_REGISTERS))
+    asked = [attribute for request in iter(read.next_request, None) for attribute in request.attributes]
+    assert register("1.8.0") in asked and scaler_of(register("14.7.0")) in asked
+
+
+def test_lists_fit_the_meters_pdu() -> None:
+    lists = Conformance.MULTIPLE_REFERENCES
+    assert list_size(Association(lists, 0x1F4), 10) == 10
+    assert list_size(Association(lists, 100), 10) == 7  # 26 bytes of header and ciphering, 10 per attribute
+    assert list_size(Association(lists, 20), 10) == 1
+    assert list_size(Association(0, 0x1F4), 10) == list_size(Association(lists, 0x1F4), 1) == 1
+
+
+def test_what_an_object_list_offers_to_read() -> None:
+    def entry(class_id: int, code: str) -> ObjectListEntry:
+        return ObjectListEntry(class_id, 0, obis_bytes(code))
+
+    listed = (
+        entry(3, "1-0:13.7.0"),
+        entry(4, "1-0:1.6.0"),
+        entry(5, "1-0:1.4.0"),
+        entry(1, "0-0:96.14.0"),
+        entry(1, "0-0:96.1.0"),  # the serial number: not read each cycle
+        entry(1, "0-0:43.1.0"),  # a frame counter: a security object
+        entry(8, "0-0:1.0.0"),  # the clock: read anyway
+        entry(7, "1-0:99.1.0"),  # a profile: read on its own
+    )
+    assert [obis_text(value.obis) for value in registers_offered(listed)] == [
+        "1-0:13.7.0",
+        "1-0:1.6.0",
+        "1-0:1.4.0",
+        "0-0:96.14.0",
+    ]
+    assert scaler_of(register("1.4.0", 5)) == Attribute(5, obis_bytes("1.4.0"), 4)
+    assert scaler_of(register("96.14.0", 1)) is None
+    tariff = register_dataset(register("0-0:96.13.0", 1), Data(VISIBLE_STRING, "Hello"), None)
+    assert tariff is not None and tariff.values[0].value == "Hello" and tariff.number is None
+    assert register_dataset(register("0-0:96.13.0", 1), Data(OCTET_STRING, b"\x00\x01"), None) is None
+    assert register_dataset(register("0-0:96.13.0", 1), Data(OCTET_STRING, b""), None) is None
 
 
 def test_long_answers_come_in_hdlc_segments() -> None:

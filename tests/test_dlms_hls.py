@@ -16,9 +16,10 @@ import pytest
 
 from custom_components.e450.wire.dlms.cipher import GloCiphered, decrypt, seal
 from custom_components.e450.wire.dlms.client.association import Mechanism, build_aarq, initiate_request, parse_aare
-from custom_components.e450.wire.dlms.client.client import ClientConfig, DlmsClient, State
+from custom_components.e450.wire.dlms.client.client import DlmsClient, State
+from custom_components.e450.wire.dlms.client.config import ClientConfig
 from custom_components.e450.wire.dlms.client.cosem import register
-from custom_components.e450.wire.dlms.client.driver import read_dlms
+from custom_components.e450.wire.dlms.client.driver import read_client, read_dlms, read_invocation_counter
 from custom_components.e450.wire.dlms.client.get import get_normal
 from custom_components.e450.wire.dlms.client.hdlc_link import LinkSettings
 from custom_components.e450.wire.dlms.client.hls import DEFAULT_SYSTEM_TITLE, Ciphering, ClientKeys
@@ -247,11 +248,16 @@ def test_keys_challenges_and_counters_are_checked() -> None:
 
 
 async def test_our_client_and_gurux_read_the_management_client_over_a_pty(sim_factory: Any) -> None:
+    """Both clients ciphered, one after the other: each starts above the frame counter the meter keeps for the
+    management client (0-0:43.1.0, read by the public client first), as a real meter requires."""
     async with sim_factory("e450-hdlc") as sim:
         readout = await read_dlms(sim.port, replace(HLS, challenge=None, response_timeout=0.3))
+        used = await read_invocation_counter(sim.port, HLS)
         serial = await open_hdlc(sim.port)
         try:
-            reader = GuruxReader(serial, gurux_secure_client(1, EXAMPLE_EK, EXAMPLE_AK))
+            secure = gurux_secure_client(1, EXAMPLE_EK, EXAMPLE_AK)
+            secure.ciphering.invocationCounter = used + 1
+            reader = GuruxReader(serial, secure)
             await reader.connect()
             name = GXDLMSData("0.0.42.0.0.255")
             await reader.read(name, 2)
@@ -264,4 +270,23 @@ async def test_our_client_and_gurux_read_the_management_client_over_a_pty(sim_fa
             await close_port(serial)
     assert readout.readings["1.8.0"].unit == "Wh" and readout.text("42.0.0") == "LGZ1030655933512"
     assert bytes(name.value) == b"LGZ1030655933512" and energy.value == readout.readings["1.8.0"].value
-    assert energy.unit == 30 and len(objects) == 23
+    assert energy.unit == 30 and len(objects) == 31 and used > 0
+
+
+async def test_a_counter_below_the_meters_is_refused_and_the_frame_counter_says_where_to_start(
+    sim_factory: Any,
+) -> None:
+    config = replace(HLS, challenge=None, response_timeout=0.3)
+    async with sim_factory("e450-hdlc") as sim:
+        first = await read_client(sim.port, replace(config, invocation_counter=100))
+        assert first.invocation_counter is not None and first.invocation_counter > 100
+        with pytest.raises(DlmsClientError) as refused:  # a restart that forgot the counter starts at 0 again
+            await read_dlms(sim.port, config)
+        used = await read_invocation_counter(sim.port, config)
+        assert used == first.invocation_counter - 1  # the last the meter accepted
+        again = await read_client(sim.port, replace(config, invocation_counter=used + 1))
+        with pytest.raises(DlmsClientError) as missing:
+            await read_invocation_counter(sim.port, config, "0-0:43.1.7")
+    assert refused.value.reason is ClientProblem.AUTHENTICATION_FAILED
+    assert again.readout.readings["1.8.0"].unit == "Wh"
+    assert missing.value.reason is ClientProblem.OBJECT_UNAVAILABLE

@@ -32,7 +32,8 @@ from custom_components.e450.wire.dlms.axdr import (
     obis_bytes,
 )
 from custom_components.e450.wire.dlms.client.association import Association, Conformance, build_aarq
-from custom_components.e450.wire.dlms.client.client import ClientConfig, DlmsClient
+from custom_components.e450.wire.dlms.client.client import DlmsClient
+from custom_components.e450.wire.dlms.client.config import ClientConfig
 from custom_components.e450.wire.dlms.client.driver import read_profile
 from custom_components.e450.wire.dlms.client.get import Attribute, DataAccessResult, get_normal
 from custom_components.e450.wire.dlms.client.profile import (
@@ -50,6 +51,7 @@ from custom_components.e450.wire.port import close_port
 from simulator.cosem_objects import meter_time
 import simulator.cosem_server
 from simulator.cosem_server import Application
+from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK
 from simulator.registers import FROZEN_TIME
 
 from .gurux_peer import GuruxReader, gurux_client, open_hdlc, translate
@@ -292,6 +294,9 @@ async def test_profile_command_contract(sim_factory: Factory, capsys: pytest.Cap
         text, err = capsys.readouterr()
         wrong = await _in_thread(main, [*arguments, "--client", "32", "--password", "nope", "--json"])
         refused = capsys.readouterr()
+        keys = ["--client", "1", "--ek", EXAMPLE_EK.hex(), "--ak", EXAMPLE_AK.hex(), "--json"]
+        ciphered = [await _in_thread(main, [*arguments, *keys]) for _ in range(2)]  # the frame counter first
+        assert ciphered == [0, 0] and json.loads(capsys.readouterr().out.split("\n}\n")[0] + "}") == document
     assert code == 0 and set(document) == {"profile", "entries", "referencing"} and document["referencing"] == "ln"
     assert document["profile"] == "1.0.99.1.0.255"
     assert [entry["time"] for entry in document["entries"]] == [

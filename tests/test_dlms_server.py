@@ -17,15 +17,17 @@ from gurux_dlms.objects import GXDLMSClock, GXDLMSData, GXDLMSProfileGeneric, GX
 import pytest
 
 from custom_components.e450.wire.commands.dlms import main
-from custom_components.e450.wire.dlms.client.client import ClientConfig
-from custom_components.e450.wire.dlms.client.driver import read_dlms
+from custom_components.e450.wire.dlms.client.client import DlmsClient
+from custom_components.e450.wire.dlms.client.config import ClientConfig
+from custom_components.e450.wire.dlms.client.driver import read_client, read_dlms
 from custom_components.e450.wire.dlms.client.get import Attribute
 from custom_components.e450.wire.dlms.client.hdlc_link import LinkSettings
 from custom_components.e450.wire.dlms.units import Scaling
 from custom_components.e450.wire.errors import ClientProblem, DlmsClientError, NoAnswerError
 from custom_components.e450.wire.framing.hdlc import physical_from_serial
 from custom_components.e450.wire.iec62056.session import SessionConfig
-from custom_components.e450.wire.port import close_port
+from custom_components.e450.wire.models import Reading, Readout
+from custom_components.e450.wire.port import close_port, run_on_port
 from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK
 
 from .gurux_peer import GuruxReader, gurux_client, open_hdlc
@@ -55,8 +57,20 @@ async def test_direct_hdlc_read_with_scalers_kept(sim_factory: Factory) -> None:
 async def test_lls_client_with_a_serial_derived_address_and_every_register(sim_factory: Factory) -> None:
     link = LinkSettings(client=32, physical=physical_from_serial(30137181))
     async with sim_factory("e450-hdlc") as sim:
-        readout = await read_dlms(sim.port, ClientConfig(link=link, password="12345678", registers=()))
-    assert len(readout.readings) == 18 and readout.readings["14.7.0"].unit == "Hz"
+        first = await read_client(sim.port, ClientConfig(link=link, password="12345678", registers=()))
+        readout, offered = first.readout, first.object_list
+        assert offered is not None and first.invocation_counter is None
+        second = await read_client(sim.port, ClientConfig(link=link, password="12345678", offered=offered.registers))
+    assert len(readout.readings) == 25 and readout.readings["14.7.0"].unit == "Hz"
+    assert offered.objects == 31 and len(offered.registers) == 25
+    assert (4, "1-0:1.6.0") in offered.registers and (5, "1-0:1.4.0") in offered.registers
+    assert readout.readings["13.7.0"] == Reading(0.98, None) and readout.readings["73.7.0"] == Reading(0.98, None)
+    assert readout.readings["1.6.0"] == Reading(4210, "W") and readout.readings["96.14.0"] == Reading(1, None)
+    assert "96.1.0" not in readout.readings and readout.text("96.1.0") is None  # the serial is not read each cycle
+    # the registers the object list offered, read again without it: the same registers, fewer bytes asked for
+    again = second.readout
+    assert second.object_list is None and again.readings.keys() == readout.readings.keys()
+    assert again.timings.bytes_received < readout.timings.bytes_received
 
 
 async def test_mode_e_signs_on_then_speaks_hdlc(sim_factory: Factory) -> None:
@@ -67,6 +81,18 @@ async def test_mode_e_signs_on_then_speaks_hdlc(sim_factory: Factory) -> None:
     assert readout.identification is not None and readout.identification.hdlc_capable
     assert readout.timings.baud == 9600 and readout.readings["1.8.0"].value > 0
     assert not readout.timings.retried
+
+
+async def test_a_mode_e_meter_that_stays_at_300_bd_is_read_at_300_bd(sim_factory: Factory) -> None:
+    """A ZMD120: it acknowledges the speed it proposed and stays at 300 Bd; no UA at 9600 Bd, so the client
+    connects again at 300 Bd, as the IEC side retries at 300 Bd after a failed switch."""
+    async with sim_factory("e450-mode-e", fault="stays_at_300") as sim:
+        config = ClientConfig(mode_e=True, session=MODE_E, response_timeout=0.3, retries=1)
+        client = DlmsClient(config)
+        readout = await run_on_port(sim.port, client, 300, 7, "E")
+        await assert_port_released(sim.port)
+    assert isinstance(readout, Readout) and client.stayed_at_300
+    assert readout.timings.baud == 300 and readout.timings.retried and readout.readings["1.8.0"].value > 0
 
 
 async def test_mode_e_meter_that_does_not_sign_on(sim_factory: Factory) -> None:
@@ -133,8 +159,37 @@ async def test_gurux_client_reads_the_simulated_meter(sim_factory: Factory) -> N
     assert bytes(name.value) == b"LGZ1030655933512"
     assert clock.time.value.year == 2026 or clock.time.value.year > 2000
     assert voltage.scaler == 0.1 and voltage.unit == 35 and 220 < voltage.value < 240
-    assert len(objects) == 23 and all(isinstance(item.value, int) and item.value > 0 for item in currents)
+    assert len(objects) == 31 and all(isinstance(item.value, int) and item.value > 0 for item in currents)
     assert len(profile.buffer) == 96 and len(profile.captureObjects) == 4
+
+
+async def test_gurux_and_our_client_agree_on_every_register(sim_factory: Factory) -> None:
+    """Every register and data object the object list offers, read by gurux-dlms (value and scaler_unit) and by
+    our client from the same object list: the same numbers and units."""
+    async with sim_factory("e450-hdlc", frozen=True) as sim:
+        ours = await read_dlms(sim.port, ClientConfig(registers=()))
+        serial = await open_hdlc(sim.port)
+        try:
+            reader = GuruxReader(serial, gurux_client())
+            await reader.connect()
+            objects = await reader.objects()
+            theirs: dict[str, tuple[float, int | None]] = {}
+            for kind in (ObjectType.REGISTER, ObjectType.EXTENDED_REGISTER, ObjectType.DEMAND_REGISTER):
+                for item in objects.getObjects(kind):
+                    await reader.read(item, 4 if kind == ObjectType.DEMAND_REGISTER else 3)
+                    await reader.read(item, 2)
+                    value = item.currentAverageValue if kind == ObjectType.DEMAND_REGISTER else item.value
+                    theirs[item.logicalName] = (value, item.unit)
+            tariff = GXDLMSData("0.0.96.14.0.255")
+            await reader.read(tariff, 2)
+            await reader.close()
+        finally:
+            await close_port(serial)
+    assert len(theirs) == 24 and ours.readings["96.14.0"].value == tariff.value == 1
+    units = {27: "W", 30: "Wh", 32: "varh", 33: "A", 35: "V", 44: "Hz", 255: None}
+    for name, (value, unit) in theirs.items():
+        code = ".".join(name.split(".")[2:5])
+        assert ours.readings[code] == Reading(pytest.approx(value), units[unit]), code
 
 
 @pytest.fixture
@@ -175,6 +230,31 @@ def test_read_command_contract(hdlc_simulator: str, capsys: pytest.CaptureFixtur
     assert wrong.out == "" and wrong.err.startswith("error: the meter refused the password")
 
 
+@pytest.mark.parametrize("address", [["--address-size", "1"], ["--address-size", "4", "--physical", "17"], []])
+def test_read_command_reads_the_object_list_at_any_address_size(
+    hdlc_simulator: str, capsys: pytest.CaptureFixture[str], address: list[str]
+) -> None:
+    assert main(["read", hdlc_simulator, "--registers", "all", "--json", *address]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["object_count"] == 31 and document["readings"]["13.7.0"] == {"value": 0.98, "unit": None}
+    assert len(document["readings"]) == 25
+
+
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [
+        (["--address-size", "1", "--physical", "17"], "has no physical address"),
+        (["--address-size", "2", "--physical", "300"], "do not fit in a 2-byte address"),
+    ],
+)
+def test_read_command_refuses_addresses_that_do_not_fit(
+    capsys: pytest.CaptureFixture[str], address: list[str], problem: str
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["read", "/dev/null", *address])
+    assert problem in capsys.readouterr().err
+
+
 def test_read_command_errors(tmp_path: Path) -> None:
     missing = run_cli(str(tmp_path / "nope"))
     assert missing.returncode == 2 and "does not exist" in missing.stderr
@@ -186,8 +266,9 @@ KEYS = ["--ek", EXAMPLE_EK.hex(), "--ak", EXAMPLE_AK.hex()]
 
 
 def test_read_command_with_keys(hdlc_simulator: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["read", hdlc_simulator, "--client", "1", *KEYS, "--registers", "1.8.0", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["readings"]["1.8.0"]["unit"] == "Wh"
+    for _ in range(2):  # the second starts above the counters the first used: the meter's frame counter says where
+        assert main(["read", hdlc_simulator, "--client", "1", *KEYS, "--registers", "1.8.0", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["readings"]["1.8.0"]["unit"] == "Wh"
     wrong = ["--ek", EXAMPLE_AK.hex(), "--ak", EXAMPLE_AK.hex(), "--system-title", "4534350000000001"]
     assert main(["read", hdlc_simulator, "--client", "1", *wrong]) == 2
     assert capsys.readouterr().err.startswith("error: high level security (HLS-GMAC) failed")

@@ -26,9 +26,9 @@ from custom_components.e450.wire.dlms.client.association import (
     build_aarq,
     parse_aare,
 )
-from custom_components.e450.wire.dlms.client.client import ClientConfig
+from custom_components.e450.wire.dlms.client.config import ClientConfig
 from custom_components.e450.wire.dlms.client.cosem import OBJECT_LIST, parse_object_list, register
-from custom_components.e450.wire.dlms.client.driver import read_dlms, read_profile
+from custom_components.e450.wire.dlms.client.driver import read_client, read_dlms, read_profile
 from custom_components.e450.wire.dlms.client.get import Answer, Block, DataAccessResult
 from custom_components.e450.wire.dlms.client.hdlc_link import LinkSettings
 from custom_components.e450.wire.dlms.client.hls import ClientKeys
@@ -79,8 +79,17 @@ async def test_auto_falls_back_to_short_names_and_reads_the_object_list_once(sim
 
 async def test_every_register_of_the_object_list_over_short_names(sim_factory: Factory) -> None:
     async with sim_factory("zmd-sn") as sim:
-        readout = await read_dlms(sim.port, ClientConfig(registers=(), referencing=Referencing.SN))
-    assert readout.referencing == "sn" and len(readout.readings) == ZMD_REGISTERS
+        names = ShortNames()
+        read = await read_client(sim.port, ClientConfig(registers=(), referencing=Referencing.SN), names=names)
+        listed = read.object_list
+        assert listed is not None and (4, "1-0:1.6.0") in listed.registers and (3, "1-0:13.7.0") in listed.registers
+        # what an entry keeps: exactly the registers the SN object list offered, the names known
+        offered = ClientConfig(offered=listed.registers, referencing=Referencing.SN)
+        again = await read_client(sim.port, offered, names=names)
+    readout = read.readout
+    assert readout.referencing == "sn" and len(readout.readings) == ZMD_REGISTERS == len(listed.registers)
+    assert listed.objects > len(listed.registers) and again.object_list is None
+    assert set(again.readout.readings) == set(readout.readings)
     assert readout.readings["13.7.0"].unit is None and 0 < readout.readings["13.7.0"].value <= 1
     assert readout.readings["1.6.0"].unit == "W" and readout.readings["1.8.4"].value > 0
 

@@ -17,6 +17,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import callback
 
+from .client_reads import first_read
 from .compat import update_and_reload, vol
 from .const import (
     AUTO_DETECT,
@@ -42,6 +43,7 @@ from .forms import (
     clean_settings,
     form_placeholders,
     keys_schema,
+    offered,
     port_schema,
     push_placeholders,
 )
@@ -53,7 +55,6 @@ from .probe_steps import ProbeSteps
 from .settings import client_config, is_client, is_push, merged, push_decoder, session_config
 from .wire import DetectConfig, MeterError, PushMeter, capture_push, detect_meter
 from .wire.detect import PUSH_LISTEN_SECONDS
-from .wire.dlms.client.driver import read_dlms
 from .wire.framing import Framing
 
 _LOGGER = logging.getLogger(__name__)
@@ -147,10 +148,12 @@ class E450ConfigFlow(ProbeSteps, domain=DOMAIN):
     async def _async_try_client(self, port: str, values: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
         """A read with the DLMS/COSEM client and ``values``' settings; on success ``None``, ``self._readout`` set."""
         try:
-            self._readout = await read_dlms(port, client_config(values))
+            read, kept = await first_read(port, client_config(values))
         except MeterError as err:
             _LOGGER.debug("DLMS read of %s failed: %s", port, err)
             return error_key(err)
+        self._readout, self._object_list = read.readout, read.object_list
+        self._settings.update(kept)
         return None, {}
 
     async def async_step_detect(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -378,17 +381,21 @@ class E450ConfigFlow(ProbeSteps, domain=DOMAIN):
                 data={CONF_PORT: self._port, **self._settings},
             )
         mode = ident.mode.value if ident else "?"
+        placeholders = {
+            "manufacturer": maker or "?",
+            "model": model or "?",
+            "serial": meter_identity(readout).serial or self.unique_id or "",
+            "mode": mode,
+            "baud": str(readout.timings.baud),
+            "values": str(len(readout.datasets)),
+            "port": self._port,
+        }
         if is_client(self._settings):
-            mode = "E (DLMS/COSEM)" if self._settings.get(CONF_MODE_E) else "DLMS/COSEM (HDLC)"
-        return self.async_show_form(
-            step_id="confirm",
-            description_placeholders={
-                "manufacturer": maker or "?",
-                "model": model or "?",
-                "serial": meter_identity(readout).serial or self.unique_id or "",
-                "mode": mode,
-                "baud": str(readout.timings.baud),
-                "values": str(len(readout.datasets)),
-                "port": self._port,
-            },
-        )
+            placeholders["mode"] = "E (DLMS/COSEM)" if self._settings.get(CONF_MODE_E) else "DLMS/COSEM (HDLC)"
+            if self._object_list is not None:  # what the object list offered, and how much of it has a meaning
+                return self.async_show_form(
+                    step_id="confirm_client", description_placeholders=placeholders | offered(self._object_list)
+                )
+        return self.async_show_form(step_id="confirm", description_placeholders=placeholders)
+
+    async_step_confirm_client = async_step_confirm

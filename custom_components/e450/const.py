@@ -77,6 +77,14 @@ CONF_CLIENT: Final = "dlms_client_address"  # client SAP: 16 public client, 32, 
 CONF_LOGICAL: Final = "dlms_logical_address"
 CONF_PHYSICAL: Final = "dlms_physical_address"
 CONF_PASSWORD: Final = "dlms_password"  # low-level security (LLS)
+CONF_ADDRESS_SIZE: Final = "dlms_address_size"  # bytes of the server address: 1, 2 or 4; absent or 0: smallest
+ADDRESS_SIZES: Final = (0, 1, 2, 4)
+CONF_SYSTEM_TITLE: Final = "dlms_system_title"  # HLS-GMAC: ours, 16 hex digits (empty: the default)
+# the registers the meter's object list offered at set-up, [[class, "1-0:13.7.0"], …] (docs/dlms-client.md §4.1)
+CONF_REGISTERS: Final = "dlms_registers"
+# HLS-GMAC: the invocation counter reserved so far; a read starts above it, and never below it again
+CONF_INVOCATION_COUNTER: Final = "dlms_invocation_counter"
+INVOCATION_RESERVE: Final = 1000  # counters reserved per write of the entry (a read uses about ten)
 DEFAULT_CLIENT: Final = 16
 DEFAULT_LOGICAL: Final = 1
 DEFAULT_PHYSICAL: Final = 17

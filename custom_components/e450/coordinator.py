@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -25,6 +25,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .anomalies import Anomaly, AnomalyKind, Severity
+from .client_reads import ClientKeeper, kept_data
 from .const import CONF_ACCEPTED_SERIAL, DEFAULT_PUSH_INTERVAL, DOMAIN, FIRST_PUSH_WAIT, MISSED_PUSHES
 from .dispatch import Dispatcher
 from .gap_filler import GapFiller
@@ -40,9 +41,8 @@ from .scale_review import scale_anomalies
 from .settings import Settings, merged, push_decoder
 from .submeter_watch import SubMeterWatch
 from .wire import MeterError, NoPushError, Readout, ReadoutTimeoutError, read_meter
-from .wire.dlms.client.driver import read_dlms, read_profile as read_dlms_profile
+from .wire.dlms.client.config import ClientConfig
 from .wire.dlms.client.get import Attribute
-from .wire.dlms.client.shortname import ShortNames
 from .wire.dlms.units import Scaling
 from .wire.iec62056.driver import read_profile as read_iec_profile
 from .wire.models import LoadProfile
@@ -257,7 +257,9 @@ class E450ReadCoordinator(E450Coordinator):
         self._read_lock = asyncio.Lock()
         self._read_task: asyncio.Task[Readout] | None = None
         self._scalers: dict[Attribute, Scaling | None] = {}
-        self._names = ShortNames()  # a short name meter's object list, read once (docs/dlms-client.md §9)
+        # the DLMS client's registers and invocation counter, kept in the entry, and a short name meter's object
+        # list, read once (client_reads.py)
+        self._keeper = ClientKeeper.of(self.port, self._keep, entry.data)
         self.held_speed: HeldSpeed | None = None  # a raw bridge's fixed speed, learned from a read (line_speed.py)
         self.gaps = GapFiller(hass, entry, self._read_lock, _max_power(self.settings.limits))
 
@@ -287,11 +289,21 @@ class E450ReadCoordinator(E450Coordinator):
     def _read_once(self) -> Awaitable[Readout]:
         client = self.settings.client
         if client is not None:  # the DLMS/COSEM client: each register's scaler_unit is read once and kept
-            return read_dlms(self.port, client, self._scalers, self._names)
+            return self._read_client(client)
         session = self.settings.session
         if self.held_speed is not None:
             session = replace(session, max_baud=self.held_speed.baud)
         return read_meter(self.port, session)
+
+    async def _read_client(self, client: ClientConfig) -> Readout:
+        return (await self._keeper.read(client, self._scalers)).readout
+
+    def _keep(self, data: Mapping[str, Any]) -> None:
+        """What the DLMS client keeps in the entry; the next reads take it from the settings (at once: the first
+        read runs before the entry's update listener is there)."""
+        entry = self.config_entry
+        self.hass.config_entries.async_update_entry(entry, data=kept_data(entry.data, data))
+        self.settings = Settings.of(entry)
 
     def _count_success(self, readout: Readout) -> None:
         self.statistics.last_duration = readout.timings.total
@@ -315,7 +327,7 @@ class E450ReadCoordinator(E450Coordinator):
 
         def read_profile(start: datetime, end: datetime) -> Awaitable[LoadProfile]:
             if client is not None:  # the profile generic 1.0.99.1.0.255
-                return read_dlms_profile(self.port, start, end, client, scalers=self._scalers, names=self._names)
+                return self._keeper.profile(start, end, client, self._scalers)
             return read_iec_profile(self.port, session, start, end)  # P.01 in programming mode
 
         self.gaps.max_power = _max_power(self.settings.limits)

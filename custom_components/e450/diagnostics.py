@@ -15,7 +15,7 @@ from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntry
 
-from .const import CONF_ACCEPTED_SERIAL, CONF_DEVICE_ADDRESS, CONF_PASSWORD
+from .const import CONF_ACCEPTED_SERIAL, CONF_DEVICE_ADDRESS, CONF_PASSWORD, CONF_SYSTEM_TITLE
 from .coordinator import E450ConfigEntry, E450Coordinator, E450PushCoordinator, E450ReadCoordinator
 from .wire.obis import SERIAL_CODES
 from .wire.submeters import submeters
@@ -29,6 +29,7 @@ TO_REDACT = {
     "key",
     "encryption_key",
     "authentication_key",
+    CONF_SYSTEM_TITLE,  # the DLMS client's HLS-GMAC system title: with the keys, it names this client
 }
 
 

@@ -11,8 +11,10 @@ from homeassistant.helpers import selector
 
 from .compat import vol
 from .const import (
+    ADDRESS_SIZES,
     AUTO_DETECT,
     BAUD_CHOICES,
+    CONF_ADDRESS_SIZE,
     CONF_ADVANCED,
     CONF_AUTHENTICATION_KEY,
     CONF_CLIENT,
@@ -27,6 +29,7 @@ from .const import (
     CONF_PHYSICAL,
     CONF_PORT,
     CONF_PROTOCOL,
+    CONF_SYSTEM_TITLE,
     CONF_WAKE_UP,
     DEFAULT_CLIENT,
     DEFAULT_LOGICAL,
@@ -38,8 +41,10 @@ from .const import (
 from .ports import SerialPort, preferred_port
 from .scales import in_base
 from .wire import Readout
+from .wire.dlms.client.reading import ObjectList
+from .wire.framing.hdlc import server_address
 from .wire.models import Scale
-from .wire.obis import OBIS, Kind
+from .wire.obis import OBIS, Kind, normalize_address
 
 
 def form_placeholders(**values: str) -> dict[str, str]:
@@ -218,27 +223,71 @@ def energy_placeholders(readout: Readout) -> dict[str, str]:
     return placeholders
 
 
+def offered(listed: ObjectList) -> dict[str, str]:
+    """The confirmation's counts: objects the association lists, registers read from them, and how many of those
+    have a meaning of their own (a sensor each; the others are disabled diagnostic sensors)."""
+    known = [
+        code for _, code in listed.registers if (quantity := OBIS.get(normalize_address(code)[0])) and quantity.name
+    ]
+    return {"objects": str(listed.objects), "registers": str(len(listed.registers)), "sensors": str(len(known))}
+
+
 def client_schema(values: Mapping[str, Any]) -> Any:
-    """The DLMS client's addresses and password, asked for when the public client is refused."""
+    """The DLMS client's addresses and credentials, asked for when the public client is refused or not answered:
+    a password (LLS) or HLS-GMAC's keys (and our system title, when the utility gave one)."""
     number = selector.NumberSelector(
         selector.NumberSelectorConfig(min=1, max=0x3FFF, mode=selector.NumberSelectorMode.BOX)
     )
     secret = selector.TextSelector(selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD))
+    sizes = selector.SelectSelector(
+        selector.SelectSelectorConfig(
+            options=[str(size) for size in ADDRESS_SIZES],
+            mode=selector.SelectSelectorMode.DROPDOWN,
+            translation_key="address_size",
+        )
+    )
     return vol.Schema(
         {
             vol.Required(CONF_CLIENT, default=int(values.get(CONF_CLIENT, DEFAULT_CLIENT))): number,
             vol.Optional(CONF_PASSWORD): secret,
+            vol.Optional(CONF_ENCRYPTION_KEY): secret,
+            vol.Optional(CONF_AUTHENTICATION_KEY): secret,
+            vol.Optional(CONF_SYSTEM_TITLE): str,
             vol.Required(CONF_LOGICAL, default=int(values.get(CONF_LOGICAL, DEFAULT_LOGICAL))): number,
             vol.Required(CONF_PHYSICAL, default=int(values.get(CONF_PHYSICAL, DEFAULT_PHYSICAL))): number,
+            vol.Required(CONF_ADDRESS_SIZE, default=str(values.get(CONF_ADDRESS_SIZE) or 0)): sizes,
         }
     )
 
 
-def clean_client(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """The client form's values as entry data: whole-number addresses, the password as typed (none when empty)."""
-    return {
+def clean_client(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """``(values, errors)`` from the client form: whole-number addresses, the password as typed (none when empty),
+    both keys or neither (32 hex digits each), a system title of 16 hex digits or none, addresses that fit the
+    server address size chosen."""
+    values: dict[str, Any] = {
         CONF_CLIENT: int(user_input[CONF_CLIENT]),
         CONF_LOGICAL: int(user_input[CONF_LOGICAL]),
         CONF_PHYSICAL: int(user_input[CONF_PHYSICAL]),
+        CONF_ADDRESS_SIZE: int(user_input.get(CONF_ADDRESS_SIZE) or 0),
         CONF_PASSWORD: str(user_input.get(CONF_PASSWORD) or ""),
+        CONF_ENCRYPTION_KEY: "",
+        CONF_AUTHENTICATION_KEY: "",
+        CONF_SYSTEM_TITLE: "",
     }
+    errors: dict[str, str] = {}
+    typed = {name: str(user_input.get(name) or "").strip() for name in (CONF_ENCRYPTION_KEY, CONF_AUTHENTICATION_KEY)}
+    if any(typed.values()):
+        for name, text in typed.items():
+            values[name] = key_text(text)
+            if not values[name]:
+                errors[name] = "invalid_key"  # HLS-GMAC needs both keys
+    title = re.sub(r"[\s:]", "", str(user_input.get(CONF_SYSTEM_TITLE) or ""))
+    if title and not re.fullmatch(r"[0-9A-Fa-f]{16}", title):
+        errors[CONF_SYSTEM_TITLE] = "invalid_system_title"
+    values[CONF_SYSTEM_TITLE] = title.upper()
+    size = values[CONF_ADDRESS_SIZE]
+    try:
+        server_address(values[CONF_LOGICAL], None if size == 1 else values[CONF_PHYSICAL], size or None)
+    except ValueError:
+        errors[CONF_PHYSICAL] = "address_too_large"
+    return values, errors

@@ -14,12 +14,14 @@ import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 import logging
+from typing import Any
 
+from .client_reads import first_read
 from .wire import DetectConfig, MeterError, PushMeter, Readout, ReadoutTimeoutError
 from .wire.actions import Action
 from .wire.detect import Detector, Phase
-from .wire.dlms.client.client import ClientConfig
-from .wire.dlms.client.driver import read_dlms
+from .wire.dlms.client.config import ClientConfig
+from .wire.dlms.client.reading import ObjectList
 from .wire.errors import ClientProblem, DlmsClientError
 from .wire.port import CLOSE_TIMEOUT, OPEN_TIMEOUT, READ_LIMIT, run_on_port
 
@@ -45,6 +47,8 @@ class Outcome:
     port: str | None = None
     found: Readout | PushMeter | None = None
     client: ClientConfig | None = None  # the DLMS client settings that read the meter, when it was the client
+    kept: dict[str, Any] = field(default_factory=dict)  # and what its entry keeps from the read (client_reads.py)
+    object_list: ObjectList | None = None  # what the meter's object list offered
     errors: dict[str, MeterError | Exception] = field(default_factory=dict)
 
 
@@ -124,13 +128,15 @@ class Probe:
             client = replace(self.client, mode_e=True)
         iec_error = self.outcome.errors.get(port)
         self.moved(Step(port, client_phase(client)))
-        read = await self._attempt(port, read_dlms(port, client))
-        if read is None:
+        attempt = await self._attempt(port, first_read(port, client))
+        if attempt is None:
             failure = self.outcome.errors.get(port)
             if iec_error is not None and isinstance(failure, DlmsClientError) and failure.reason in NOT_DLMS:
                 self.outcome.errors[port] = iec_error  # no DLMS server there: the readout's failure says more
             return False
-        self.outcome.port, self.outcome.found, self.outcome.client = port, read, client
+        read, self.outcome.kept = attempt
+        self.outcome.port, self.outcome.found, self.outcome.client = port, read.readout, client
+        self.outcome.object_list = read.object_list
         return True
 
     async def _attempt[T](self, port: str, attempt: Awaitable[T]) -> T | None:

@@ -13,6 +13,7 @@ from typing import Any
 from homeassistant.config_entries import SOURCE_RECONFIGURE, ConfigFlow, ConfigFlowResult
 from homeassistant.core import callback
 
+from .client_reads import first_read
 from .const import (
     CONF_CLIENT,
     CONF_DLMS_BAUD,
@@ -29,17 +30,20 @@ from .const import (
 from .forms import clean_client, client_schema, form_placeholders, max_baud_schema
 from .messages import error_key
 from .probe import Probe
-from .settings import push_settings
+from .settings import client_config, push_settings
 from .wire import KEY_PROBLEMS, DetectConfig, MeterError, PushMeter, Readout
 from .wire.bridges import is_raw_bridge
-from .wire.dlms.client.client import ClientConfig
-from .wire.dlms.client.driver import read_dlms
+from .wire.dlms.client.config import ClientConfig
+from .wire.dlms.client.reading import ObjectList
 from .wire.errors import ClientProblem, DlmsClientError
 
 # the meter answered but wants another client address or a password
 NEEDS_CREDENTIALS = frozenset(
     {ClientProblem.ASSOCIATION_REFUSED, ClientProblem.WRONG_PASSWORD, ClientProblem.AUTHENTICATION_REQUIRED}
 )
+
+# the meter did not answer the client at these addresses: in client-only mode, the form may name others
+NOT_ANSWERED = frozenset({ClientProblem.NO_UA})
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -57,6 +61,7 @@ class ProbeSteps(ConfigFlow):
         self._probe: Probe | None = None
         self._task: asyncio.Task[Any] | None = None  # probing, or waiting for the first push
         self._client = ClientConfig()  # the DLMS client settings being tried
+        self._object_list: ObjectList | None = None  # what the DLMS meter's object list offered
 
     async def _async_found(self, port: str) -> ConfigFlowResult:
         raise NotImplementedError  # pragma: no cover - the flow's
@@ -138,7 +143,8 @@ class ProbeSteps(ConfigFlow):
         if outcome.port is not None and isinstance(outcome.found, Readout):
             self._readout = outcome.found
             if outcome.client is not None:
-                self._use_client(outcome.client)
+                self._object_list = outcome.object_list
+                self._use_client(outcome.client, outcome.kept)
             return await self._async_found(outcome.port)
         if outcome.port is not None and isinstance(outcome.found, PushMeter):
             self._port = outcome.port
@@ -153,8 +159,10 @@ class ProbeSteps(ConfigFlow):
         if self._detecting:
             return self.async_abort(reason="no_meter_found")
         port, failure = next(iter(outcome.errors.items()), ("", None))
-        if isinstance(failure, DlmsClientError) and failure.reason in NEEDS_CREDENTIALS:
-            # a DLMS meter that refuses the public client: ask for the client address and password it wants
+        if isinstance(failure, DlmsClientError) and (
+            failure.reason in NEEDS_CREDENTIALS or (failure.reason in NOT_ANSWERED and self._probe.client_only)
+        ):
+            # a DLMS meter that refuses the public client (or not at these addresses): ask for those it wants
             self._port, self._client = port, self._probe.client or ClientConfig()
             if self._probe.client and not self._probe.client_only:
                 self._client = replace(self._client, mode_e=True)  # refused after the sign-on announced mode E
@@ -162,8 +170,9 @@ class ProbeSteps(ConfigFlow):
         error, details = error_key(failure) if isinstance(failure, MeterError) else ("unknown", {})
         return await self._async_show_error(error, details)
 
-    def _use_client(self, client: ClientConfig) -> None:
-        """The entry reads the meter with these DLMS client settings."""
+    def _use_client(self, client: ClientConfig, kept: Mapping[str, Any]) -> None:
+        """The entry reads the meter with these DLMS client settings, and keeps the client form's values and what
+        the first read found (the registers offered, the invocation counter reserved)."""
         self._settings.update(
             {
                 CONF_TRANSPORT: TRANSPORT_CLIENT,
@@ -172,36 +181,34 @@ class ProbeSteps(ConfigFlow):
                 CONF_LOGICAL: client.link.logical,
                 CONF_PHYSICAL: client.link.physical,
                 CONF_PASSWORD: client.password or "",
+                **kept,
             }
         )
 
     async def async_step_dlms_client(
         self, user_input: dict[str, Any] | None = None, *, refused: MeterError | None = None
     ) -> ConfigFlowResult:
-        """The meter refused the public client: ask for the client address and password (and the server's
-        addresses, for meters that need others); prove them with a read."""
+        """The meter refused the public client (or did not answer at the default addresses): ask for the client
+        address and a password or HLS-GMAC's keys (and the server's addresses and their size, for meters that need
+        others); prove them with a read that starts with the object list."""
         errors: dict[str, str] = {}
         placeholders = form_placeholders(port=self._port)
         if refused is not None:
             errors["base"], details = error_key(refused)
             placeholders.update(details)
         if user_input is not None:
-            values = clean_client(user_input)
-            link = replace(
-                self._client.link,
-                client=values[CONF_CLIENT],
-                logical=values[CONF_LOGICAL],
-                physical=values[CONF_PHYSICAL],
-            )
-            client = replace(self._client, link=link, password=values[CONF_PASSWORD] or None)
-            try:
-                self._readout = await read_dlms(self._port, client)
-            except MeterError as err:
-                errors["base"], details = error_key(err)
-                placeholders.update(details)
-            else:
-                self._use_client(client)
-                return await self._async_found(self._port)
+            values, errors = clean_client(user_input)
+            if not errors:
+                client = client_config({**self._settings, **values, CONF_MODE_E: self._client.mode_e})
+                try:
+                    read, kept = await first_read(self._port, client)
+                except MeterError as err:
+                    errors["base"], details = error_key(err)
+                    placeholders.update(details)
+                else:
+                    self._readout, self._object_list = read.readout, read.object_list
+                    self._use_client(client, values | kept)
+                    return await self._async_found(self._port)
         return self.async_show_form(
             step_id="dlms_client",
             data_schema=self.add_suggested_values_to_schema(client_schema(self._settings), user_input or {}),

@@ -16,6 +16,7 @@ from homeassistant.config_entries import ConfigEntry
 
 from .anomalies import Thresholds
 from .const import (
+    CONF_ADDRESS_SIZE,
     CONF_AUTHENTICATION_KEY,
     CONF_BACKFILL,
     CONF_CLIENT,
@@ -28,6 +29,7 @@ from .const import (
     CONF_DLMS_PROFILE,
     CONF_ENCRYPTION_KEY,
     CONF_FUSE_CURRENT,
+    CONF_INVOCATION_COUNTER,
     CONF_LINK_LOST_MINUTES,
     CONF_LOGICAL,
     CONF_MAX_BAUD,
@@ -37,9 +39,11 @@ from .const import (
     CONF_PASSWORD,
     CONF_PHYSICAL,
     CONF_PORT,
+    CONF_REGISTERS,
     CONF_SCALES,
     CONF_SCAN_INTERVAL,
     CONF_SWITCH_DELAY,
+    CONF_SYSTEM_TITLE,
     CONF_TRANSPORT,
     CONF_VOLTAGE_TOLERANCE,
     CONF_WAKE_UP,
@@ -62,8 +66,9 @@ from .const import (
 )
 from .household import Limits
 from .wire import PushDecoder, PushMeter, SessionConfig
-from .wire.dlms.client.client import DIRECT_BAUD, ClientConfig
+from .wire.dlms.client.config import DIRECT_BAUD, ClientConfig
 from .wire.dlms.client.hdlc_link import LinkSettings
+from .wire.dlms.client.hls import DEFAULT_SYSTEM_TITLE, ClientKeys
 from .wire.framing import Framing
 
 MAX_USER_EXPONENT: Final = 6
@@ -100,18 +105,34 @@ def is_client(values: Mapping[str, Any]) -> bool:
     return values.get(CONF_TRANSPORT) == TRANSPORT_CLIENT
 
 
+def client_keys(values: Mapping[str, Any]) -> ClientKeys | None:
+    """HLS-GMAC's keys and our system title, when the values have both keys."""
+    ek, ak = values.get(CONF_ENCRYPTION_KEY), values.get(CONF_AUTHENTICATION_KEY)
+    if not ek or not ak:
+        return None
+    title = values.get(CONF_SYSTEM_TITLE)
+    return ClientKeys(bytes.fromhex(ek), bytes.fromhex(ak), bytes.fromhex(title) if title else DEFAULT_SYSTEM_TITLE)
+
+
 def client_config(values: Mapping[str, Any]) -> ClientConfig:
-    """DLMS/COSEM client settings from entry values (or a flow's settings): addresses, password, mode E."""
+    """DLMS/COSEM client settings from entry values (or a flow's settings): addresses, password or keys, mode E,
+    the registers the object list offered (none kept: the object list is read first)."""
     password = str(values.get(CONF_PASSWORD) or "")
     mode_e = bool(values.get(CONF_MODE_E, False))
     max_baud = int(values.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD))
+    offered = tuple((int(class_id), str(code)) for class_id, code in values.get(CONF_REGISTERS) or ())
     return ClientConfig(
         link=LinkSettings(
             client=int(values.get(CONF_CLIENT, DEFAULT_CLIENT)),
             logical=int(values.get(CONF_LOGICAL, DEFAULT_LOGICAL)),
             physical=int(values.get(CONF_PHYSICAL, DEFAULT_PHYSICAL)),
+            address_size=int(values.get(CONF_ADDRESS_SIZE) or 0) or None,
         ),
         password=password or None,
+        keys=client_keys(values),
+        invocation_counter=int(values.get(CONF_INVOCATION_COUNTER, 0)),
+        registers=(),
+        offered=offered,
         mode_e=mode_e,
         # mode E: the cap for the speed agreed at the sign-on; direct HDLC: the optical port's 9600 Bd
         baud=max_baud if mode_e else DIRECT_BAUD,

@@ -20,7 +20,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 
-from custom_components.e450.const import CONF_MODE_E, CONF_TRANSPORT, TRANSPORT_CLIENT
+from custom_components.e450.const import CONF_MODE_E, CONF_REGISTERS, CONF_TRANSPORT, TRANSPORT_CLIENT
 from simulator import MeterSimulator
 from simulator.cosem_objects import ZMD_DEVICE_NAME
 
@@ -36,11 +36,14 @@ def mock_recorder_before_hass(async_test_recorder: Any) -> None:
 async def test_a_short_name_meter_is_set_up_from_the_ui(hass: HomeAssistant) -> None:
     async with MeterSimulator("zmd-sn", frozen=True) as meter:
         result = await user_flow(hass, meter.port, protocol="dlms")
-        assert result["step_id"] == "confirm", result
+        assert result["step_id"] == "confirm_client", result
         assert result["description_placeholders"]["mode"] == "DLMS/COSEM (HDLC)"
         result = await configure(hass, result["flow_id"], {})
         assert result["type"] is FlowResultType.CREATE_ENTRY
-        assert result["data"][CONF_TRANSPORT] == TRANSPORT_CLIENT and result["data"][CONF_MODE_E] is False
+        data = result["data"]
+        assert data[CONF_TRANSPORT] == TRANSPORT_CLIENT and data[CONF_MODE_E] is False
+        # the registers the SN association's object list offered, kept as over logical names
+        assert [3, "1-0:13.7.0"] in data[CONF_REGISTERS] and [4, "1-0:1.6.0"] in data[CONF_REGISTERS]
         await hass.async_block_till_done()
         entry = result["result"]
         assert entry.state is ConfigEntryState.LOADED
@@ -48,7 +51,7 @@ async def test_a_short_name_meter_is_set_up_from_the_ui(hass: HomeAssistant) -> 
         readout = coordinator.data
         assert readout.referencing == "sn" and readout.text("42.0.0") == ZMD_DEVICE_NAME
         assert readout.readings["1.8.0"].unit == "Wh" and readout.readings["1.8.0"].value == 12345680
-        assert coordinator._names.known  # the object list, read once for the entry
+        assert coordinator._keeper.names.known  # the SN object list, read once for the entry
         associations = meter.dlms.application.associations
         await coordinator.async_refresh()
         assert coordinator.last_update_success and coordinator.data.readings == readout.readings

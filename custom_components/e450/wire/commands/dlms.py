@@ -8,12 +8,15 @@
                    scale the meter did not send says where it came from (``scale``, ``scale_source``), registers
                    held back for their scale are in ``uncertain`` (docs/scaling.md §5)
 ``read PORT``      read registers, clock and logical device name as a DLMS/COSEM client:
-                   ``[--mode-e] [--baud N] [--client SAP] [--logical N] [--physical N] [--password TEXT]
-                   [--ek HEX --ak HEX [--system-title HEX]] [--registers CODE,…|all] [--referencing auto|ln|sn]
-                   [--json]``; ``auto`` (the default) proposes logical names and falls back to short names
-                   when the meter refuses them; the JSON says which was used (``"referencing": "ln"|"sn"``);
-                   with the keys, HLS-GMAC (mechanism 5) and ciphered APDUs (IDIS management client:
-                   ``--client 1``; logical names only); exit 0 on success, else the reason on stderr
+                   ``[--mode-e] [--baud N] [--client SAP] [--logical N] [--physical N] [--address-size 1|2|4]
+                   [--password TEXT] [--ek HEX --ak HEX [--system-title HEX]] [--registers CODE,…|all]
+                   [--referencing auto|ln|sn] [--json]``; ``auto`` (the default) proposes logical names and falls
+                   back to short names when the meter refuses them; the JSON says which was used (``"referencing":
+                   "ln"|"sn"``); with the keys, HLS-GMAC (mechanism 5) and ciphered APDUs (IDIS management client:
+                   ``--client 1``; logical names only), the invocation counter one above the meter's frame counter
+                   (0-0:43.1.0, read by the public client first); ``--registers all`` reads the association's object
+                   list first (the SN association's over short names) and then every register it offers (JSON:
+                   ``"object_count"``, the objects it lists); exit 0 on success, else the reason on stderr
 ``profile PORT``   read a load profile (class 7) by range, the same connection options as ``read``:
                    ``--from ISO --to ISO [--code OBIS] [--json]`` → ``{"profile": "1.0.99.1.0.255", "entries":
                    [{"time": ISO, "values": {"1.8.0": {"value": …, "unit": …}}}], "referencing": "ln"|"sn"}``;
@@ -27,6 +30,7 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 import contextlib
+from dataclasses import replace
 import json
 import re
 import sys
@@ -35,18 +39,19 @@ from typing import Any
 from ..dlms.apdu import BARE_BODY
 from ..dlms.axdr import obis_bytes
 from ..dlms.client.association import Referencing
-from ..dlms.client.client import ClientConfig
+from ..dlms.client.config import ClientConfig
 from ..dlms.client.cosem import DEFAULT_REGISTERS, meter_time
-from ..dlms.client.driver import read_dlms, read_profile
-from ..dlms.client.hdlc_link import LinkSettings
+from ..dlms.client.driver import ClientRead, next_invocation_counter, read_client, read_profile
+from ..dlms.client.hdlc_link import DEFAULT_PHYSICAL, HdlcLink, LinkSettings
 from ..dlms.client.hls import DEFAULT_SYSTEM_TITLE, ClientKeys
 from ..dlms.client.profile import LOAD_PROFILE
+from ..dlms.client.reading import ObjectList
 from ..dlms.push.listen import open_push_port, read_pushes
 from ..dlms.push.positional import PROFILES
 from ..dlms.push.push import Push, PushDecoder
 from ..errors import MeterError, PushProblem
 from ..framing import Framing
-from ..models import Readout
+from ..models import LoadProfile, Readout
 from ..obis import CLOCK_DATE, CLOCK_TIME, LOGICAL_DEVICE_NAME
 from ..port import close_port
 from .profiles import meter_moment, profile_output
@@ -175,8 +180,8 @@ def registers(text: str) -> tuple[str, ...]:
     return codes
 
 
-def read_document(readout: Readout) -> dict[str, Any]:
-    """The JSON document of the ``read`` contract."""
+def read_document(readout: Readout, listed: ObjectList | None = None) -> dict[str, Any]:
+    """The JSON document of the ``read`` contract (``object_count`` when the read began with the object list)."""
     clock = meter_time(readout.text(CLOCK_DATE), readout.text(CLOCK_TIME))
     return {
         "logical_device_name": readout.text(LOGICAL_DEVICE_NAME),
@@ -184,11 +189,12 @@ def read_document(readout: Readout) -> dict[str, Any]:
         "readings": readout.readings_json(),
         "timing": {"total": round(readout.timings.total, 4), "baud": readout.timings.baud},
         "referencing": readout.referencing,
-    }
+    } | ({"object_count": listed.objects} if listed is not None else {})
 
 
 def _client_config(args: argparse.Namespace, registers: tuple[str, ...] = DEFAULT_REGISTERS) -> ClientConfig:
-    link = LinkSettings(client=args.client, logical=args.logical, physical=args.physical)
+    physical = DEFAULT_PHYSICAL if args.physical is None else args.physical
+    link = LinkSettings(client=args.client, logical=args.logical, physical=physical, address_size=args.address_size)
     keys = ClientKeys(args.ek, args.ak, args.system_title) if args.ek is not None else None
     return ClientConfig(
         link=link,
@@ -199,6 +205,17 @@ def _client_config(args: argparse.Namespace, registers: tuple[str, ...] = DEFAUL
         baud=args.baud,
         referencing=Referencing(args.referencing),
     )
+
+
+def address_problem(args: argparse.Namespace) -> str | None:
+    """Why the server address options cannot make an HDLC address, or ``None``."""
+    if args.address_size == 1:
+        return "a 1-byte server address has no physical address: leave out --physical" if args.physical else None
+    try:
+        HdlcLink(_client_config(args).link)
+    except ValueError as err:
+        return str(err)
+    return None
 
 
 def system_title(text: str) -> bytes:
@@ -223,7 +240,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         print(f"error: --to ({args.end.isoformat()}) is before --from ({args.start.isoformat()})", file=sys.stderr)
         return 2
     try:
-        profile = asyncio.run(read_profile(args.port, args.start, args.end, _client_config(args), args.code))
+        profile = asyncio.run(_profile(args))
     except MeterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -231,14 +248,31 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _counted(port: str, config: ClientConfig) -> ClientConfig:
+    """With keys, the meter's frame counter first (a meter refuses a counter at or below the last it accepted)."""
+    if config.keys is None:
+        return config
+    return replace(config, invocation_counter=await next_invocation_counter(port, config))
+
+
+async def _profile(args: argparse.Namespace) -> LoadProfile:
+    config = await _counted(args.port, _client_config(args))
+    return await read_profile(args.port, args.start, args.end, config, args.code)
+
+
+async def _read(port: str, config: ClientConfig) -> ClientRead:
+    return await read_client(port, await _counted(port, config))
+
+
 def _cmd_read(args: argparse.Namespace) -> int:
     config = _client_config(args, args.registers)
     try:
-        readout = asyncio.run(read_dlms(args.port, config))
+        read = asyncio.run(_read(args.port, config))
     except MeterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    document = read_document(readout)
+    readout = read.readout
+    document = read_document(readout, read.object_list)
     if args.json:
         print(json.dumps(document, indent=2))
         return 0
@@ -283,7 +317,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         command.add_argument("--baud", type=int, default=9600, help="direct HDLC speed; mode E: the highest to agree")
         command.add_argument("--client", type=int, default=16, help="client SAP: 16 public, 32, 48 …")
         command.add_argument("--logical", type=int, default=1, help="server logical address (upper HDLC address)")
-        command.add_argument("--physical", type=int, default=17, help="server physical address (lower HDLC address)")
+        command.add_argument(
+            "--physical", type=int, help="server physical address (lower HDLC address; 17 when left out)"
+        )
+        command.add_argument(
+            "--address-size",
+            type=int,
+            choices=(1, 2, 4),
+            help="bytes of the server address: 1 (logical address only), 2 or 4 (default: the smallest that fits)",
+        )
         command.add_argument("--password", help="low level security (LLS) password")
         command.add_argument("--ek", type=key, help="HLS-GMAC: global unicast encryption key, 32 hex digits")
         command.add_argument("--ak", type=key, help="HLS-GMAC: authentication key, 32 hex digits")
@@ -314,6 +356,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("HLS-GMAC needs both --ek and --ak")
     if args.command in ("read", "profile") and args.ek is not None and args.referencing == Referencing.SN:
         parser.error("HLS-GMAC is offered over logical names only (--referencing ln or auto)")
+    if args.command in ("read", "profile") and (problem := address_problem(args)) is not None:
+        parser.error(problem)
     return int(args.func(args))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import contextlib
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from enum import Enum, auto
 import secrets
 from typing import ClassVar, Final
@@ -19,6 +19,7 @@ from typing import ClassVar, Final
 from ...actions import Action, Configure, Done, Drain, Send, Wait
 from ...errors import ClientProblem, DlmsClientError, MeterError
 from ...framing.hdlc import DM, UA, HdlcFrame, HdlcReader
+from ...iec62056.frames import INITIAL_BAUD
 from ...iec62056.session import Session, SessionConfig, wire_time
 from ...models import HdlcHandover, Identification, LoadProfile, Readout, Timings
 from .association import (
@@ -33,43 +34,17 @@ from .association import (
     parse_aare,
     parse_rlre,
 )
-from .cosem import DEFAULT_REGISTERS
+from .config import ClientConfig
 from .get import Answer, DataAccessResult, parse_list_results, parse_single_result as parse_single
-from .hdlc_link import HdlcLink, LinkSettings
-from .hls import Ciphering, ClientKeys
+from .hdlc_link import HdlcLink
+from .hls import Ciphering
 from .reading import Read, RegisterRead, Request, Scalers, list_size
 from .services import LogicalNameService, Service
 from .shortname import LearnNames, ShortNames, ShortNameService
 
-DIRECT_BAUD: Final = 9600  # direct HDLC on an optical port: 9600 8N1 (IEC 62056-21 Annex E.1 / field practice)
 FRAME_OVERHEAD: Final = 14  # flags, format, 4-byte addresses, control, HCS, FCS
 # errors after which a DISC is pointless: the meter is gone or never came
 _SILENT: Final = frozenset({ClientProblem.NO_UA, ClientProblem.NO_ANSWER, ClientProblem.DISCONNECTED})
-
-
-@dataclass(frozen=True, slots=True)
-class ClientConfig:
-    """Who we are to the meter, what to read, and how patient to be."""
-
-    link: LinkSettings = field(default_factory=LinkSettings)
-    password: str | None = None  # LLS (mechanism 1) when set; the public client 16 needs none
-    keys: ClientKeys | None = None  # HLS-GMAC (mechanism 5) and ciphered APDUs when set (a password is then unused)
-    challenge: bytes | None = None  # CtoS (8-32 bytes); None: a fresh random one per read
-    invocation_counter: int = 0  # the first one our ciphered APDUs use (a meter wants it above the last it saw)
-    registers: tuple[str, ...] = DEFAULT_REGISTERS  # empty: every register the object list offers
-    mode_e: bool = False  # sign on at 300 Bd first (IEC 62056-21 Annex E), else direct HDLC
-    baud: int = DIRECT_BAUD  # direct HDLC: the line speed; mode E: the cap for the speed agreed
-    session: SessionConfig = field(default_factory=SessionConfig)  # mode E's sign-on
-    response_timeout: float = 1.5  # after a frame has left, for the first byte of the answer
-    retries: int = 2  # a frame is sent again this many times before the meter counts as silent
-    max_pdu: int = 0xFFFF  # client-max-receive-pdu-size proposed in the AARQ
-    list_size: int = 10  # attributes per GET-Request-With-List (when the meter agreed to lists)
-    disconnect_timeout: float = 0.5  # DISC is a courtesy: not waited for long
-    referencing: Referencing = Referencing.AUTO  # auto: logical names, short names when the meter refuses them
-
-    def __post_init__(self) -> None:
-        if self.keys is not None and self.referencing is Referencing.SN:
-            raise ValueError("HLS-GMAC is offered over logical name referencing only")
 
 
 class State(Enum):
@@ -109,7 +84,7 @@ class DlmsClient:
     ):
         self.config = config = config or ClientConfig()
         self.scalers = scalers if scalers is not None else {}
-        self.read: Read = read or RegisterRead(config.registers, self.scalers)
+        self.read: Read = read or RegisterRead(config.registers, self.scalers, config.offered)
         self.names = names if names is not None else ShortNames()
         self._plan: Read = self.read
         self._service: Service = LogicalNameService()
@@ -124,6 +99,7 @@ class DlmsClient:
         self._baud = config.baud
         self._deadline = 0.0
         self._tries = 0
+        self.stayed_at_300 = False  # mode E: the meter did not switch to the speed it acknowledged
         self._mechanism = Mechanism.LOW if config.password is not None else Mechanism.NONE
         self.ciphering: Ciphering | None = None
         if config.keys is not None:
@@ -230,6 +206,12 @@ class DlmsClient:
         if self._tries < self.config.retries:
             self._tries += 1
             return self._send(self.link.retransmit(), now)
+        if self._session is not None and self._baud != INITIAL_BAUD and not self.stayed_at_300:
+            # mode E: a meter (the ZMD120) that acknowledged the faster speed but stayed at 300 Bd; the IEC side
+            # retries at 300 Bd too (docs/dlms-client.md §1.3)
+            self.stayed_at_300, self._baud, self._tries = True, INITIAL_BAUD, 0
+            self._move(State.CONNECT)
+            return Configure(INITIAL_BAUD, 8, "N")
         raise DlmsClientError(ClientProblem.NO_UA, f"no UA after {self._tries + 1} SNRM at {self._baud} Bd")
 
     def _aarq(self) -> bytes:

@@ -1,6 +1,7 @@
 """The COSEM objects a reading client asks for, and what their answers mean (IEC 62056-6-2 interface classes;
-docs/dlms-client.md §4): registers (class 3, and 4 extended, with attribute 3 ``scaler_unit``), the clock (class 8),
-the logical device name (class 1, 0-0:42.0.0) and the association's object list (class 15 attribute 2).
+docs/dlms-client.md §4): registers (class 3, and 4 extended, with attribute 3 ``scaler_unit``; class 5 demand
+registers with attribute 4), data objects (class 1, value only), the clock (class 8), the logical device name
+(class 1, 0-0:42.0.0) and the association's object list (class 15 attribute 2).
 
 Everything here is pure: descriptors in, :class:`~...models.DataSet` out.
 """
@@ -12,6 +13,7 @@ from datetime import datetime
 from typing import Final
 
 from ...models import DataSet, DataValue
+from ...obis import OBIS, Kind, normalize_address
 from ..axdr import (
     ARRAY,
     DATE_TIME,
@@ -31,12 +33,15 @@ from .get import Attribute, Result
 DATA: Final = 1
 REGISTER: Final = 3
 EXTENDED_REGISTER: Final = 4
+DEMAND_REGISTER: Final = 5
 PROFILE_GENERIC: Final = 7
 CLOCK: Final = 8
 ASSOCIATION_LN: Final = 15
 VALUE: Final = 2
 SCALER_UNIT: Final = 3
 REGISTER_CLASSES: Final = frozenset({REGISTER, EXTENDED_REGISTER})
+# where each class keeps its scaler_unit (Blue Book: register and extended register 3, demand register 4)
+SCALER_ATTRIBUTES: Final = {REGISTER: SCALER_UNIT, EXTENDED_REGISTER: SCALER_UNIT, DEMAND_REGISTER: 4}
 
 LOGICAL_DEVICE_NAME: Final = Attribute(DATA, obis_bytes("0-0:42.0.0"), VALUE)
 CLOCK_TIME: Final = Attribute(CLOCK, obis_bytes("0-0:1.0.0"), 2)
@@ -72,9 +77,10 @@ def register(code: str, class_id: int = REGISTER) -> Attribute:
     return Attribute(class_id, obis_bytes(code), VALUE)
 
 
-def scaler_of(value: Attribute) -> Attribute:
-    """The ``scaler_unit`` attribute beside a register's value."""
-    return Attribute(value.class_id, value.obis, SCALER_UNIT)
+def scaler_of(value: Attribute) -> Attribute | None:
+    """The ``scaler_unit`` attribute beside a register's value; ``None`` for a class without one (data)."""
+    index = SCALER_ATTRIBUTES.get(value.class_id)
+    return None if index is None else Attribute(value.class_id, value.obis, index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +111,22 @@ def parse_object_list(data: Result) -> tuple[ObjectListEntry, ...]:
     return tuple(entries)
 
 
+def _worth_reading(entry: ObjectListEntry) -> bool:
+    """Whether a read cycle asks for the object's value: every register (class 3, 4, 5); a data object (class 1)
+    unless it names the meter (serial numbers, firmware: they do not change from one read to the next, and the
+    logical device name is read anyway) or counts frames (0-0:43.1.x, a security object)."""
+    if entry.class_id in SCALER_ATTRIBUTES:
+        return True
+    if entry.class_id != DATA or entry.obis[:3] == bytes((0, 0, 43)):
+        return False
+    quantity = OBIS.get(normalize_address(obis_text(entry.obis))[0])
+    return quantity is None or quantity.kind is not Kind.IDENTITY
+
+
 def registers_offered(entries: tuple[ObjectListEntry, ...]) -> tuple[Attribute, ...]:
-    """The value attributes of the registers (class 3 and 4) in an object list, in its order."""
-    return tuple(
-        Attribute(entry.class_id, entry.obis, VALUE) for entry in entries if entry.class_id in REGISTER_CLASSES
-    )
+    """The value attributes of the registers (class 3, 4, 5) and data objects (class 1) an object list offers and a
+    read cycle asks for, in its order (the clock and the logical device name are read anyway)."""
+    return tuple(Attribute(entry.class_id, entry.obis, VALUE) for entry in entries if _worth_reading(entry))
 
 
 def scaled(raw: int | float, scaling: Scaling | None) -> tuple[int | float, str]:
@@ -126,8 +143,10 @@ def scaled(raw: int | float, scaling: Scaling | None) -> tuple[int | float, str]
 
 
 def register_dataset(value: Attribute, result: Result | None, scaling: Scaling | None) -> DataSet | None:
-    """A register read as a data set (``1-0:1.8.0``, the scaled number, the DLMS unit); ``None`` when the meter
-    gave no number."""
+    """A register read as a data set (``1-0:1.8.0``, the scaled number, the DLMS unit); a data object's text as
+    text; ``None`` when the meter gave neither."""
+    if value.class_id == DATA and (text := text_of(result)) and text.isprintable():
+        return DataSet.of(obis_text(value.obis), (DataValue(text, None),))
     if not isinstance(result, Data) or result.tag not in NUMERIC or isinstance(result.value, bool):
         return None
     raw = result.value

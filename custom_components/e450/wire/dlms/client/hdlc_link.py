@@ -28,6 +28,7 @@ from ...framing.hdlc import (
 
 LLC_REQUEST: Final = b"\xe6\xe6\x00"  # IEC 62056-46 §5 (LLC): destination/source LSAP, quality
 LLC_RESPONSE: Final = b"\xe6\xe7\x00"
+DEFAULT_PHYSICAL: Final = 17  # the E450's lower HDLC address on its optical port
 DEFAULT_INFORMATION_LENGTH: Final = 128  # §6.4.4.4.3.2: the default maximum information field length
 _PARAMETERS: Final = b"\x81\x80"  # format identifier, HDLC parameter group (§6.4.4.4.3.2)
 _MAX_INFO_TRANSMIT: Final = 0x05
@@ -42,7 +43,7 @@ class LinkSettings:
 
     client: int = 16  # the client SAP: 16 public client, 32 reading client, 48 … (meter-specific)
     logical: int = 1  # server upper address: the management logical device
-    physical: int | None = 17  # server lower address; ``None``: a 1-byte server address (upper only)
+    physical: int | None = DEFAULT_PHYSICAL  # server lower address; ``None``: a 1-byte server address (upper only)
     address_size: int | None = None  # 1, 2 or 4 bytes for the server address; ``None``: the smallest that fits
     max_info_receive: int = DEFAULT_INFORMATION_LENGTH
     max_info_transmit: int = DEFAULT_INFORMATION_LENGTH

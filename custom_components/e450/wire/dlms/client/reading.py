@@ -9,10 +9,11 @@ profile read (:mod:`.profile`) follows the same protocol.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 from ...errors import ClientProblem, DlmsClientError
 from ...models import BccStatus, DataSet, Identification, LoadProfile, Readout, Timings
+from ..axdr import obis_text
 from ..units import Scaling
 from .association import Association, Conformance
 from .cosem import (
@@ -34,6 +35,8 @@ from .cosem import (
 from .get import Attribute, Result
 
 Scalers = dict[Attribute, Scaling | None]  # value attribute → its scaling, kept by the caller across reads
+DESCRIPTOR_SIZE: Final = 10  # class (2), logical name (6), attribute (1), no selective access (1)
+LIST_OVERHEAD: Final = 4 + 22  # GET-Request-With-List, invoke id, count; a glo-ciphered APDU's header and tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,17 +70,42 @@ def batches(attributes: list[Attribute], size: int) -> list[Request]:
 
 
 def list_size(association: Association, configured: int) -> int:
-    """Attributes per request: the configured number when the meter agreed to lists, else one."""
-    return configured if association.allows(Conformance.MULTIPLE_REFERENCES) and configured > 1 else 1
+    """Attributes per request: the configured number when the meter agreed to lists (else one), and no more than
+    a request the meter receives whole (its max PDU from the AARE) carries."""
+    if not association.allows(Conformance.MULTIPLE_REFERENCES) or configured <= 1:
+        return 1
+    return max(1, min(configured, (association.max_pdu - LIST_OVERHEAD) // DESCRIPTOR_SIZE))
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectList:
+    """What a read found in the association's object list: how many objects it lists, and the registers it keeps
+    reading from it, as ``(interface class, "1-0:13.7.0")`` (docs/dlms-client.md §4.1)."""
+
+    objects: int  # 0: the meter gave no object list (the default registers were read instead)
+    registers: tuple[tuple[int, str], ...]
+
+
+def offered_attributes(offered: tuple[tuple[int, str], ...]) -> tuple[Attribute, ...]:
+    """The value attributes of registers kept from an object list as ``(class, "1-0:13.7.0")``."""
+    return tuple(register(code, class_id) for class_id, code in offered)
 
 
 class RegisterRead:
-    """Registers (their ``scaler_unit`` once), clock and logical device name; with no registers named, every
-    register the association's object list offers."""
+    """Registers (their ``scaler_unit`` once), clock and logical device name. ``offered``: exactly these registers,
+    as an earlier read of the object list found them (``(class, "1-0:13.7.0")``); else ``registers`` (class 3); with
+    neither, the association's object list first, then every register it offers (the default registers when the
+    meter lists none)."""
 
-    def __init__(self, registers: tuple[str, ...] = DEFAULT_REGISTERS, scalers: Scalers | None = None) -> None:
+    def __init__(
+        self,
+        registers: tuple[str, ...] = DEFAULT_REGISTERS,
+        scalers: Scalers | None = None,
+        offered: tuple[tuple[int, str], ...] = (),
+    ) -> None:
         self.scalers: Scalers = scalers if scalers is not None else {}
-        self._registers: tuple[Attribute, ...] = tuple(register(code) for code in registers)
+        self._registers = offered_attributes(offered) or tuple(register(code) for code in registers)
+        self.object_list: ObjectList | None = None  # what the object list offered, when it was read
         self._requests: list[Request] = []
         self._results: dict[Attribute, Result] = {}
         self._size = 1
@@ -92,7 +120,8 @@ class RegisterRead:
     def _plan(self) -> None:
         """Name, clock, the scalers not yet known, the values; in lists if agreed."""
         wanted = [LOGICAL_DEVICE_NAME, CLOCK_TIME]
-        wanted += [scaler_of(value) for value in self._registers if value not in self.scalers]
+        unknown = (scaler_of(value) for value in self._registers if value not in self.scalers)
+        wanted += [scaler for scaler in unknown if scaler is not None]
         wanted += self._registers
         self._requests = batches(wanted, self._size)
 
@@ -102,7 +131,11 @@ class RegisterRead:
     def answered(self, request: Request, results: tuple[Result, ...]) -> None:
         self._results.update(zip(request.attributes, results, strict=True))
         if request.attributes == (OBJECT_LIST,):
-            self._registers = registers_offered(parse_object_list(results[0]))
+            entries = parse_object_list(results[0])
+            # a meter that lists no register (or refuses its list) is read as an E450 would be
+            self._registers = registers_offered(entries) or tuple(register(code) for code in DEFAULT_REGISTERS)
+            listed = tuple((value.class_id, obis_text(value.obis)) for value in self._registers)
+            self.object_list = ObjectList(len(entries), listed)
             self._plan()
 
     def result(self, identification: Identification | None, timings: Timings) -> Readout:
@@ -114,7 +147,7 @@ class RegisterRead:
         read = 0
         for value in self._registers:
             scaler = scaler_of(value)
-            if scaler in self._results:
+            if scaler is not None and scaler in self._results:
                 self.scalers[value] = scaling_of(self._results[scaler])
             dataset = register_dataset(value, self._results.get(value), self.scalers.get(value))
             if dataset is not None:
