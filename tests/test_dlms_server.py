@@ -28,7 +28,7 @@ from custom_components.e450.wire.framing.hdlc import physical_from_serial
 from custom_components.e450.wire.iec62056.session import SessionConfig
 from custom_components.e450.wire.models import Reading, Readout
 from custom_components.e450.wire.port import close_port, run_on_port
-from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK
+from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK, METER_NUMBER
 
 from .gurux_peer import GuruxReader, gurux_client, open_hdlc
 from .processes import simulator_pty
@@ -66,7 +66,8 @@ async def test_lls_client_with_a_serial_derived_address_and_every_register(sim_f
     assert (4, "1-0:1.6.0") in offered.registers and (5, "1-0:1.4.0") in offered.registers
     assert readout.readings["13.7.0"] == Reading(0.98, None) and readout.readings["73.7.0"] == Reading(0.98, None)
     assert readout.readings["1.6.0"] == Reading(4210, "W") and readout.readings["96.14.0"] == Reading(1, None)
-    assert "96.1.0" not in readout.readings and readout.text("96.1.0") is None  # the serial is not read each cycle
+    # the serial number is read beside the logical device name (identity, not a register of the object list)
+    assert readout.text("96.1.0") == METER_NUMBER and (1, "0-0:96.1.0") not in offered.registers
     # the registers the object list offered, read again without it: the same registers, fewer bytes asked for
     again = second.readout
     assert second.object_list is None and again.readings.keys() == readout.readings.keys()

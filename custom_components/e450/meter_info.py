@@ -57,7 +57,11 @@ def _stated(readout: Readout, code: str) -> str:
 
 
 def meter_serial(readout: Readout) -> str:
-    """The meter's serial number, or a stable id from the identification as a last resort."""
+    """The meter's serial number, or a stable id from the identification as a last resort. A meter read with the
+    DLMS client is known by its logical device name, which every COSEM meter has (its entries always were): the
+    serial number it states (0-0:96.1.0) is shown, not used as its id."""
+    if readout.referencing is not None and (name := _stated(readout, LOGICAL_DEVICE_NAME)):
+        return name
     for code in SERIAL_CODES:
         value = _stated(readout, code)
         if value and value.strip("0"):

@@ -40,7 +40,7 @@ from custom_components.e450.const import (
 )
 from custom_components.e450.diagnostics import async_get_config_entry_diagnostics
 from simulator import MeterSimulator
-from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK
+from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK, METER_NUMBER
 
 from .conftest import meter_device
 from .flows import finish_progress
@@ -100,10 +100,10 @@ async def test_a_mode_e_meter_without_a_readout_is_read_with_the_dlms_client(
         await hass.async_block_till_done()
         entry = result["result"]
         assert entry.state is ConfigEntryState.LOADED
-        # the serial number, not the logical device name (flag id and serial) the client reads and keys the entry by
-        assert entry.unique_id == f"LGZ{placeholders['serial']}"
+        # the serial number the meter states (0-0:96.1.0), not the logical device name the entry is keyed by
+        assert entry.unique_id == "LGZ1030655933512" and placeholders["serial"] == METER_NUMBER
         device = meter_device(hass, entry.unique_id)
-        assert device is not None and device.serial_number == placeholders["serial"]
+        assert device is not None and device.serial_number == METER_NUMBER
         assert (device.manufacturer, device.name) == ("Landis+Gyr", "Landis+Gyr E450")
         coordinator = entry.runtime_data
         energy = coordinator.data.readings["1.8.0"]

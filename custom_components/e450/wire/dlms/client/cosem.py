@@ -44,6 +44,7 @@ REGISTER_CLASSES: Final = frozenset({REGISTER, EXTENDED_REGISTER})
 SCALER_ATTRIBUTES: Final = {REGISTER: SCALER_UNIT, EXTENDED_REGISTER: SCALER_UNIT, DEMAND_REGISTER: 4}
 
 LOGICAL_DEVICE_NAME: Final = Attribute(DATA, obis_bytes("0-0:42.0.0"), VALUE)
+SERIAL_NUMBER: Final = Attribute(DATA, obis_bytes("0-0:96.1.0"), VALUE)  # device ID 1: the serial number
 CLOCK_TIME: Final = Attribute(CLOCK, obis_bytes("0-0:1.0.0"), 2)
 OBJECT_LIST: Final = Attribute(ASSOCIATION_LN, obis_bytes("0-0:40.0.0"), 2)  # the current association
 
@@ -190,6 +191,11 @@ def clock_datasets(moment: datetime) -> tuple[DataSet, ...]:
 def name_dataset(name: str) -> DataSet:
     """The logical device name (flag id and serial, ``LGZ1030655933512``)."""
     return DataSet.of("0-0:42.0.0", (DataValue(name, None),))
+
+
+def serial_dataset(serial: str) -> DataSet:
+    """The serial number as the meter states it (0-0:96.1.0, device ID 1)."""
+    return DataSet.of("0-0:96.1.0", (DataValue(serial, None),))
 
 
 def meter_time(date_text: str | None, time_text: str | None) -> datetime | None:

@@ -21,6 +21,7 @@ from .cosem import (
     DEFAULT_REGISTERS,
     LOGICAL_DEVICE_NAME,
     OBJECT_LIST,
+    SERIAL_NUMBER,
     clock_datasets,
     clock_of,
     name_dataset,
@@ -30,6 +31,7 @@ from .cosem import (
     registers_offered,
     scaler_of,
     scaling_of,
+    serial_dataset,
     text_of,
 )
 from .get import Attribute, Result
@@ -118,8 +120,8 @@ class RegisterRead:
             self._requests = [Request((OBJECT_LIST,))]
 
     def _plan(self) -> None:
-        """Name, clock, the scalers not yet known, the values; in lists if agreed."""
-        wanted = [LOGICAL_DEVICE_NAME, CLOCK_TIME]
+        """Name, serial number, clock, the scalers not yet known, the values; in lists if agreed."""
+        wanted = [LOGICAL_DEVICE_NAME, SERIAL_NUMBER, CLOCK_TIME]
         unknown = (scaler_of(value) for value in self._registers if value not in self.scalers)
         wanted += [scaler for scaler in unknown if scaler is not None]
         wanted += self._registers
@@ -142,6 +144,8 @@ class RegisterRead:
         datasets: list[DataSet] = []
         if (name := text_of(self._results.get(LOGICAL_DEVICE_NAME))) is not None:
             datasets.append(name_dataset(name))
+        if (serial := text_of(self._results.get(SERIAL_NUMBER))) is not None and serial.strip():
+            datasets.append(serial_dataset(serial.strip()))
         if (moment := clock_of(self._results.get(CLOCK_TIME))) is not None:
             datasets += clock_datasets(moment)
         read = 0
