@@ -2,24 +2,27 @@
 writes. A benchmark, run by ``scripts/bench loop``: it prints (or writes JSON), it asserts only what it counts.
 
 Update: parse a 60-line readout (in the loop's executor, as the driver does: the hop there and back is loop time)
-and hand it to the coordinator; 20 values change, so 20 sensors write their state. Event-loop time is the processor
-time of the loop's thread (``time.thread_time``) from the update's start to its end: everything the loop runs for
-it, the executor hop included, and nothing it merely waits for; the work done in the executor is reported beside
-it as the processor time of all threads (``cpu_ms``, ``push_cpu_ms``), so moving work off the loop hides nothing. Floor, measured in the same run, interleaved with the updates: 20 plain
-``SensorEntity`` objects with the same device class, state class, unit and display precision as those 20 sensors,
-each given its new value and written (``async_write_ha_state``). The loop runs without asyncio's debug mode, as in
-production (the test harness turns it on; its slow-callback bookkeeping would inflate both figures), and the
-state-change listener that counts the writes is a callback (a plain function would run in the executor, once per
-write, and cost more than the writes themselves). Printed as well, not part of the JSON: a whole scheduled refresh
-(``async_refresh``, the read handed over already parsed), i.e. the update plus the coordinator's own work on a
-readout (statistics, anomaly rules, repair issues).
+and hand it to the coordinator; 20 values change, so 20 sensors write their state. Floor, measured in the same run,
+interleaved with the updates: 20 plain ``SensorEntity`` objects with the same device class, state class, unit and
+display precision as those 20 sensors, each given its new value and written (``async_write_ha_state``). The loop
+runs without asyncio's debug mode, as in production (the test harness turns it on; its slow-callback bookkeeping
+would inflate both figures), and the state-change listener that counts the writes is a callback (a plain function
+would run in the executor, once per write, and cost more than the writes themselves). Printed as well, not part of
+the JSON: a whole scheduled refresh (``async_refresh``, the read handed over already parsed), i.e. the update plus
+the coordinator's own work on a readout (statistics, anomaly rules, repair issues).
 
 Push: a push meter's update, from its bytes: a 30-register DLMS push (the Aidon SE list grown to 30, as
-``bench/dlms.py``; 20 of its values change from one push to the next) through the real decode path and the
-listener (``PushListener.decode``: ``PushDecoder.feed`` in the executor; ``PushListener.on_push``), then the coordinator's publication (``async_refresh``:
-the monitor's rules, the repair issues, the entity updates and their state writes); its floor: Home Assistant
-writing the states of plain sensors like those the push changed. Memory: what one entry holds (tracemalloc, from
-before its set-up) after 1,000 updates, and after 100: growth would show as a difference.
+``bench/dlms.py``; 20 of its values change from one push to the next) through the listener as its ``run`` does it
+(``PushListener.decode``: ``PushDecoder.feed`` in the executor; ``PushListener.on_push``), then the coordinator's
+publication (``async_refresh``: the monitor's rules, the repair issues, the entity updates and their state
+writes); its floor: Home Assistant writing the states of plain sensors like those the push changed. Memory: what
+one entry holds (tracemalloc, from before its set-up) after 1,000 updates, and after 100: growth would show as a
+difference.
+
+Event-loop time, updates and floors alike, is the processor time of the loop's thread (``time.thread_time``) from
+start to end: everything the loop runs, the executor hops included, and nothing it merely waits for. What the
+executor does is reported beside it, as the processor time of all threads (``cpu_ms``, ``push_cpu_ms``): moving work
+off the loop hides nothing.
 
 Every figure is the least, over ``ROUNDS`` rounds, of the round's median (the machine's other work only ever adds
 to a round); update and floor alternate within each round.
