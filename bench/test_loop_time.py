@@ -1,34 +1,33 @@
 """Event-loop time of one coordinator update against the floor: what Home Assistant itself needs for the same state
 writes. A benchmark, run by ``scripts/bench loop``: it prints (or writes JSON), it asserts only what it counts.
 
-Update: parse a 60-line readout (in the loop's executor, as the driver does: the hop there and back is loop time)
-and hand it to the coordinator; 20 values change, so 20 sensors write their state. Floor, measured in the same run,
-interleaved with the updates: 20 plain ``SensorEntity`` objects with the same device class, state class, unit and
-display precision as those 20 sensors, each given its new value and written (``async_write_ha_state``). The loop
-runs without asyncio's debug mode, as in production (the test harness turns it on; its slow-callback bookkeeping
-would inflate both figures), and the state-change listener that counts the writes is a callback (a plain function
-would run in the executor, once per write, and cost more than the writes themselves). Printed as well, not part of
-the JSON: a whole scheduled refresh (``async_refresh``, the read handed over already parsed), i.e. the update plus
-the coordinator's own work on a readout (statistics, anomaly rules, repair issues).
+Update: parse a 60-line readout (on the event loop, as the driver does) and hand it to the coordinator; 20 values
+change, so 20 sensors write their state. Floor, measured in the same run, interleaved with the updates: 20 plain
+``SensorEntity`` objects with the same device class, state class, unit and display precision as those 20 sensors,
+each given its new value and written (``async_write_ha_state``). The loop runs without asyncio's debug mode, as in
+production (the test harness turns it on; its slow-callback bookkeeping would inflate both figures), and the
+state-change listener that counts the writes is a callback (a plain function would run in the executor, once per
+write, and cost more than the writes themselves). Printed as well, not part of the JSON: a whole scheduled refresh
+(``async_refresh``, the read handed over already parsed), i.e. the update plus the coordinator's own work on a
+readout (statistics, anomaly rules, repair issues).
 
 Push: a push meter's update, from its bytes: a 30-register DLMS push (the Aidon SE list grown to 30, as
 ``bench/dlms.py``; 20 of its values change from one push to the next) through the listener as its ``run`` does it
-(``PushListener.decode``: ``PushDecoder.feed`` in the executor; ``PushListener.on_push``), then the coordinator's
-publication (``async_refresh``: the monitor's rules, the repair issues, the entity updates and their state
-writes); its floor: Home Assistant writing the states of plain sensors like those the push changed. Memory: what
-one entry holds (tracemalloc, from before its set-up) after 1,000 updates, and after 100: growth would show as a
-difference.
+(``PushDecoder.feed``, ``PushListener.on_push``), then the coordinator's publication (``async_refresh``: the
+monitor's rules, the repair issues, the entity updates and their state writes); its floor: Home Assistant writing
+the states of plain sensors like those the push changed. Memory: what one entry holds (tracemalloc, from before its
+set-up) after 1,000 updates, and after 100: growth would show as a difference.
 
 Event-loop time, updates and floors alike, is the processor time of the loop's thread (``time.thread_time``) from
-start to end: everything the loop runs, the executor hops included, and nothing it merely waits for. What the
-executor does is reported beside it, as the processor time of all threads (``cpu_ms``, ``push_cpu_ms``): moving work
-off the loop hides nothing.
+start to end: everything the loop runs, and nothing it merely waits for (nor another process's time on a shared
+machine). The processor time of all threads is reported beside it (``cpu_ms``, ``push_cpu_ms``): work moved off
+the loop into the executor would show there, not vanish (docs/benchmarks.md: why the parse stays on the loop).
 
 Every figure is the least, over ``ROUNDS`` rounds, of the round's median (the machine's other work only ever adds
 to a round); update and floor alternate within each round.
 
     E450_BENCH_JSON=out.json      write {"update_ms": …, "floor_ms": …, "push_update_ms": …, …} there
-    E450_BENCH_PROFILE=out.prof   write a cProfile of the IEC updates there (pstats format; the loop's side only)
+    E450_BENCH_PROFILE=out.prof   write a cProfile of the IEC updates there (pstats format)
 """
 
 from __future__ import annotations
@@ -57,7 +56,7 @@ from bench.dlms import thirty_values
 from custom_components.e450 import binary_sensor, button, sensor  # noqa: F401  # loaded before memory is traced
 from custom_components.e450.const import CONF_DLMS_BAUD, CONF_DLMS_PARITY, CONF_TRANSPORT, DOMAIN, TRANSPORT_DLMS
 from custom_components.e450.listener import PushListener
-from custom_components.e450.wire import PushDecoder, Readout, parse_transcript
+from custom_components.e450.wire import PushDecoder, parse_transcript
 from custom_components.e450.wire.dlms.apdu import parse_notification
 from custom_components.e450.wire.dlms.axdr import ARRAY, Data, decode_all, encode
 from custom_components.e450.wire.framing.hdlc import build_hdlc_frame
@@ -240,16 +239,14 @@ async def test_update_cost(hass: HomeAssistant) -> None:
 
     profile = cProfile.Profile() if os.environ.get("E450_BENCH_PROFILE") else None
 
-    def parse(raw: bytes) -> Readout:
-        return parse_transcript(raw).readout()
-
     async def update(step: int) -> tuple[float, float, float]:
         raw = telegram(step)
         if profile is not None:
             profile.enable()
         started, cpu = loop_time(), time.process_time()
-        # parsing is part of the cost of an update: in the executor, as read_meter does it (the hop is loop time)
-        readout = await hass.loop.run_in_executor(None, parse, raw)
+        readout = parse_transcript(
+            raw
+        ).readout()  # parsing is part of the cost of an update: the driver parses on the event loop
         parsed = loop_time() - started
         coordinator.async_set_updated_data(readout)
         elapsed = loop_time() - started
@@ -282,8 +279,8 @@ async def test_update_cost(hass: HomeAssistant) -> None:
     result = {
         "update_ms": least(updates),
         "floor_ms": least(floors),
-        "parse_ms": least(parses),  # of update_ms: the 60 data sets handed to the executor to parse, and back
-        "cpu_ms": least(cpus),  # processor time in all threads: the parse in the executor included
+        "parse_ms": least(parses),  # of update_ms: the 60 data sets parsed
+        "cpu_ms": least(cpus),  # processor time in all threads (the executor's work included)
     }
     result["ratio"] = round(result["update_ms"] / result["floor_ms"], 3)
     RESULT.update(result)
@@ -292,8 +289,8 @@ async def test_update_cost(hass: HomeAssistant) -> None:
         f"\nCoordinator update with a 60-line readout, least of {ROUNDS} rounds' medians of {PER_ROUND}: "
         f"{result['update_ms']:.3f} ms of event-loop time (parse + entity updates + {median(update_writes):.0f} state "
         f"writes); floor, {median(floor_writes):.0f} plain sensors written: {result['floor_ms']:.3f} ms (ratio "
-        f"{result['ratio']:.2f}; the parse's share of the loop {result['parse_ms']:.3f} ms; processor time in all "
-        f"threads, the parse in the executor included, {result['cpu_ms']:.3f} ms); "
+        f"{result['ratio']:.2f}; the parse alone {result['parse_ms']:.3f} ms; processor time in all threads "
+        f"{result['cpu_ms']:.3f} ms); "
         f"{unchanged_writes:.0f} state writes when nothing changed. A whole refresh (async_refresh: read handed "
         f"over already parsed, the coordinator's own work, the same entity updates), median of {REFRESHES}: "
         f"{median(refreshes) * 1000:.3f} ms; active anomalies: {', '.join(anomalies) or 'none'}."
@@ -334,7 +331,7 @@ async def test_push_update_cost(hass: HomeAssistant) -> None:
     async def update(step: int) -> tuple[float, float, float]:
         raw = push_frame(step)
         started, cpu = loop_time(), time.process_time()
-        for push in await listener.decode(raw, time.monotonic()):  # as PushListener.run does with each chunk
+        for push in listener.decoder.feed(raw, time.monotonic()):  # as PushListener.run does with each chunk
             listener.on_push(push)
         decoded = loop_time() - started
         await coordinator.async_refresh()  # runs to its end without waiting: the push is there
@@ -344,15 +341,15 @@ async def test_push_update_cost(hass: HomeAssistant) -> None:
     await hass.config_entries.async_unload(entry.entry_id)
 
     RESULT.update({"push_update_ms": least(updates), "push_floor_ms": least(floors)})
-    RESULT["push_decode_ms"] = least(decodes)  # of push_update_ms: the push handed to the executor and back
-    RESULT["push_cpu_ms"] = least(cpus)  # processor time in all threads: the decode in the executor included
+    RESULT["push_decode_ms"] = least(decodes)  # of push_update_ms: the push decoded (listener)
+    RESULT["push_cpu_ms"] = least(cpus)  # processor time in all threads (the executor's work included)
     RESULT["push_ratio"] = round(RESULT["push_update_ms"] / RESULT["push_floor_ms"], 3)
     save()
     print(
         f"\nPush meter, 30-register push decoded and published, least of {ROUNDS} rounds' medians of {PER_ROUND}: "
-        f"{RESULT['push_update_ms']:.3f} ms of event-loop time ({median(update_writes):.0f} state writes; the decode's "
-        f"share of the loop {RESULT['push_decode_ms']:.3f} ms; processor time in all threads, the decode in the "
-        f"executor included, {RESULT['push_cpu_ms']:.3f} ms); floor, "
+        f"{RESULT['push_update_ms']:.3f} ms of event-loop time ({median(update_writes):.0f} state writes; the decode "
+        f"alone {RESULT['push_decode_ms']:.3f} ms; processor time in all threads {RESULT['push_cpu_ms']:.3f} ms); "
+        "floor, "
         f"{median(floor_writes):.0f} plain sensors written: {RESULT['push_floor_ms']:.3f} ms (ratio "
         f"{RESULT['push_ratio']:.2f})."
     )

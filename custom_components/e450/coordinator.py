@@ -344,8 +344,7 @@ class E450PushCoordinator(E450Coordinator):
     def apply_options(self) -> None:
         """Publication interval, thresholds and the layout profile: all live (the user's scales reload)."""
         super().apply_options()
-        with self.listener.decoding:  # a decode in progress ends first (below a millisecond)
-            self.listener.decoder.profile = self.settings.profile
+        self.listener.decoder.profile = self.settings.profile
 
     @property
     def scales(self) -> dict[str, int]:
@@ -355,8 +354,7 @@ class E450PushCoordinator(E450Coordinator):
     def use_scales(self, scales: dict[str, int]) -> None:
         """The user's new scales, from the next push on; the evidence gathered at the old ones is dropped where
         they change it."""
-        with self.listener.decoding:  # a decode in progress ends first (below a millisecond)
-            self.listener.decoder.judge = self.listener.decoder.judge.with_user(scales)
+        self.listener.decoder.judge = self.listener.decoder.judge.with_user(scales)
 
     def _readout_anomalies(self, readout: Readout) -> list[Anomaly]:
         """Registers held back or corrected for their scale (docs/scaling.md §5); silent or failed sub-meters."""

@@ -73,34 +73,31 @@ def _session(coordinator: E450Coordinator) -> dict[str, Any]:
 def _scaling(coordinator: E450PushCoordinator) -> dict[str, Any]:
     """How the scales the push leaves open were decided: the convention, each group's verdict and the evidence,
     each register's scale, and the registers held back (docs/scaling.md)."""
-    with coordinator.listener.decoding:  # the executor's decode adds to the judge's evidence
-        judge = coordinator.listener.decoder.judge
-        readout = coordinator.data
-        return {
-            "convention": judge.convention.name if judge.convention else None,
-            "user": dict(judge.user),
-            "verdicts": {
-                group.value: {
-                    "scale": verdict.scale.value,
-                    "correction": verdict.correction,
-                    "doubt": verdict.doubt.value if verdict.doubt else None,
-                    "candidates": list(verdict.candidates),
-                    "checks": list(verdict.rules),
-                }
-                for group, verdict in sorted(judge.verdicts.items())
-            },
-            "evidence": [
-                {"check": item.rule, "terms": {group.value: c for group, c in item.terms}, "value": item.value}
-                for item in judge.evidence
-            ],
-            "registers": {
-                code: {"scale": note.scale.value, "exponent": note.exponent, "source": note.source}
-                for code, note in (readout.scales.items() if readout is not None else ())
-            },
-            "withheld": {
-                code: held.as_dict() for code, held in (readout.withheld.items() if readout is not None else ())
-            },
-        }
+    judge = coordinator.listener.decoder.judge
+    readout = coordinator.data
+    return {
+        "convention": judge.convention.name if judge.convention else None,
+        "user": dict(judge.user),
+        "verdicts": {
+            group.value: {
+                "scale": verdict.scale.value,
+                "correction": verdict.correction,
+                "doubt": verdict.doubt.value if verdict.doubt else None,
+                "candidates": list(verdict.candidates),
+                "checks": list(verdict.rules),
+            }
+            for group, verdict in sorted(judge.verdicts.items())
+        },
+        "evidence": [
+            {"check": item.rule, "terms": {group.value: c for group, c in item.terms}, "value": item.value}
+            for item in judge.evidence
+        ],
+        "registers": {
+            code: {"scale": note.scale.value, "exponent": note.exponent, "source": note.source}
+            for code, note in (readout.scales.items() if readout is not None else ())
+        },
+        "withheld": {code: held.as_dict() for code, held in (readout.withheld.items() if readout is not None else ())},
+    }
 
 
 async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: E450ConfigEntry) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 import logging
-import threading
 import time
 from typing import Final
 
@@ -57,8 +56,6 @@ class PushListener:
         self.undecoded: object = None  # the last body of an unknown layout, strings redacted (for diagnostics)
         self.connected = False
         self.settled = asyncio.Event()  # the first push decoded, or the keys were rejected often enough
-        # held while the decoder is used: by the executor's decode, or by the event loop changing its judge
-        self.decoding = threading.Lock()
         self._intervals: list[float] = []
         self._failed_attempts = 0  # attempts in a row that brought no push: the backoff's exponent
 
@@ -84,7 +81,7 @@ class PushListener:
             self.connected = True
             pushes = self.statistics.pushes
             try:
-                async for push in read_pushes(serial, self.decoder, port=self.port, decode=self.decode):
+                async for push in read_pushes(serial, self.decoder, port=self.port):
                     self.on_push(push)
             except PortUnavailableError as err:
                 self._port_failed(err)
@@ -105,15 +102,6 @@ class PushListener:
         if self.statistics.last_error != str(err):
             _LOGGER.debug("Push port %s: %s", self.port, err)
         self.statistics.last_error = str(err)
-
-    async def decode(self, data: bytes, now: float) -> list[Push]:
-        """The pushes ``data`` completes, decoded in the executor: pure work, off the event loop. The caller awaits
-        each chunk before the next (the pushes keep their order); :attr:`decoding` keeps the decoder to one thread."""
-        return await asyncio.get_running_loop().run_in_executor(None, self._feed, data, now)
-
-    def _feed(self, data: bytes, now: float) -> list[Push]:
-        with self.decoding:
-            return self.decoder.feed(data, now)
 
     def on_push(self, push: Push) -> None:
         """Take a push the decoder completed: keep it when it decoded, count it when not."""

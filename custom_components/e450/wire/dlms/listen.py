@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -29,17 +29,11 @@ async def open_push_port(port: str, baud: int, parity: str) -> Any:
 
 
 async def read_pushes(
-    serial: Any,
-    decoder: PushDecoder,
-    *,
-    port: str = "",
-    silence: float | None = None,
-    decode: Callable[[bytes, float], Awaitable[list[Push]]] | None = None,
+    serial: Any, decoder: PushDecoder, *, port: str = "", silence: float | None = None
 ) -> AsyncIterator[Push]:
     """Yield pushes as the meter sends them, until the port fails or says nothing for ``silence`` seconds
     (``PUSH_SILENCE`` unless given; :class:`PortUnavailableError`). The decoder is told the time of each chunk
-    (for the checks that span pushes: the energy against the power's integral); ``decode``: feeds it elsewhere (off
-    the event loop), one chunk at a time, in order."""
+    (for the checks that span pushes: the energy against the power's integral)."""
     bridge = bridge_of(port) is not None
     silence = PUSH_SILENCE if silence is None else silence
     clock = asyncio.get_running_loop().time
@@ -54,7 +48,7 @@ async def read_pushes(
             if not data:
                 problem = PortProblem.DROPPED if bridge else PortProblem.IO
                 raise PortUnavailableError(port, problem, "the port closed")
-            for push in decoder.feed(data, clock()) if decode is None else await decode(data, clock()):
+            for push in decoder.feed(data, clock()):
                 yield push
     except (OSError, SerialException) as err:
         raise classify_os_error(port, err) from err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 from ..models import LoadProfile, Readout
@@ -14,12 +13,10 @@ from .session import Session, SessionConfig
 
 
 async def read_meter(port: str, config: SessionConfig | None = None) -> Readout:
-    """One complete read (modes A-C) of the meter on ``port`` (``/dev/…``, ``socket://host:port``, …); the data
-    message is parsed in the loop's executor (pure work: off the event loop)."""
-    session = Session(config, defer_parse=True)
-    result = await run_on_port(port, session, INITIAL_BAUD)
+    """One complete read (modes A-C) of the meter on ``port`` (``/dev/…``, ``socket://host:port``, …)."""
+    result = await run_on_port(port, Session(config), INITIAL_BAUD)
     assert isinstance(result, Readout)
-    return await asyncio.get_running_loop().run_in_executor(None, session.parsed, result)
+    return result
 
 
 async def read_profile(port: str, config: SessionConfig | None, start: datetime, end: datetime) -> LoadProfile:

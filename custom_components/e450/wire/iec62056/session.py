@@ -6,7 +6,6 @@ Clause numbers refer to IEC 62056-21:2002; field quirks cite docs/iec62056-21.md
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import ClassVar
 
 from ..actions import Action, Wait
@@ -25,13 +24,9 @@ class Session(SignOn):
 
     _HANDLERS: ClassVar[dict[State, Handler]]
 
-    def __init__(self, config: SessionConfig | None = None, *, defer_parse: bool = False) -> None:
-        """``defer_parse``: the readout comes without its data sets, which :meth:`parsed` adds (the driver runs it
-        off the event loop)."""
+    def __init__(self, config: SessionConfig | None = None) -> None:
         super().__init__(config)
         self._assembly = MessageAssembly()
-        self._defer_parse = defer_parse
-        self._block = b""
 
     def _after_identification(self, now: float, identification: Identification) -> Action:
         if identification.mode is ProtocolMode.A:
@@ -78,19 +73,14 @@ class Session(SignOn):
         return self._fail(now, self._assembly.timeout_error(self._buffer, self._baud, first, heard=heard))
 
     def _finish(self, now: float, block: bytes, bcc: BccStatus = BccStatus.OK) -> Action:
-        self._block = block
         readout = Readout(
             identification=self._identification,
-            datasets=() if self._defer_parse else parse_data_block(block),
+            datasets=parse_data_block(block),
             bcc=bcc,
             raw=bytes(self._raw),
             timings=self._timings(now, self._t_ident),
         )
         return self._done(readout)
-
-    def parsed(self, readout: Readout) -> Readout:
-        """This session's ``readout``, its parse deferred, with its data sets. Pure: fit for an executor."""
-        return replace(readout, datasets=parse_data_block(self._block))
 
 
 Session._HANDLERS = {**SIGN_ON_HANDLERS, State.READOUT: Session._on_readout}
