@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+
 from custom_components.e450.dispatch import LIVE_PROBLEMS, NEW_REGISTERS, Dispatcher, changed_codes
 from custom_components.e450.wire import parse_transcript
 from custom_components.e450.wire.iec62056.frames import build_data_message
@@ -119,3 +122,18 @@ def test_changes_of_a_register_scale() -> None:
     assert changed_codes(noted, corrected) == {"1.8.0"}
     same_notes = Readout(None, (dataset,), BccStatus.OK, scales=noted.scales)  # a push's scales kept as they were
     assert changed_codes(noted, same_notes) == set()
+
+
+def test_an_attribute_that_changed_calls_the_listeners_of_its_register() -> None:
+    calls = Calls(Dispatcher())
+    calls.listen("gas", ("24.2.1",))  # channel 1's sub-meter: its code drops the channel
+    calls.listen("water", ("0-2:24.2.1",))
+    calls.listen("import", ("1.8.0",))
+    base = readout("1.8.0(00100.000*kWh)", "0-1:24.2.1(00012.000*m3)", "0-2:24.2.1(00034.000*m3)")
+    six, seven = datetime(2026, 12, 6, 6), datetime(2026, 12, 6, 7)
+    calls.update(replace(base, attributes={("0-1:24.2.1", 5): six, ("0-2:24.2.1*255", 5): six}))
+    # a capture time moved, the readings did not
+    assert calls.update(replace(base, attributes={("0-1:24.2.1", 5): seven, ("0-2:24.2.1*255", 5): six})) == ["gas"]
+    assert calls.update(replace(base, attributes={("0-1:24.2.1", 5): seven, ("0-2:24.2.1*255", 5): six})) == []
+    assert calls.update(replace(base, attributes={("0-1:24.2.1", 5): seven})) == ["water"]  # one went
+    assert calls.update(replace(base, attributes={("0-1:24.2.1", 5): seven, ("0-2:24.2.1", 4): 0})) == ["water"]

@@ -3,8 +3,9 @@
 Home Assistant's coordinator calls every listener on every update; a meter's entities each show one register (or a
 few), and most registers of a readout read as they did last time. Here a listener says which registers it shows
 (its *codes*; ``None``: every update, as Home Assistant does it), and an update calls only the listeners of the
-registers that changed, appeared or went — plus everyone when the update's availability changed (a failed read, the
-recovery), since every entity's availability follows it. Pseudo-codes name what is not a register:
+registers that changed, appeared or went (their data sets, or the other attributes a push carries:
+``Readout.attributes``, by the address's code) — plus everyone when the update's availability changed (a failed
+read, the recovery), since every entity's availability follows it. Pseudo-codes name what is not a register:
 :data:`LIVE_PROBLEMS` (the household's live problems changed), :data:`NEW_REGISTERS` (the readout has registers the
 last one had not). :attr:`Dispatcher.every_read` names registers whose listeners must see every new readout, changed
 or not (a lower energy value waiting for its confirmations: docs/benchmarks.md, "Home Assistant side").
@@ -17,6 +18,7 @@ from functools import partial
 from typing import Any, Final
 
 from .wire import Readout
+from .wire.obis import normalize_address
 
 LIVE_PROBLEMS: Final = "live problems"
 NEW_REGISTERS: Final = "new registers"
@@ -44,7 +46,17 @@ def changed_codes(previous: Readout, readout: Readout) -> set[str]:
             if (was_noted := noted.get(code)) is not note and was_noted != note:
                 changed.add(code)
         changed.update(code for code in noted if code not in readout.scales)
+    if readout.attributes is not previous.attributes:
+        changed.update(_attribute_changes(previous.attributes, readout.attributes))
     return changed
+
+
+def _attribute_changes(before: Mapping[tuple[str, int], object], now: Mapping[tuple[str, int], object]) -> set[str]:
+    """The codes of the addresses whose attributes other than the value (a capture time, a status, a scaler_unit, an
+    M-Bus device type) changed, appeared or went."""
+    addresses = {key[0] for key, value in now.items() if key not in before or before[key] != value}
+    addresses.update(key[0] for key in before if key not in now)
+    return {normalize_address(address)[0] for address in addresses}
 
 
 class Dispatcher:

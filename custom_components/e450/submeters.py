@@ -32,10 +32,12 @@ from .backfill_rows import capture_hour, hour_of
 from .compat import via_device
 from .const import DOMAIN, RESET_CONFIRMATIONS
 from .coordinator import E450ConfigEntry, E450Coordinator
+from .dispatch import NEW_REGISTERS
 from .guard import EnergyGuard, GuardVerdict, log_verdict
 from .submeter_settings import Total, channel_options, total_of
 from .wire import Readout
-from .wire.submeters import VALUE_CODE, SubMeter, submeters
+from .wire.obis import normalize_address
+from .wire.submeters import CHANNELS, CLIENT_CODE, SERIAL_CODE, VALUE_CODE, SubMeter, submeters
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,6 +51,17 @@ def channel_code(channel: int) -> str:
 def channel_of(readout: Readout | None, channel: int) -> SubMeter | None:
     """The channel's sub-meter in a readout (``None``: the readout names none there)."""
     return next((found for found in submeters(readout) if found.channel == channel), None) if readout else None
+
+
+def channel_codes(channel: int, *addresses: str) -> frozenset[str]:
+    """The codes a channel's ``addresses`` (codes of value groups C.D.E) are dispatched by (:mod:`.dispatch`)."""
+    return frozenset(normalize_address(f"0-{channel}:{address}")[0] for address in addresses)
+
+
+# what names a sub-meter: a serial number, a reading, a device type (wire/submeters.py), on every channel
+NAMING: frozenset[str] = frozenset().union(
+    *(channel_codes(channel, SERIAL_CODE, VALUE_CODE, CLIENT_CODE) for channel in CHANNELS)
+)
 
 
 def meter_time(captured: datetime) -> datetime:
@@ -70,7 +83,7 @@ def async_setup_submeters(entry: E450ConfigEntry, async_add_entities: AddEntitie
             async_add_entities(SubMeterTotal(coordinator, submeter) for submeter in found)
 
     add_new_channels()
-    entry.async_on_unload(coordinator.async_add_listener(add_new_channels))
+    entry.async_on_unload(coordinator.async_add_listener(add_new_channels, NAMING | {NEW_REGISTERS}))
     reload_on_channel_change(entry)
 
 
@@ -107,10 +120,12 @@ class SubMeterTotal(CoordinatorEntity[E450Coordinator], RestoreSensor):
     _attr_state_class = SensorStateClass.TOTAL_INCREASING
 
     def __init__(self, coordinator: E450Coordinator, submeter: SubMeter) -> None:
-        super().__init__(coordinator)
+        channel, code = submeter.channel, channel_code(submeter.channel)
+        # told of its reading's changes (the value, or its capture time, status or scaler: attributes), and of
+        # the scale held while it changes (rescale.py holds the total's own code)
+        super().__init__(coordinator, channel_codes(channel, VALUE_CODE) | {code})
         entry = coordinator.config_entry
-        self.channel = channel = submeter.channel
-        self.code = channel_code(channel)
+        self.channel, self.code = channel, code
         meter = entry.unique_id or entry.entry_id
         self._attr_unique_id = f"{meter}_{self.code}"
         self.total: Total = total_of(submeter, channel_options(entry.options).get(channel))
@@ -171,6 +186,7 @@ class SubMeterTotal(CoordinatorEntity[E450Coordinator], RestoreSensor):
         value = float(self.total.value(submeter.raw))
         previous = self._guard.published
         verdict = self._guard.check(value)
+        self._watch()
         where, what = self.coordinator.config_entry.title, f"M-Bus channel {self.channel}"
         log_verdict(_LOGGER, verdict, where, what, value, previous, self.native_unit_of_measurement or "")
         if verdict is GuardVerdict.HELD:
@@ -186,6 +202,15 @@ class SubMeterTotal(CoordinatorEntity[E450Coordinator], RestoreSensor):
             self._schedule_restate(captured, value)
         self._captured = captured
         return self._guard.published
+
+    def _watch(self) -> None:
+        """A lower reading waiting for its confirmations counts pushes, not changes: be told of every new readout
+        until the guard has decided."""
+        every_read = self.coordinator.dispatch.every_read
+        if self._guard.pending:
+            every_read.add(self.code)
+        else:
+            every_read.discard(self.code)
 
     def _schedule_restate(self, captured: datetime, value: float) -> None:
         """Restate the hours since the capture once the hour before this one is compiled."""

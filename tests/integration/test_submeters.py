@@ -48,6 +48,7 @@ from custom_components.e450.coordinator import E450PushCoordinator
 from custom_components.e450.diagnostics import async_get_config_entry_diagnostics
 from custom_components.e450.rescale import period_compiled
 from custom_components.e450.submeter_settings import CONF_SUBMETERS
+from custom_components.e450.submeters import meter_time
 from custom_components.e450.wire import DataSet, DataValue, PushDecoder, Readout
 from simulator import MeterSimulator
 from simulator.dlms_push import GAS_SERIAL, METER_NUMBER, WATER_SERIAL, push_frame, submeter_readings
@@ -323,6 +324,14 @@ async def test_a_gas_total_never_dips_nor_drops_to_0_and_follows_a_swapped_meter
         earlier = now - timedelta(hours=2)
         assert await push(with_gas(first, 540, earlier)) == 540
         assert await push(with_gas(first, 550, earlier + timedelta(hours=1))) == 550
+        # the total hears only its own register's changes, yet a lower reading counts every push until decided:
+        # the same lower reading three times is a swapped sub-meter too
+        for expected in (550, 550, 100):
+            assert await push(with_gas(first, 100, earlier + timedelta(hours=1))) == expected
+        # only the capture time changed (an attribute, not a data set): the total shows it
+        later = earlier + timedelta(hours=1, minutes=30)
+        await push(with_gas(first, 100, later))
+        assert hass.states.get(gas).attributes["captured"] == meter_time(later).isoformat()  # type: ignore[union-attr]
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
