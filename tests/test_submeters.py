@@ -94,7 +94,7 @@ def test_an_unknown_medium_code_is_other() -> None:
 
 
 def test_silent_and_failed_channels_raise_issues_naming_them() -> None:
-    watch = SubMeterWatch()
+    watch = SubMeterWatch(lambda _: True)
     readout = simulated()
     assert watch.anomalies(readout) == []
     # the water meter reports an M-Bus error
@@ -119,19 +119,40 @@ def test_silent_and_failed_channels_raise_issues_naming_them() -> None:
     assert missing.key == "submeter_silent_2" and missing.placeholders["serial"] == WATER_SERIAL
 
 
-def test_a_totals_unit_and_scale_from_the_options_the_meter_or_the_medium() -> None:
+def test_a_channel_whose_scale_nobody_said_raises_an_issue_until_the_user_says() -> None:
+    options: dict[int, ChannelOptions] = {}
+    watch = SubMeterWatch(lambda found: total_of(found, options.get(found.channel)).settled)
+    readout = simulated()
+    (unsettled,) = watch.anomalies(readout)  # the gas meter's list says its medium, not its scale; the water's both
+    assert (unsettled.kind, unsettled.key, unsettled.placeholders) == (
+        AnomalyKind.SUBMETER_SCALE, "submeter_scale_1", {"channel": "1", "serial": GAS_SERIAL}
+    )  # fmt: skip
+    options[1] = ChannelOptions(Medium.GAS, "m³", -3)
+    assert watch.anomalies(readout) == []
+    # a channel with a serial and no number has nothing to show at any scale
+    bare = tuple(dataset for dataset in readout.datasets if dataset.address != "0-1:24.2.1")
+    del options[1]
+    assert watch.anomalies(replace(readout, datasets=bare)) == []
+
+
+def test_a_totals_unit_and_scale_from_the_options_or_the_meter_else_none() -> None:
     gas = SubMeter(1, GAS_SERIAL, 1234567, medium=Medium.GAS)
-    assert total_of(gas, None) == Total(Medium.GAS, "m³", 0, sent=False)  # the medium's unit, nothing scaled
+    # the medium is said, the scale is not: no unit, not settled (litres shown as m³ would be 1,000 times too large)
+    unsettled = total_of(gas, None)
+    assert unsettled == Total(Medium.GAS, None, 0, sent=False) and not unsettled.settled
+    assert unsettled.device_class is None and unsettled.usual_unit == "m³"
+    assert not total_of(gas, ChannelOptions(Medium.GAS)).settled  # a medium chosen, no unit: still not settled
     chosen = ChannelOptions(Medium.GAS, "m³", -3)
-    assert total_of(gas, chosen) == Total(Medium.GAS, "m³", -3, sent=False)
+    assert total_of(gas, chosen) == Total(Medium.GAS, "m³", -3, sent=False) and total_of(gas, chosen).settled
     assert total_of(gas, chosen).value(1234567) == 1234.567 and total_of(gas, chosen).device_class == "gas"
     # a heat meter sending Wh × 10^3 is shown in kWh; one sending J × 10^6 in GJ
     heat = SubMeter(3, "1", 5, exponent=3, unit="Wh", medium=Medium.HEAT)
-    assert total_of(heat, None) == Total(Medium.HEAT, "kWh", 0, sent=True)
+    assert total_of(heat, None) == Total(Medium.HEAT, "kWh", 0, sent=True) and total_of(heat, None).settled
     assert total_of(replace(heat, unit="J", exponent=6), None) == Total(Medium.HEAT, "GJ", -3, sent=True)
-    # nothing says what it measures: a count, no device class, until the user says
+    # nothing says what it measures nor its scale: not settled either
     unknown = total_of(SubMeter(4, "9", 7), None)
     assert unknown == Total(Medium.OTHER, None, 0, sent=False) and unknown.device_class is None
+    assert not unknown.settled
     # a unit Home Assistant does not take for the medium gives no device class
     assert Total(Medium.GAS, "kWh", 0, sent=False).device_class is None
 
@@ -157,6 +178,8 @@ def test_a_channel_with_a_serial_but_no_reading_and_channels_beyond_four() -> No
     assert [submeter.channel for submeter in found] == [1, 2]  # an E450 has four channels
     assert (found[0].raw, found[0].value) == (None, None)
     assert _shown(found[0], total_of(found[0], None)) == "–"
+    gas = submeters(readout)[0]
+    assert gas.raw is not None and _shown(gas, total_of(gas, None)) == "–"  # a number, but its scale is not said
     assert _shown(found[1], total_of(found[1], None)) == f"{found[1].value:.3f} m³"
 
 

@@ -38,6 +38,7 @@ class AnomalyKind(StrEnum):
     SCALE_CORRECTED = "scale_corrected"  # registers shown at another power of ten than the list's
     SUBMETER_SILENT = "submeter_silent"  # an M-Bus channel's sub-meter no longer read (submeter_watch.py)
     SUBMETER_ERROR = "submeter_error"  # the M-Bus master reports an error for a channel's sub-meter
+    SUBMETER_SCALE = "submeter_scale"  # a channel's total held back: neither the meter nor the user said its scale
 
 
 class Severity(StrEnum):

@@ -39,6 +39,7 @@ from .meter_names import MeterType
 from .monitor import MeterMonitor
 from .scale_review import scale_anomalies
 from .settings import Settings, merged, push_decoder
+from .submeter_settings import channel_options, total_of
 from .submeter_watch import SubMeterWatch
 from .wire import MeterError, NoPushError, Readout, ReadoutTimeoutError, read_meter
 from .wire.dlms.client.config import ClientConfig
@@ -353,7 +354,10 @@ class E450PushCoordinator(E450Coordinator):
         self.listener = PushListener(self.port, line.baud, line.parity, push_decoder(merged(entry)))
         self.statistics.baud = line.baud
         self._listening: asyncio.Task[None] | None = None
-        self.submeters = SubMeterWatch()  # the M-Bus channels' sub-meters: silent or failed (submeter_watch.py)
+        # the M-Bus channels' sub-meters: silent, failed or unscaled (submeter_watch.py); the channels' options
+        # reload the entry when they change (submeters.py)
+        chosen = channel_options(entry.options)
+        self.submeters = SubMeterWatch(lambda found: total_of(found, chosen.get(found.channel)).settled)
 
     def apply_options(self) -> None:
         """Publication interval, thresholds and the layout profile: all live (the user's scales reload)."""

@@ -16,8 +16,11 @@ from homeassistant.util import dt as dt_util
 from .anomalies import Anomaly, AnomalyKind, Severity
 from .const import DOMAIN
 
-# the issues whose repair flow (repairs.py) settles them: a replaced meter, registers held back for their scale
-FIXABLE = frozenset({AnomalyKind.METER_CHANGED, AnomalyKind.SCALE_WAITING, AnomalyKind.SCALE_UNCERTAIN})
+# the issues whose repair flow (repairs.py) settles them: a replaced meter, registers or a sub-meter's total held
+# back for their scale
+FIXABLE = frozenset(
+    {AnomalyKind.METER_CHANGED, AnomalyKind.SCALE_WAITING, AnomalyKind.SCALE_UNCERTAIN, AnomalyKind.SUBMETER_SCALE}
+)
 
 
 def issue_id(entry_id: str, key: str) -> str:

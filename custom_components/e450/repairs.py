@@ -1,5 +1,6 @@
 """Repair flows: for a replaced meter, adopt the new meter as this entry's identity or keep the old one; for
-registers held back because their scale is not settled, choose it by comparing with the meter's display."""
+registers held back because their scale is not settled, choose it by comparing with the meter's display; for a
+sub-meter's total whose scale nobody said, the channel's form (the options step of the channel)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from .const import CONF_ACCEPTED_SERIAL, CONF_PORT, CONF_SCALES, DOMAIN
 from .issues import issue_id
 from .scale_review import checks_made, display_values, held_by_group, scale_choices
 from .settings import merged, user_scales
+from .submeter_options import channel_form, chosen_in, with_choice
+from .submeter_settings import CONF_UNIT, channel_options
+from .submeters import channel_of
 
 
 class MeterChangedRepairFlow(RepairsFlow):
@@ -132,9 +136,51 @@ class ScaleRepairFlow(RepairsFlow):
         )
 
 
+class SubMeterScaleRepairFlow(RepairsFlow):
+    """A sub-meter's number came with no unit and scale: the user says them in the channel's form, which is the
+    channel's options step; the entry reloads with the total shown (docs/mbus-submeters.md §4)."""
+
+    def __init__(self, entry_id: str, channel: int, issue: str) -> None:
+        self._entry_id = entry_id
+        self._channel = channel
+        self._issue = issue
+
+    async def async_step_init(self, user_input: dict[str, str] | None = None) -> data_entry_flow.FlowResult:
+        """Start with the channel's form."""
+        return await self.async_step_channel()
+
+    async def async_step_channel(self, user_input: dict[str, Any] | None = None) -> data_entry_flow.FlowResult:
+        """Medium, unit and power of ten, shown with the number the meter sends."""
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        coordinator = getattr(entry, "runtime_data", None) if entry is not None else None
+        submeter = channel_of(getattr(coordinator, "data", None), self._channel)
+        if entry is None or submeter is None:
+            return self.async_abort(reason="channel_gone")
+        current = channel_options(entry.options).get(self._channel)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            chosen = chosen_in(user_input)
+            if chosen is None:
+                errors[CONF_UNIT] = "unit_not_for_medium"
+            else:
+                options = with_choice(dict(entry.options), submeter, current, chosen)
+                ir.async_delete_issue(self.hass, DOMAIN, self._issue)
+                self.hass.config_entries.async_update_entry(entry, options=options)  # the entry reloads
+                return self.async_create_entry(data={})
+        schema, placeholders = channel_form(submeter, current)
+        return self.async_show_form(
+            step_id="channel",
+            data_schema=schema,
+            errors=errors,
+            description_placeholders={**placeholders, "meter": entry.title},
+        )
+
+
 async def async_create_fix_flow(hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None) -> RepairsFlow:
-    """The replaced meter's flow, or the scale of a group of registers."""
+    """The replaced meter's flow, the scale of a group of registers, or a sub-meter channel's form."""
     assert data is not None
     if data.get("kind") in (AnomalyKind.SCALE_WAITING, AnomalyKind.SCALE_UNCERTAIN):
         return ScaleRepairFlow(str(data["entry_id"]), str(data["group"]), issue_id)
+    if data.get("kind") == AnomalyKind.SUBMETER_SCALE:
+        return SubMeterScaleRepairFlow(str(data["entry_id"]), int(data["channel"]), issue_id)
     return MeterChangedRepairFlow(str(data["entry_id"]), str(data["old"]), str(data["new"]))

@@ -1,9 +1,11 @@
-"""The options step of each M-Bus channel: the sub-meter's medium and the scale of its number, shown with the value
-the meter sends so the user can compare it with the sub-meter's display (docs/mbus-submeters.md §4).
+"""The form of an M-Bus channel: the sub-meter's medium and the scale of its number, shown with the value the meter
+sends so the user can compare it with the sub-meter's display (docs/mbus-submeters.md §4). It is a step of the
+options, one per channel, and the fix of a channel's repair issue when nothing says its scale (:mod:`.repairs`).
 
 A change of a channel's unit or power of ten restarts its statistics as a change of an energy register's scale
 does (:mod:`.rescale`): the entry reloads with the channel's total held until the period is compiled, then its
-statistics start again at the new scale.
+statistics start again at the new scale. A total that was not settled showed no number, so it has no statistics to
+restart: the entry reloads and the total is shown at once.
 """
 
 from __future__ import annotations
@@ -48,11 +50,64 @@ def _select(options: list[str], translation_key: str | None = None) -> selector.
 
 
 def _shown(submeter: SubMeter, total: Total) -> str:
-    """The channel's reading as its total shows it."""
-    if submeter.raw is None:
+    """The channel's reading as its total shows it ("–": none, or not settled)."""
+    if submeter.raw is None or not total.settled:
         return "–"
     text = scaled_text(submeter.raw, total.exponent, total.value(submeter.raw))
     return f"{text} {total.unit}" if total.unit else text
+
+
+def channel_form(submeter: SubMeter, current: ChannelOptions | None) -> tuple[vol.Schema, dict[str, str]]:
+    """The channel's form, filled with what is said now, and its placeholders (the number sent, the total shown)."""
+    total = total_of(submeter, current)
+    units = ([AS_SENT] if submeter.exponent is not None else []) + [KEY_OF[unit] for unit in ALL_UNITS]
+    unit_default = AS_SENT if total.sent else KEY_OF[total.usual_unit]
+    schema = vol.Schema(
+        {
+            vol.Required(CONF_MEDIUM, default=str(total.medium)): _select([str(m) for m in Medium], "medium"),
+            vol.Required(CONF_UNIT, default=unit_default): _select(units, "submeter_unit"),
+            # no power of ten offered for a number whose scale nobody said: the user reads it off the display
+            (
+                vol.Required(CONF_EXPONENT, default=str(total.exponent))
+                if total.settled
+                else vol.Required(CONF_EXPONENT)
+            ): _select([str(e) for e in EXPONENTS]),
+        }
+    )
+    placeholders = {
+        "channel": str(submeter.channel),
+        "serial": submeter.serial or "–",
+        "raw": "–" if submeter.raw is None else str(submeter.raw),
+        "shown": _shown(submeter, total),
+        "sent": "" if submeter.unit is None else f"{submeter.unit} × 10^{submeter.exponent}",
+    }
+    return schema, placeholders
+
+
+def chosen_in(user_input: dict[str, Any]) -> ChannelOptions | None:
+    """The user's choice in the channel's form; ``None`` when the unit is not one for the medium."""
+    medium = Medium(user_input[CONF_MEDIUM])
+    unit = UNIT_KEYS.get(str(user_input[CONF_UNIT]), AS_SENT)
+    if unit == AS_SENT:
+        return ChannelOptions(medium, None, None)
+    if unit not in UNITS_FOR[medium]:
+        return None
+    return ChannelOptions(medium, unit, int(user_input[CONF_EXPONENT]))
+
+
+def with_choice(
+    options: dict[str, Any], submeter: SubMeter, before: ChannelOptions | None, chosen: ChannelOptions
+) -> dict[str, Any]:
+    """``options`` with the channel's choice; a new unit or power of ten of a total that was shown restarts its
+    statistics (rescale.py)."""
+    channels = dict(options.get(CONF_SUBMETERS) or {})
+    channels[str(submeter.channel)] = chosen.as_dict()
+    options = {**options, CONF_SUBMETERS: channels}
+    old, new = total_of(submeter, before), total_of(submeter, chosen)
+    if old.settled and (old.unit, old.exponent) != (new.unit, new.exponent):
+        pending = {*options.get(CONF_RESCALE_PENDING, []), channel_code(submeter.channel)}
+        options[CONF_RESCALE_PENDING] = sorted(pending)
+    return options
 
 
 class SubMeterOptionsFlow(OptionsFlow):
@@ -73,50 +128,17 @@ class SubMeterOptionsFlow(OptionsFlow):
         if not self._channels:
             return self.async_create_entry(data=self._options)
         submeter = self._channels[0]
-        stored = channel_options(self._options)
+        current = channel_options(self._options).get(submeter.channel)
         errors: dict[str, str] = {}
         if user_input is not None:
-            medium = Medium(user_input[CONF_MEDIUM])
-            unit = UNIT_KEYS.get(str(user_input[CONF_UNIT]), AS_SENT)
-            if unit != AS_SENT and unit not in UNITS_FOR[medium]:
+            chosen = chosen_in(user_input)
+            if chosen is None:
                 errors[CONF_UNIT] = "unit_not_for_medium"
             else:
-                chosen = ChannelOptions(
-                    medium,
-                    None if unit == AS_SENT else unit,
-                    None if unit == AS_SENT else int(user_input[CONF_EXPONENT]),
-                )
-                self._save(submeter, stored.get(submeter.channel), chosen)
+                self._options = with_choice(self._options, submeter, current, chosen)
                 self._channels.pop(0)
                 return await self.async_step_submeter()
-        current = stored.get(submeter.channel) or ChannelOptions()
-        total = total_of(submeter, current)
-        units = ([AS_SENT] if submeter.exponent is not None else []) + [KEY_OF[unit] for unit in ALL_UNITS]
-        unit_default = AS_SENT if total.sent else KEY_OF.get(total.unit or "", "m3")
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_MEDIUM, default=str(total.medium)): _select([str(m) for m in Medium], "medium"),
-                vol.Required(CONF_UNIT, default=unit_default): _select(units, "submeter_unit"),
-                vol.Required(CONF_EXPONENT, default=str(total.exponent)): _select([str(e) for e in EXPONENTS]),
-            }
-        )
-        placeholders = {
-            "channel": str(submeter.channel),
-            "serial": submeter.serial or "–",
-            "raw": "–" if submeter.raw is None else str(submeter.raw),
-            "shown": _shown(submeter, total),
-            "sent": "" if submeter.unit is None else f"{submeter.unit} × 10^{submeter.exponent}",
-        }
+        schema, placeholders = channel_form(submeter, current)
         return self.async_show_form(
             step_id=STEP, data_schema=schema, errors=errors, description_placeholders=placeholders
         )
-
-    def _save(self, submeter: SubMeter, before: ChannelOptions | None, chosen: ChannelOptions) -> None:
-        """The channel's choice in the options; a new unit or power of ten restarts its statistics (rescale.py)."""
-        channels = dict(self._options.get(CONF_SUBMETERS) or {})
-        channels[str(submeter.channel)] = chosen.as_dict()
-        self._options = {**self._options, CONF_SUBMETERS: channels}
-        old, new = total_of(submeter, before), total_of(submeter, chosen)
-        if (old.unit, old.exponent) != (new.unit, new.exponent):
-            pending = {*self._options.get(CONF_RESCALE_PENDING, []), channel_code(submeter.channel)}
-            self._options[CONF_RESCALE_PENDING] = sorted(pending)

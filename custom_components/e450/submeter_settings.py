@@ -1,6 +1,8 @@
 """What a sub-meter's total is: its medium, its unit and the power of ten of its number, from the meter where it
 says them (the M-Bus client's device type, the extended register's scaler_unit) and else from the user's options
-for the channel (docs/mbus-submeters.md §4). Pure: no entity, no I/O."""
+for the channel (docs/mbus-submeters.md §4). Where neither says the scale, the total is not settled: it is held back
+(no state) and a repair issue asks the user, rather than a number at a guessed scale reaching the Energy dashboard.
+Pure: no entity, no I/O."""
 
 from __future__ import annotations
 
@@ -51,7 +53,7 @@ _SENT_UNITS: Final[dict[str, tuple[str, int]]] = {
 
 @dataclass(frozen=True, slots=True)
 class ChannelOptions:
-    """The user's choices for one channel; ``None``: as the meter says (or the medium's default)."""
+    """The user's choices for one channel; ``None``: as the meter says."""
 
     medium: Medium | None = None
     unit: str | None = None
@@ -80,13 +82,24 @@ def channel_options(options: Mapping[str, Any]) -> dict[int, ChannelOptions]:
 
 @dataclass(frozen=True, slots=True)
 class Total:
-    """How a channel's total is shown: medium, unit (``None``: a count with no unit), power of ten applied to the
-    number as sent, and whether the meter (``True``) or the user's options / the medium's default said the scale."""
+    """How a channel's total is shown: medium, unit, power of ten applied to the number as sent, and whether the
+    meter (``True``) or the user's options said the scale. ``unit`` is ``None`` when nothing said it: the total is
+    not settled, and shows no number until the user chooses (:attr:`settled`)."""
 
     medium: Medium
     unit: str | None
     exponent: int
     sent: bool
+
+    @property
+    def settled(self) -> bool:
+        """Whether the meter or the user said the unit and scale: only then is the total a number to show."""
+        return self.unit is not None
+
+    @property
+    def usual_unit(self) -> str:
+        """The unit the options step offers first: the one said, else the medium's usual one."""
+        return self.unit or UNITS_FOR[self.medium][0]
 
     @property
     def device_class(self) -> SensorDeviceClass | None:
@@ -100,8 +113,8 @@ class Total:
 
 
 def total_of(submeter: SubMeter, options: ChannelOptions | None) -> Total:
-    """The medium, unit and scale of a channel's total: the user's options first, then what the meter sent, then
-    the medium's usual unit at 10^0."""
+    """The medium, unit and scale of a channel's total: the user's options first, then what the meter sent; else
+    not settled (no unit: a gas meter counting litres shown as m³ at 10^0 would be 1,000 times too large)."""
     chosen = options or ChannelOptions()
     medium = chosen.medium or submeter.medium or Medium.OTHER
     if chosen.unit is not None and chosen.exponent is not None:
@@ -109,5 +122,4 @@ def total_of(submeter: SubMeter, options: ChannelOptions | None) -> Total:
     if submeter.exponent is not None and submeter.unit in _SENT_UNITS:
         unit, shift = _SENT_UNITS[submeter.unit]
         return Total(medium, unit, submeter.exponent + shift, sent=True)
-    default = UNITS_FOR[medium][0] if medium is not Medium.OTHER else None
-    return Total(medium, default, 0, sent=False)
+    return Total(medium, None, 0, sent=False)

@@ -7,7 +7,9 @@ guarded like the meter's energy registers (no 0, no dip; a lower reading confirm
 sub-meter), and shows the reading with the time the meter captured it. A sub-meter is read hourly or daily: when a
 new capture arrives, the hours since the capture, which Home Assistant compiled with the reading before, are
 restated with it (:func:`.backfill.async_restate`), so the Energy dashboard shows the consumption in the hour it was
-captured, not in the hour the push came.
+captured, not in the hour the push came. A total whose unit and scale neither the meter nor the user said shows no
+number (a repair issue asks for them, :mod:`.submeter_watch`): a gas meter counting litres, taken for m³, would be
+1,000 times too large in the Energy dashboard.
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ from homeassistant.util import dt as dt_util
 from .backfill import COMPILE_MARGIN, async_restate
 from .backfill_rows import capture_hour, hour_of
 from .compat import via_device
-from .const import DOMAIN, RESET_CONFIRMATIONS
-from .coordinator import E450ConfigEntry, E450Coordinator
+from .const import CONF_RESCALE_PENDING, DOMAIN, RESET_CONFIRMATIONS
+from .coordinator import E450ConfigEntry, E450Coordinator, E450PushCoordinator
 from .dispatch import NEW_REGISTERS
 from .guard import EnergyGuard, GuardVerdict, log_verdict
+from .rescale import hold_until_compiled
 from .submeter_settings import Total, channel_options, total_of
 from .wire import Readout
 from .wire.obis import normalize_address
@@ -159,14 +162,30 @@ class SubMeterTotal(CoordinatorEntity[E450Coordinator], RestoreSensor):
         self.async_on_remove(self._cancel_restate)
         last = await self.async_get_last_sensor_data()
         extra = await self.async_get_last_extra_data()
+        number = last.native_value if last is not None else None
+        if not self.total.settled:
+            if isinstance(number, (int, float, Decimal)):
+                self._restart_guessed_statistics()
+            return
         if (
             last is not None
+            and isinstance(number, (int, float, Decimal))
             and (extra is None or extra.as_dict().get("exponent") == self.total.exponent)
-            and isinstance(last.native_value, (int, float, Decimal))
             and last.native_unit_of_measurement == self.native_unit_of_measurement
         ):
-            self._guard = self._guard.restored(float(last.native_value))
+            self._guard = self._guard.restored(float(number))
             self._attr_native_value = self._guard.published
+
+    def _restart_guessed_statistics(self) -> None:
+        """A version before this one showed an unsettled total at its medium's unit and 10^0: its statistics were
+        made at a guessed scale. Restart them as a new scale does (rescale.py), once the period is compiled."""
+        entry, coordinator = self.coordinator.config_entry, self.coordinator
+        pending = entry.options.get(CONF_RESCALE_PENDING, [])
+        if not isinstance(coordinator, E450PushCoordinator) or self.code in pending:
+            return  # already waiting (__init__.py holds the pending codes)
+        entry.async_on_unload(hold_until_compiled(self.hass, entry, coordinator, {self.code}))
+        options = {**entry.options, CONF_RESCALE_PENDING: sorted({*pending, self.code})}
+        self.hass.config_entries.async_update_entry(entry, options=options)
 
     @callback
     def _cancel_restate(self) -> None:
@@ -175,7 +194,10 @@ class SubMeterTotal(CoordinatorEntity[E450Coordinator], RestoreSensor):
             self._restating = None
 
     def _value(self, submeter: SubMeter | None) -> float | None:
-        """The guarded total of the channel's reading (the last one published when the reading is missing or held)."""
+        """The guarded total of the channel's reading (the last one published when the reading is missing or held;
+        none while the scale is not settled)."""
+        if not self.total.settled:
+            return None
         if submeter is None or submeter.raw is None:
             return self._guard.published
         if submeter == self._last and not self._guard.pending:
@@ -240,7 +262,8 @@ class SubMeterTotal(CoordinatorEntity[E450Coordinator], RestoreSensor):
 
     @property
     def available(self) -> bool:
-        """Unavailable when the pushes stopped, before a first reading, or while the scale changes (rescale.py)."""
+        """Unavailable when the pushes stopped, before a first reading, while the scale is not settled or while it
+        changes (rescale.py)."""
         holding = getattr(self.coordinator, "holding", ())
         return super().available and self._attr_native_value is not None and self.code not in holding
 

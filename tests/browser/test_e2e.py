@@ -95,7 +95,7 @@ async def home_assistant_with_submeters(tmp_path: Path) -> AsyncIterator[dict[st
     simulated = launcher.Simulated("e450-cii-submeters")
     async with launcher.launch(config, http_port=_free_port(), fresh=True, meter=simulated) as running:
         code = await launcher.login(running.session, running.url)
-        yield {"url": running.url, "port": running.port, "code": code}
+        yield {"url": running.url, "port": running.port, "code": code, "running": running}
 
 
 def _auth_url(url: str, code: str, path: str) -> str:
@@ -240,7 +240,9 @@ async def test_add_the_meter_in_a_browser(home_assistant: dict[str, Any]) -> Non
 
 async def test_the_gas_meter_has_its_own_device_page(home_assistant_with_submeters: dict[str, Any]) -> None:
     """The E450's push names a gas meter on M-Bus channel 1: set up from the UI, it has a device page of its own,
-    linked to the electricity meter, with its total in m³."""
+    linked to the electricity meter. Its push says the medium but not the scale: the total shows no number until
+    the repair issue asking for the unit is fixed (through Home Assistant's repair API, as the repair dialog does),
+    then its reading in m³."""
     running = home_assistant_with_submeters
     assert async_playwright is not None
     async with async_playwright() as playwright:
@@ -256,7 +258,37 @@ async def test_the_gas_meter_has_its_own_device_page(home_assistant_with_submete
         await page.get_by_text("Gas meter 24521662").first.click()
         await _expect(page, "Gas meter 24521662", "Connected via", "M-Bus 1")
         await page.wait_for_timeout(2000)
+        assert (await _value_next_to(page, "Gas meter 24521662")) == "Unavailable"
+        # the repair issue names the channel; its dialog is the channel's form, with the number the meter sends
+        await _navigate(page, "/config/repairs")
+        await page.get_by_text("Choose the unit of the sub-meter on M-Bus channel 1").first.click()
+        await _expect(page, "M-Bus channel 1: sub-meter 24521662", "Power of ten")
+        await _screenshot(page, "gas-meter-repair.png")
+        await page.get_by_label("Close").locator("visible=true").first.click()
+        await _fix_channel(running["running"], 1, {"medium": "gas", "unit": "m3", "exponent": "-3"})
+        await _navigate(page, "/config/devices/dashboard")
+        await page.get_by_text("Gas meter 24521662").first.click()
+        await _expect(page, "Connected via")
+        await page.wait_for_timeout(2000)
         await _screenshot(page, "gas-meter-device.png", full_page=True)
         total = await _value_next_to(page, "Gas meter 24521662")
-        assert total.endswith("m³") and float(total.split()[0].replace(",", "")) > 0, total
+        assert total.endswith("m³") and 0 < float(total.split()[0].replace(",", "")) < 100000, total
         await browser.close()
+
+
+async def _fix_channel(running: launcher.Running, channel: int, answer: dict[str, str]) -> None:
+    """Fix the channel's repair issue through the repair API the frontend's dialog uses."""
+    headers = {"Authorization": f"Bearer {running.token}"}
+    url, session = running.url, running.session
+    async with session.get(f"{url}/api/config/config_entries/entry", headers=headers) as response:
+        (entry,) = [entry for entry in await response.json() if entry["domain"] == "e450"]
+    fix = {"handler": "e450", "issue_id": f"{entry['entry_id']}_submeter_scale_{channel}"}
+    async with session.post(f"{url}/api/repairs/issues/fix", json=fix, headers=headers) as response:
+        response.raise_for_status()
+        flow = await response.json()
+    assert flow["step_id"] == "channel", flow
+    async with session.post(
+        f"{url}/api/repairs/issues/fix/{flow['flow_id']}", json=answer, headers=headers
+    ) as response:
+        response.raise_for_status()
+        assert (await response.json())["type"] == "create_entry"

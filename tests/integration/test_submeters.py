@@ -13,21 +13,26 @@ from datetime import datetime, timedelta
 import json
 import time
 from typing import Any
-from unittest.mock import patch
+from unittest.mock import ANY, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
 from homeassistant.components.recorder.statistics import statistics_during_period
+from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    mock_restore_cache_with_extra_data,
+)
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
     do_adhoc_statistics,
@@ -35,6 +40,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.e450.backfill import Skip, Status, async_restate
+from custom_components.e450.compat import vol
 from custom_components.e450.const import (
     CONF_DLMS_BAUD,
     CONF_DLMS_PARITY,
@@ -86,6 +92,20 @@ async def from_the_ui(hass: HomeAssistant, port: str) -> ConfigEntry:
     return entry
 
 
+# the user's options say the gas meter's number is its reading in m³ (the simulated one counts litres: the tests
+# below care for where and when its readings land, not for its scale)
+GAS_AS_SENT = {CONF_SUBMETERS: {"1": {"medium": "gas", "unit": "m³", "exponent": 0}}}
+
+
+async def with_gas_as_sent(hass: HomeAssistant, entry: ConfigEntry) -> E450PushCoordinator:
+    """The entry reloaded with :data:`GAS_AS_SENT`; its coordinator."""
+    hass.config_entries.async_update_entry(entry, options={**entry.options, **GAS_AS_SENT})
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data
+    assert isinstance(coordinator, E450PushCoordinator)
+    return coordinator
+
+
 def total_of(hass: HomeAssistant, channel: int) -> str:
     entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{METER_NUMBER}_0-{channel}:24.2.1")
     assert entity_id is not None
@@ -127,6 +147,7 @@ async def test_gas_and_water_meters_from_the_ui_in_the_energy_dashboard(
     recorder_mock: Recorder, hass: HomeAssistant, hass_ws_client: WebSocketGenerator
 ) -> None:
     assert await async_setup_component(hass, "energy", {})
+    assert await async_setup_component(hass, "repairs", {})
     async with submeters_meter() as meter:
         entry = await from_the_ui(hass, meter.port)
         coordinator = entry.runtime_data
@@ -151,59 +172,134 @@ async def test_gas_and_water_meters_from_the_ui_in_the_energy_dashboard(
         gas_state, water_state = hass.states.get(gas), hass.states.get(water)
         assert gas_state is not None and water_state is not None
         assert er.async_get(hass).async_get(gas).device_id == gas_device.id  # type: ignore[union-attr]
-        # the gas meter's push names its medium but not its scale: its number as sent, in m³, until the user says
-        assert float(gas_state.state) == gas_litres
-        assert gas_state.attributes["device_class"] == "gas" and gas_state.attributes["unit_of_measurement"] == "m³"
-        assert gas_state.attributes["state_class"] == "total_increasing"
-        when = captured.replace(tzinfo=dt_util.get_default_time_zone()).isoformat()
-        assert (gas_state.attributes["captured"], gas_state.attributes["channel"]) == (when, 1)
+        # the gas meter's push names its medium but not its scale (it counts litres): no number at a guessed
+        # scale, but a repair issue naming the channel, whose fix is the channel's form
+        assert gas_state.state == STATE_UNAVAILABLE
+        issue_id = f"{entry.entry_id}_submeter_scale_1"
+        issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+        assert issue is not None and issue.is_fixable
+        assert issue.translation_placeholders == {
+            "channel": "1", "serial": GAS_SERIAL, "meter": entry.title, "port": meter.port, "since": ANY,
+        }  # fmt: skip
+        assert ir.async_get(hass).async_get_issue(DOMAIN, f"{entry.entry_id}_submeter_scale_2") is None
         # the water meter's push names its scaler_unit: litres as m³
         assert float(water_state.state) == water_litres / 1000
         assert (
             water_state.attributes["device_class"] == "water" and water_state.attributes["unit_of_measurement"] == "m³"
         )
-
         await compile_now(hass)
+        result = await validate(hass, hass_ws_client, gas, water)
+        assert result["energy_sources"][1] == [], result
+        assert {found["type"] for found in result["energy_sources"][0]} == {
+            "statistics_not_defined",
+            "entity_unavailable",
+        }
+
+        # the repair: the user reads the gas meter's display and says it counts litres (m³ × 10^-3)
+        flows = repairs_flow_manager(hass)
+        assert flows is not None
+        flow = await flows.async_init(DOMAIN, data={"issue_id": issue_id})
+        assert flow["type"] is FlowResultType.FORM and flow["step_id"] == "channel"
+        placeholders = flow["description_placeholders"]
+        assert (placeholders["raw"], placeholders["shown"], placeholders["serial"]) == (
+            str(gas_litres),
+            "–",
+            GAS_SERIAL,
+        )
+        # the form offers the medium the meter said, and no power of ten: that one is read off the display
+        defaults = {str(key): key.default() for key in flow["data_schema"].schema if key.default is not vol.UNDEFINED}
+        assert defaults == {"medium": "gas", "unit": "m3"}
+        wrong = await flows.async_configure(flow["flow_id"], {"medium": "gas", "unit": "kwh", "exponent": "-3"})
+        assert wrong["errors"] == {"unit": "unit_not_for_medium"}
+        done = await flows.async_configure(flow["flow_id"], {"medium": "gas", "unit": "m3", "exponent": "-3"})
+        assert done["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+        assert entry.options[CONF_SUBMETERS]["1"] == {"medium": "gas", "unit": "m³", "exponent": -3}
+        # it was never shown: no statistics to restart, the reloaded entry shows it at once
+        assert entry.options.get(CONF_RESCALE_PENDING, []) == []
+        assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+        gas_state = hass.states.get(gas)
+        assert gas_state is not None and float(gas_state.state) == gas_litres / 1000
+        assert gas_state.attributes["device_class"] == "gas" and gas_state.attributes["unit_of_measurement"] == "m³"
+        assert gas_state.attributes["state_class"] == "total_increasing"
+        when = captured.replace(tzinfo=dt_util.get_default_time_zone()).isoformat()
+        assert (gas_state.attributes["captured"], gas_state.attributes["channel"]) == (when, 1)
+        await compile_now(hass, periods_on=1)
         result = await validate(hass, hass_ws_client, gas, water)
         assert result["energy_sources"] == [[], []], result
 
-        # the options show each channel's value; the user says the gas meter counts litres (m³ × 10^-3)
+        # the options show each channel's value as shown; the user says the water meter counts tens of litres
         flow = await hass.config_entries.options.async_init(entry.entry_id)
         flow = await hass.config_entries.options.async_configure(flow["flow_id"], SETTINGS)
         assert flow["type"] is FlowResultType.FORM and flow["step_id"] == "submeter"
         assert flow["description_placeholders"]["serial"] == GAS_SERIAL
-        assert flow["description_placeholders"]["shown"] == f"{gas_litres} m³"
-        wrong = await hass.config_entries.options.async_configure(
-            flow["flow_id"], {"medium": "gas", "unit": "kwh", "exponent": "-3"}
-        )
-        assert wrong["errors"] == {"unit": "unit_not_for_medium"}
+        assert flow["description_placeholders"]["shown"] == f"{gas_litres / 1000:.3f} m³"
         flow = await hass.config_entries.options.async_configure(
             flow["flow_id"], {"medium": "gas", "unit": "m3", "exponent": "-3"}
         )
         assert flow["step_id"] == "submeter" and flow["description_placeholders"]["serial"] == WATER_SERIAL
         assert flow["description_placeholders"]["shown"] == f"{water_litres / 1000:.3f} m³"
+        wrong = await hass.config_entries.options.async_configure(
+            flow["flow_id"], {"medium": "water", "unit": "gj", "exponent": "0"}
+        )
+        assert wrong["errors"] == {"unit": "unit_not_for_medium"}
         flow = await hass.config_entries.options.async_configure(
-            flow["flow_id"], {"medium": "water", "unit": "meter", "exponent": "0"}
+            flow["flow_id"], {"medium": "water", "unit": "m3", "exponent": "-2"}
         )
         assert flow["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()
-        assert entry.options[CONF_SUBMETERS]["1"] == {"medium": "gas", "unit": "m³", "exponent": -3}
-        assert entry.options[CONF_RESCALE_PENDING] == ["0-1:24.2.1"]  # the water meter's scale did not change
+        assert entry.options[CONF_SUBMETERS]["2"] == {"medium": "water", "unit": "m³", "exponent": -2}
+        assert entry.options[CONF_RESCALE_PENDING] == ["0-2:24.2.1"]  # the gas meter's scale did not change
 
-        # the entry reloads; the gas total is held until its period is compiled, then starts again at the new scale
+        # the entry reloads; the water total is held until its period is compiled, then starts again at 10^-2
         coordinator = entry.runtime_data
-        assert isinstance(coordinator, E450PushCoordinator) and "0-1:24.2.1" in coordinator.holding
-        assert hass.states.get(gas).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
-        assert float(hass.states.get(water).state) == water_litres / 1000  # type: ignore[union-attr]
+        assert isinstance(coordinator, E450PushCoordinator) and "0-2:24.2.1" in coordinator.holding
+        assert hass.states.get(water).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+        assert float(hass.states.get(gas).state) == gas_litres / 1000  # type: ignore[union-attr]
         async_fire_time_changed(hass, period_compiled(dt_util.utcnow()))
         await hass.async_block_till_done()
         await async_wait_recording_done(hass)
         assert coordinator.holding == set() and entry.options[CONF_RESCALE_PENDING] == []
-        assert float(hass.states.get(gas).state) == gas_litres / 1000  # type: ignore[union-attr]
-        await compile_now(hass, periods_on=1)
+        water_state = hass.states.get(water)
+        assert water_state is not None and float(water_state.state) == water_litres / 100
+        assert water_state.attributes["unit_of_measurement"] == "m³"
+        await compile_now(hass, periods_on=2)
         result = await validate(hass, hass_ws_client, gas, water)
         assert result["energy_sources"] == [[], []], result
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_total_an_earlier_version_showed_at_a_guessed_scale_restarts_its_statistics(
+    hass: HomeAssistant,
+) -> None:
+    """Before the scale of a channel had to be said, its number was shown at its medium's unit and 10^0: a total
+    restored with such a number, its scale still unsaid, has its statistics restarted once the period is compiled,
+    as a new scale does; the repair flow of a meter removed meanwhile has nothing to choose."""
+    gas = f"sensor.gas_meter_{GAS_SERIAL}"
+    stored = {"native_value": 30545.0, "native_unit_of_measurement": "m³", "exponent": 0}
+    mock_restore_cache_with_extra_data(hass, [(State(gas, "30545.0", {"unit_of_measurement": "m³"}), stored)])
+    async with submeters_meter() as meter:
+        entry = await from_the_ui(hass, meter.port)
+        coordinator = entry.runtime_data
+        assert isinstance(coordinator, E450PushCoordinator)
+        assert total_of(hass, 1) == gas and hass.states.get(gas).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+        assert entry.options[CONF_RESCALE_PENDING] == ["0-1:24.2.1"] and coordinator.holding == {"0-1:24.2.1"}
+        with patch("custom_components.e450.rescale.restart_statistics") as restart:
+            async_fire_time_changed(hass, period_compiled(dt_util.utcnow()))
+            await hass.async_block_till_done()
+        restart.assert_called_once_with(hass, METER_NUMBER, {"0-1:24.2.1"})
+        assert entry.options[CONF_RESCALE_PENDING] == [] and coordinator.holding == set()
+        assert hass.states.get(gas).state == STATE_UNAVAILABLE  # type: ignore[union-attr]  # still unsaid
+
+        assert await async_setup_component(hass, "repairs", {})
+        flows = repairs_flow_manager(hass)
+        assert flows is not None
+        issue = ir.async_get(hass).async_get_issue(DOMAIN, f"{entry.entry_id}_submeter_scale_1")
+        assert issue is not None and issue.data is not None
+        gone = await flows.async_init(DOMAIN, data={"issue_id": issue.issue_id})
+        assert (await hass.config_entries.async_remove(entry.entry_id))["require_restart"] is False
+        gone = await flows.async_configure(gone["flow_id"], {"medium": "gas", "unit": "m3", "exponent": "-3"})
+        assert gone["type"] is FlowResultType.ABORT and gone["reason"] == "channel_gone"
 
 
 async def readout_at(moment: datetime, counter: int) -> Readout:
@@ -231,6 +327,7 @@ async def test_each_reading_lands_in_the_hour_it_was_captured(
         title=f"Landis+Gyr {METER_NUMBER}",
         unique_id=METER_NUMBER,
         data={CONF_PORT: "/dev/null", CONF_TRANSPORT: TRANSPORT_DLMS, CONF_DLMS_BAUD: 2400, CONF_DLMS_PARITY: "E"},
+        options=GAS_AS_SENT,
     )
     entry.add_to_hass(hass)
     with patch.object(E450PushCoordinator, "start", pushed):
@@ -300,7 +397,7 @@ async def test_a_gas_total_never_dips_nor_drops_to_0_and_follows_a_swapped_meter
 ) -> None:
     async with submeters_meter() as meter:
         entry = await from_the_ui(hass, meter.port)
-        coordinator = entry.runtime_data
+        coordinator = await with_gas_as_sent(hass, entry)
         coordinator.update_interval = None
         gas = total_of(hass, 1)
         first = coordinator.data
