@@ -328,13 +328,19 @@ async def test_push_update_cost(hass: HomeAssistant) -> None:
     changed = [ours[entity_id] for entity_id in writes if entity_id in ours]
     plain, write_floor = await floor_like(hass, changed, "bench_push_floor")
 
+    profile = cProfile.Profile() if os.environ.get("E450_BENCH_PUSH_PROFILE") else None
+
     async def update(step: int) -> tuple[float, float, float]:
         raw = push_frame(step)
+        if profile is not None:
+            profile.enable()
         started, cpu = loop_time(), time.process_time()
         for push in listener.decoder.feed(raw, time.monotonic()):  # as PushListener.run does with each chunk
             listener.on_push(push)
         decoded = loop_time() - started
         await coordinator.async_refresh()  # runs to its end without waiting: the push is there
+        if profile is not None:
+            profile.disable()
         return loop_time() - started, decoded, time.process_time() - cpu
 
     updates, decodes, cpus, floors, update_writes, floor_writes = await alternate(hass, writes, update, write_floor)
@@ -345,6 +351,8 @@ async def test_push_update_cost(hass: HomeAssistant) -> None:
     RESULT["push_cpu_ms"] = least(cpus)  # processor time in all threads (the executor's work included)
     RESULT["push_ratio"] = round(RESULT["push_update_ms"] / RESULT["push_floor_ms"], 3)
     save()
+    if profile is not None:
+        profile.dump_stats(os.environ["E450_BENCH_PUSH_PROFILE"])
     print(
         f"\nPush meter, 30-register push decoded and published, least of {ROUNDS} rounds' medians of {PER_ROUND}: "
         f"{RESULT['push_update_ms']:.3f} ms of event-loop time ({median(update_writes):.0f} state writes; the decode "

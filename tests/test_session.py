@@ -10,6 +10,7 @@ from custom_components.e450.wire import (
     FramingError,
     NoAnswerError,
     ProtocolMode,
+    ReadoutRefusedError,
     ReadoutTimeoutError,
 )
 from custom_components.e450.wire.actions import Configure, Done, Drain, Send, Wait
@@ -215,6 +216,23 @@ def test_no_second_retry_and_checksum_error() -> None:
     assert script.sent.count(b"/?!\r\n") == 2  # one retry, not more
     with pytest.raises(FramingError):
         script.session.next_action(script.now)  # a failed session stays failed
+
+
+@pytest.mark.parametrize("after", [0.1, 1.0])
+def test_a_refused_readout_is_said_and_not_retried(after: float) -> None:
+    """An E550 or ZMD asked for its readout without a password answers the option select with a lone NAK, at
+    once (before the speed switch) or at the new speed: the read fails with that refusal (not "no data message"),
+    and the 300 Bd retry, meant for a failed speed switch, is not tried: a refusal would come again."""
+
+    def respond(sent: bytes, now: float, baud: int) -> list[tuple[float, bytes]]:
+        if sent.startswith(b"/?"):
+            return [(0.4, IDENT)]
+        return [(after, b"\x15\r\n")] if sent.startswith(b"\x06") else []
+
+    script = Script(Session(), respond=respond)
+    with pytest.raises(ReadoutRefusedError, match="refused the data readout"):
+        script.run()
+    assert script.sent.count(b"/?!\r\n") == 1
 
 
 def test_retry_disabled() -> None:

@@ -14,6 +14,7 @@ from .wire import (
     PortUnavailableError,
     PushMeter,
     PushProblem,
+    ReadoutRefusedError,
     ReadoutTimeoutError,
 )
 from .wire.errors import DlmsClientError
@@ -34,6 +35,8 @@ def error_key(err: MeterError, meter: MeterType | None = None) -> tuple[str, dic
         return "checksum", {}
     if isinstance(err, ReadoutTimeoutError):
         return "readout_timeout", {}
+    if isinstance(err, ReadoutRefusedError):
+        return "readout_refused", {}
     if isinstance(err, FramingError):
         return "framing", {}
     if isinstance(err, NoAnswerError):

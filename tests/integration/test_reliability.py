@@ -165,11 +165,14 @@ FAILS = {
     "no_answer", "garbage", "bad_bcc", "truncated", "drop_after_ident", "unplug", "dlms_port", "raw_bridge_drop",
     "nak_readout",  # an IEC entry: the meter refuses the readout (a DLMS client entry reads it: test_dlms_client.py)
 }  # fmt: skip
+# what the failed cycle says, where the fault has a message of its own
+REASONS = {"nak_readout": "readout_refused"}  # not "no data message": the meter said no
 
 
 @dataclass
 class Outcome:
     fault: str
+    reason: str | None = None  # the failed cycle's translation key
     failed_cycle: bool = False
     unavailable: bool = False
     recovered: bool = False
@@ -209,6 +212,7 @@ async def run_fault(
         await coordinator.async_refresh()
         await hass.async_block_till_done()
         outcome.failed_cycle = not coordinator.last_update_success
+        outcome.reason = getattr(coordinator.last_exception, "translation_key", None)
         state = hass.states.get("sensor.landis_gyr_e450_energy_import")
         outcome.unavailable = state is not None and state.state == STATE_UNAVAILABLE
         if dlms is not None:
@@ -268,6 +272,8 @@ def check(outcomes: list[Outcome]) -> None:
     for outcome in outcomes:
         failing = outcome.fault in FAILS
         assert outcome.failed_cycle is failing, outcome
+        if outcome.fault in REASONS:
+            assert outcome.reason == REASONS[outcome.fault], outcome
         assert outcome.unavailable is failing, outcome
         assert outcome.recovered, outcome
         assert outcome.port_free, outcome

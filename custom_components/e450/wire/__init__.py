@@ -21,6 +21,7 @@ from .errors import (
     PortProblem,
     PortUnavailableError,
     PushProblem,
+    ReadoutRefusedError,
     ReadoutTimeoutError,
 )
 from .iec62056.driver import read_meter, receive_telegram
@@ -70,6 +71,7 @@ __all__ = [
     "PushProblem",
     "Reading",
     "Readout",
+    "ReadoutRefusedError",
     "ReadoutTimeoutError",
     "Security",
     "SessionConfig",

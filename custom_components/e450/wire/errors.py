@@ -78,6 +78,11 @@ class ReadoutTimeoutError(MeterError):
     """The data message did not arrive, or stopped arriving, in time."""
 
 
+class ReadoutRefusedError(MeterError):
+    """The meter answered the data readout's option select with a lone NAK: it gives its data only after a
+    password, or only over DLMS (mode E meters such as the E550 and ZMD; docs/iec62056-21.md §4)."""
+
+
 class ProgrammingRefusedError(MeterError):
     """The meter would not do what programming mode asked of it: enter it, take the password, or give the load
     profile (``(ERROR)`` or NAK; docs/iec62056-21.md §7)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from ..errors import ChecksumError, FramingError, MeterError, ReadoutTimeoutError
+from ..errors import ChecksumError, FramingError, MeterError, ReadoutRefusedError, ReadoutTimeoutError
 from ..models import BccStatus
 from .frames import ACK, NAK, SOH, STX, split_data_message
 
@@ -82,6 +82,10 @@ class MessageAssembly:
         """Why the message did not come: nothing at all, bytes that are no message, or a message cut short."""
         if not self.frame_seen and frame_start(buffer) < 0 and not heard:
             return ReadoutTimeoutError(f"No data message from the meter within {first_byte_timeout:g} s at {baud} Bd")
+        if not self.frame_seen and bytes(buffer).strip(b"\r\n\x00") == bytes([NAK]):
+            return ReadoutRefusedError(
+                f"The meter refused the data readout at {baud} Bd (NAK): it wants a password, or reads over DLMS only"
+            )
         if frame_start(buffer) < 0:
             return FramingError(f"Received {len(buffer)} bytes at {baud} Bd but no data message")
         return ReadoutTimeoutError(f"The data message stopped arriving at {baud} Bd (truncated)")

@@ -19,10 +19,10 @@ from enum import Enum, auto
 from typing import Any, ClassVar, Final
 
 from ..actions import Action, Configure, Done, Drain, Send, Wait
-from ..errors import FramingError, MeterError, NoAnswerError
+from ..errors import FramingError, MeterError, NoAnswerError, ReadoutRefusedError
 from ..models import HdlcHandover, Identification, LoadProfile, ProtocolMode, Readout, Timings
 from .config import SessionConfig
-from .frames import BAUD_CHAR_C, INITIAL_BAUD, SOH, STX, build_ack, build_request
+from .frames import BAUD_CHAR_C, INITIAL_BAUD, NAK, SOH, STX, build_ack, build_request
 from .transcript import find_identification
 
 REACTION_TIME: Final = 0.2  # tr, §6.3.14: the meter's (and our) minimum pause before answering
@@ -279,6 +279,9 @@ class SignOn:
             return self._begin(now, unsolicited=True)
         if (waiting := self._wait(now, self._deadline)) is not None:
             return waiting
+        if self.MODE_CONTROL == "0" and bytes(self._buffer).strip(b"\r\n\x00") == bytes([NAK]):
+            # the meter refused the readout at once, at the old speed (E550, ZMD without a password)
+            return self._fail(now, ReadoutRefusedError(f"The meter refused the data readout at {self._baud} Bd (NAK)"))
         target = self._target_baud()
         self._begin(now, unsolicited=False)
         if target != self._baud:
@@ -316,6 +319,7 @@ class SignOn:
         if (
             self.config.retry_at_300
             and not self._retried
+            and not isinstance(error, ReadoutRefusedError)  # a refusal is no line fault: it would come again
             and identification is not None
             and identification.mode is ProtocolMode.C
             and self._baud != INITIAL_BAUD
