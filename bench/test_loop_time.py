@@ -28,6 +28,7 @@ to a round); update and floor alternate within each round.
 
     E450_BENCH_JSON=out.json      write {"update_ms": …, "floor_ms": …, "push_update_ms": …, …} there
     E450_BENCH_PROFILE=out.prof   write a cProfile of the IEC updates there (pstats format)
+    E450_BENCH_PUSH_PROFILE=out.prof   the same of the push updates
 """
 
 from __future__ import annotations
