@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+import random
 import struct
+from typing import Any
+from unittest.mock import patch
 
 import pytest
 
-from custom_components.e450.wire import DlmsError, Layout
+from custom_components.e450.wire import DlmsError, Layout, PushDecoder, Reading
 from custom_components.e450.wire.dlms.axdr import decode_all
+from custom_components.e450.wire.dlms.push import described
 from custom_components.e450.wire.dlms.push.bodies import decode_body
-from custom_components.e450.wire.dlms.push.described import redacted
+from custom_components.e450.wire.dlms.push.shape import redacted
+from simulator.dlms_push import CYCLING, LAYOUTS, push_frame
+from simulator.profiles import MeterState
+
+from .dlms_vectors import all_vectors, vector
 
 
 def obis(text: str) -> bytes:
@@ -200,3 +209,76 @@ def test_a_structure_of_class_obis_attribute_and_a_list_is_walked_as_any_other()
         structure(obis("1.0.2.7.0.255"), u32(6)),
     )
     assert readings(body) == {"1.7.0": (7, "W"), "2.7.0": (6, "W")}
+
+
+def walked_bodies() -> list[bytes]:
+    """Every body the decoder walks for registers in the real captures (tests/fixtures/dlms) and the simulator's
+    pushes of every layout."""
+    bodies: dict[bytes, None] = {}
+    walk = described._registers
+
+    def spy(body: bytes, **kwargs: Any) -> described.Registers | None:
+        bodies[bytes(body)] = None
+        return walk(body, **kwargs)
+
+    with patch.object(described, "_registers", spy):
+        for name in all_vectors():
+            source = vector(name)
+            if source.data:
+                PushDecoder(source.key("EK"), source.key("AK")).feed(source.data)
+        for layout in (*LAYOUTS, *CYCLING):
+            PushDecoder().feed(push_frame(MeterState(), datetime(2026, 12, 6, 12), 7, layout=layout, security="none"))
+    return list(bodies)
+
+
+def test_a_body_in_the_layout_of_the_last_is_read_as_a_walk_reads_it() -> None:
+    """Each body's template, given the body with other numbers and date-times in its values' places, gives what a
+    walk of that body gives; a body that differs outside its values is left to the walk."""
+    rng = random.Random(2026)
+    templated = 0
+    for body in walked_bodies():
+        slots = described.Slots()
+        registers = described._registers(body, quirks=False, slots=slots)
+        if registers is None or not registers.described:
+            continue
+        template = described.Template.of(body, registers, slots)
+        if template is None:
+            continue
+        templated += 1
+        assert template.read(body) == registers
+        places = sorted({slot for _, slot in (*slots.entries, *slots.elements)})
+        for _ in range(20):
+            moved = bytearray(body)
+            for offset, code in places:
+                size = struct.calcsize(f">{code}")
+                moved[offset : offset + size] = rng.randbytes(size)
+            if any(code in "fd" for _, code in places):
+                continue  # a random float may be NaN, which compares unequal to itself
+            assert template.read(bytes(moved)) == described._registers(bytes(moved), quirks=False), body.hex()
+        for offset in rng.sample(range(len(body)), min(10, len(body))):
+            if any(start <= offset < start + struct.calcsize(f">{code}") for start, code in places):
+                continue
+            changed = bytearray(body)
+            changed[offset] ^= 0x01
+            assert template.read(bytes(changed)) is None  # another layout: walked
+    assert templated >= 10
+
+
+def test_the_decoder_reads_a_pushed_list_again_from_its_template() -> None:
+    described._TEMPLATES.clear()
+    frames = [
+        push_frame(
+            MeterState(import_kwh=kwh, voltages=volts), datetime(2026, 12, 6, 12), 1, layout="aidon", security="none"
+        )
+        for kwh, volts in ((12345.678, (230.0, 231.0, 229.0)), (12345.912, (232.0, 230.5, 229.5)))
+    ]
+    with patch.object(described, "_registers", wraps=described._registers) as walk:
+        first = PushDecoder().feed(frames[0])
+        assert walk.call_count == 1
+        second = PushDecoder().feed(frames[1])
+        assert walk.call_count == 1  # the second push's body: no walk
+    assert first[0].readout is not None and second[0].readout is not None
+    assert second[0].readout.number("1.8.0") == Reading(12345912, "Wh") != first[0].readout.number("1.8.0")
+    assert second[0].readout.number("32.7.0") == Reading(232.0, "V")
+    described._TEMPLATES.clear()
+    assert second[0].readout == PushDecoder().feed(frames[1])[0].readout  # as a walk reads it

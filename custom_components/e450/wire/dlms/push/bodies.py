@@ -34,8 +34,9 @@ from ..axdr import (
 )
 from ..units import Scaling, scaler_unit
 from .czech import elements as czech_elements
-from .described import DATE_TIME_OCTETS, Registers, find_registers, shape
+from .described import DATE_TIME_OCTETS, Registers, find_registers
 from .positional import CLOCK, DATE, PROFILES, TIME, UNKNOWN, Fields
+from .shape import shape
 
 CLASS_DATA: Final = 1
 CLASS_REGISTER: Final = 3
@@ -97,6 +98,26 @@ def _register(address: str, scaling: Scaling | None) -> tuple[str, str | None, s
     return code, history, scaling.unit, scaling.exponent
 
 
+@lru_cache(maxsize=4096, typed=True)  # typed: 1 and 1.0 are written "1" and "1.0"
+def _number(
+    address: str, value: int | float, scaling: Scaling | None, convention: str | None
+) -> tuple[DataSet, RegisterScale | None]:
+    """A register's number as a data set, with the note of where its scale came from when the body did not send
+    it. Cached: a register that reads as in the last push is the very data set made then (whoever compares two
+    readouts finds it unchanged by identity), and costs a lookup."""
+    code, history, unit, exponent = _register(address, scaling)
+    if exponent:
+        number = scaled(value, exponent)
+        text = scaled_text(value, exponent, number)
+    else:  # times 10**0 is the value itself
+        number, text = value, repr(value)
+    dataset = _dataset(address, (_value(text, unit),), code, history, number)
+    if history is None and (scaling is None or convention is not None) and (unit or exponent):
+        origin = Scale.ASSUMED if convention is None else Scale.CONVENTION
+        return dataset, _note(origin, value, exponent, unit, convention)
+    return dataset, None
+
+
 class _Builder:
     def __init__(self) -> None:
         self.datasets: list[DataSet] = []
@@ -109,20 +130,15 @@ class _Builder:
     ) -> None:
         """A register's value (an A-XDR tag and the value :class:`..axdr.Data` holds for it). ``scaling``: the
         body's, or the ``convention``'s (a positional profile) that names it; ``None``: the OBIS table's, assumed."""
-        code, history, unit, exponent = _register(address, scaling)
+        if tag in NUMERIC and isinstance(value, int | float):  # most of a push: first
+            dataset, note = _number(address, value, scaling, convention)
+            self.datasets.append(dataset)
+            if note is not None:
+                self.scales[dataset.obis] = note
+            return
+        code, history, _, _ = _register(address, scaling)
         if tag == DATE_TIME or (tag == OCTET_STRING and code == "1.0.0" and len(value) == 12):  # type: ignore[arg-type]
             self.add_clock(value)
-            return
-        if tag in NUMERIC and isinstance(value, int | float):
-            if exponent:
-                number = scaled(value, exponent)
-                text = scaled_text(value, exponent, number)
-            else:  # times 10**0 is the value itself
-                number, text = value, repr(value)
-            self.datasets.append(_dataset(address, (_value(text, unit),), code, history, number))
-            if history is None and (scaling is None or convention is not None) and (unit or exponent):
-                origin = Scale.ASSUMED if convention is None else Scale.CONVENTION
-                self.scales[code] = _note(origin, value, exponent, unit, convention)
             return
         if tag == BOOLEAN:
             self.datasets.append(

@@ -18,7 +18,7 @@ values: a push of thirty registers is read in well under the 0.2 ms budget (docs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import struct
 from typing import Final
 
@@ -161,32 +161,44 @@ def _descriptor(data: bytes, at: int) -> tuple[Entry, int] | None:
 
 
 def _walk(
-    data: bytes, pos: int, depth: int, found: list[Entry], top: list[tuple[int, object]] | None, quirks: bool = False
+    data: bytes,
+    pos: int,
+    depth: int,
+    found: list[Entry],
+    top: list[tuple[int, object]] | None,
+    quirks: bool = False,
+    slots: Slots | None = None,
 ) -> int:
     """Walk the array or structure at ``pos`` for registers; return the position after it. ``top`` collects what
-    each element is (only for the body itself)."""
+    each element is (only for the body itself); ``slots`` where each value lies, for a :class:`Template`."""
     if depth > MAX_DEPTH:
         return decode(data, pos, depth)[1]  # deeper than registers are looked for: passed over whole
     count, at = _count(data, pos + 1)
     if data[pos] == STRUCTURE and count == 4 and (end := _four(data, at, depth, found)) is not None:
+        if slots is not None:
+            slots.usable = False  # what _four makes of a structure depends on its numbers, not only its layout
         return end
     size = len(data)
     code: bytes | None = None  # an OBIS code waiting for its value
     value: tuple[int, object] | None = None  # its value, waiting to see whether a scaler_unit follows
+    value_slot: Slot | None = None
     for index in range(count):
         tag = data[at]
         item: object
+        slot: Slot | None
         if quirks and index == 0 and (described := _descriptor(data, at)) is not None:
             found.append(described[0])
             at = described[1]
             continue
         if quirks and (swapped := _swapped_obis(data, at)) is not None:
-            tag, item, at = OCTET_STRING, swapped, at + 8
+            tag, item, at, slot = OCTET_STRING, swapped, at + 8, None
         elif tag in _CONTAINERS:
             if value is not None:  # OBIS, value, and now: a scaler_unit, or the next element
                 assert code is not None
                 unit = _scaler_unit(data, at)
                 found.append((code, *value, None if unit is None else unit[0]))
+                if slots is not None and value_slot is not None:
+                    slots.entries.append((len(found) - 1, value_slot))
                 value = code = None
                 if unit is not None:
                     at = unit[1]
@@ -196,35 +208,45 @@ def _walk(
             code = None  # an OBIS code followed by a structure is no register's
             if top is not None:
                 top.append((tag, None))
-            at = _walk(data, at, depth + 1, found, None, quirks)
+            at = _walk(data, at, depth + 1, found, None, quirks, slots)
             continue
         elif (fixed := FIXED.get(tag)) is not None:  # the numbers: most of a push, read here
             item = fixed.unpack_from(data, at + 1)[0]
+            slot = (at + 1, fixed.format[1:])
             at += 1 + fixed.size
         elif tag == OCTET_STRING and (length := data[at + 1]) < 0x80:
             item = data[at + 2 : at + 2 + length]
+            # a date-time moves with every push; any other string (an OBIS code, a name) is part of the layout
+            slot = (at + 2, f"{length}s") if length == DATE_TIME_OCTETS else None
             at += 2 + length
             if at > size:
                 raise IndexError(at)
         else:
             tag, item, at = leaf(data, at)
+            slot = None
         if value is not None:  # OBIS, value, then no scaler_unit
             assert code is not None
             found.append((code, *value, None))
+            if slots is not None and value_slot is not None:
+                slots.entries.append((len(found) - 1, value_slot))
             value = code = None
         if code is not None:
-            value = (tag, item)
+            value, value_slot = (tag, item), slot
         elif tag == OCTET_STRING and _obis(item):  # type: ignore[arg-type]
             code = item  # type: ignore[assignment]
         if top is not None:
             top.append((tag, item))
+            if slots is not None and slot is not None:
+                slots.elements.append((len(top) - 1, slot))
     if value is not None:
         assert code is not None
         found.append((code, *value, None))
+        if slots is not None and value_slot is not None:
+            slots.entries.append((len(found) - 1, value_slot))
     return at
 
 
-def _registers(body: bytes, *, quirks: bool) -> Registers | None:
+def _registers(body: bytes, *, quirks: bool, slots: Slots | None = None) -> Registers | None:
     found: list[Entry] = []
     top: list[tuple[int, object]] = []
     values = 0
@@ -232,7 +254,7 @@ def _registers(body: bytes, *, quirks: bool) -> Registers | None:
         end = 0
         while end < len(body) and (values == 0 or body[end] in _CONTAINERS):
             if body[end] in _CONTAINERS:
-                end = _walk(body, end, 0, found, top if values == 0 else None, quirks)
+                end = _walk(body, end, 0, found, top if values == 0 else None, quirks, slots)
             else:
                 end = leaf(body, end)[2]
             values += 1
@@ -247,72 +269,92 @@ def find_registers(body: bytes) -> Registers | None:
     """Walk a body's A-XDR bytes for the registers it describes, building them directly (no tree of values);
     ``None`` when the bytes are not well-formed values (:func:`..axdr.decode_all` then says why). Several arrays
     or structures one after the other are walked as one body; a body that does not decode as it should is walked
-    once more with the firmware quirks of :func:`_quirk` allowed."""
-    registers = _registers(body, quirks=False)
-    if registers is None or not registers.described:
-        registers = _registers(body, quirks=True) or registers
-    return registers
+    once more with the firmware quirks of :func:`_quirk` allowed.
+
+    A meter pushes the same list again and again with new numbers: a body in the layout of the last one of its
+    length is read from that one's :class:`Template`, without a walk."""
+    size = len(body)
+    if (template := _TEMPLATES.get(size)) is not None and (registers := template.read(body)) is not None:
+        return registers
+    slots = Slots()
+    registers = _registers(body, quirks=False, slots=slots)
+    if registers is not None and registers.described:
+        if (made := Template.of(body, registers, slots)) is not None:
+            if len(_TEMPLATES) >= MAX_TEMPLATES:
+                _TEMPLATES.clear()
+            _TEMPLATES[size] = made
+        return registers
+    return _registers(body, quirks=True) or registers
 
 
-_NAMES: Final = {
-    0x00: "null",
-    0x01: "array",
-    0x02: "structure",
-    0x03: "boolean",
-    0x04: "bit-string",
-    0x05: "int32",
-    0x06: "uint32",
-    0x09: "octet-string",
-    0x0A: "visible-string",
-    0x0C: "utf8-string",
-    0x0D: "bcd",
-    0x0F: "int8",
-    0x10: "int16",
-    0x11: "uint8",
-    0x12: "uint16",
-    0x14: "int64",
-    0x15: "uint64",
-    0x16: "enum",
-    0x17: "float32",
-    0x18: "float64",
-    0x19: "date-time",
-    0x1A: "date",
-    0x1B: "time",
-}
-SHAPE_ITEMS: Final = 8  # elements shown per level; the rest is counted
+# A value's place in a body: its offset and its struct format character(s) (``"I"``, ``"12s"``)
+Slot = tuple[int, str]
+MAX_TEMPLATES: Final = 16  # layouts remembered, by body length (a meter pushes one to three lists)
 
 
-def shape(data: Data, depth: int = 2) -> str:
-    """The types and lengths of a value, for telling a user (and us) what a push the decoder did not know looked
-    like, without its content: ``structure(3)[uint32, octet-string(6), array(2)[…]]``."""
-    name = _NAMES.get(data.tag, f"0x{data.tag:02x}")
-    if data.tag in (ARRAY, STRUCTURE):
-        items = data.items
-        if depth <= 0 or not items:
-            return f"{name}({len(items)})"
-        inner = ", ".join(shape(item, depth - 1) for item in items[:SHAPE_ITEMS])
-        more = f", … {len(items) - SHAPE_ITEMS} more" if len(items) > SHAPE_ITEMS else ""
-        return f"{name}({len(items)})[{inner}{more}]"
-    if isinstance(data.value, bytes | str):
-        return f"{name}({len(data.value)})"
-    return name
+@dataclass(slots=True)
+class Slots:
+    """Where a walk found each value it read: of the registers (by index) and of the body's own elements."""
+
+    entries: list[tuple[int, Slot]] = field(default_factory=list)
+    elements: list[tuple[int, Slot]] = field(default_factory=list)
+    usable: bool = True  # False: what the walk found depends on more than the layout (a four-element structure)
 
 
-def redacted(data: Data, depth: int = MAX_DEPTH + 2) -> object:
-    """A body as JSON for a report of a push the decoder did not know: types, numbers, OBIS codes and date-times
-    kept, every other string replaced by its type and length (serial numbers, names, keys never leave the
-    machine). Deeper levels than ``depth`` are summarised by :func:`shape`."""
-    name = _NAMES.get(data.tag, f"0x{data.tag:02x}")
-    if data.tag in (ARRAY, STRUCTURE):
-        if depth <= 0:
-            return shape(data, 0)
-        return {name: [redacted(item, depth - 1) for item in data.items]}
-    raw = data.value
-    if looks_like_obis(data):
-        assert isinstance(raw, bytes)
-        return {"obis": f"{raw[0]}-{raw[1]}:{raw[2]}.{raw[3]}.{raw[4]}.{raw[5]}"}
-    if isinstance(raw, bytes) and data.tag == OCTET_STRING and len(raw) == DATE_TIME_OCTETS:
-        return {name: raw.hex()}  # a date-time: when, not who
-    if isinstance(raw, bytes | str):
-        return f"{name}({len(raw)})"
-    return {name: raw}
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A body's layout as a walk found it: every byte but the values' (the tags, lengths, OBIS codes, scaler_units,
+    names) and where the values lie (fixed-size numbers, date-times). A body with the same bytes outside the values
+    describes the same registers with its own values: one ``struct`` call reads them all, and the layout bytes
+    come with them, to be compared. The walk depends on nothing else (a four-element structure, which it reads by
+    its numbers, makes no template); tests/test_described.py holds the two ways to the same registers."""
+
+    layout: struct.Struct  # layout bytes and values, alternating: b"…", value, b"…", …, b"…"
+    fixed: tuple[bytes, ...]  # the layout bytes of the body the template was made from
+    registers: Registers
+    entries: tuple[tuple[int, int], ...]  # (register index, value index)
+    elements: tuple[tuple[int, int], ...]  # (element index, value index)
+
+    @classmethod
+    def of(cls, body: bytes, registers: Registers, slots: Slots) -> Template | None:
+        """The template of a walked body (``None`` when its registers depend on more than its layout)."""
+        if not slots.usable:
+            return None
+        places = sorted({slot for _, slot in (*slots.entries, *slots.elements)})
+        formats, position = [">"], 0
+        for offset, code in places:
+            formats.append(f"{offset - position}s{code}")
+            position = offset + struct.calcsize(f">{code}")
+        formats.append(f"{len(body) - position}s")
+        layout = struct.Struct("".join(formats))
+        index = {slot: number for number, slot in enumerate(places)}
+        return cls(
+            layout,
+            layout.unpack_from(body)[0::2],
+            registers,
+            tuple((entry, index[slot]) for entry, slot in slots.entries),
+            tuple((element, index[slot]) for element, slot in slots.elements),
+        )
+
+    def read(self, body: bytes) -> Registers | None:
+        """The registers of ``body`` when it has this layout, with its values; ``None`` when it has another."""
+        if len(body) != self.layout.size:
+            return None
+        fields = self.layout.unpack_from(body)
+        if fields[0::2] != self.fixed:
+            return None
+        values = fields[1::2]
+        entries = list(self.registers.entries)
+        for entry, number in self.entries:
+            code, tag, _, scaled = entries[entry]
+            entries[entry] = (code, tag, values[number], scaled)
+        elements = self.registers.elements
+        if self.elements:
+            changed = list(elements)
+            for element, number in self.elements:
+                changed[element] = (changed[element][0], values[number])
+            elements = tuple(changed)
+        return Registers(tuple(entries), elements, self.registers.single)
+
+
+_TEMPLATES: dict[int, Template] = {}

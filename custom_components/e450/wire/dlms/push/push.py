@@ -32,8 +32,8 @@ from ..apdu import (
 from ..axdr import decode_all
 from ..cipher import decrypt, parse_glo_ciphered
 from .bodies import decode_body
-from .described import redacted
 from .raw import RawReader, apdu_end
+from .shape import redacted
 
 _LOGGER = logging.getLogger(__name__)
 
