@@ -225,8 +225,10 @@ def walked_bodies() -> list[bytes]:
         for name in all_vectors():
             source = vector(name)
             if source.data:
+                described._TEMPLATES.clear()  # a template of an earlier body would spare this one its walk
                 PushDecoder(source.key("EK"), source.key("AK")).feed(source.data)
         for layout in (*LAYOUTS, *CYCLING):
+            described._TEMPLATES.clear()
             PushDecoder().feed(push_frame(MeterState(), datetime(2026, 12, 6, 12), 7, layout=layout, security="none"))
     return list(bodies)
 
