@@ -563,6 +563,12 @@ def test_the_sub_meters_are_read_as_a_push_carries_them() -> None:
     again = Wire(profile="e450-client-submeters")
     next_read = again.run(DlmsClient(ClientConfig(registers=(), offered=offered), scalers))
     assert isinstance(next_read, Readout) and submeters(next_read) == (gas, water)
+    # gurux reads the requests as asking for the M-Bus client's device type and the reading's status and capture time
+    asked = "".join(translate(frame) for frame in wire.sent)
+    assert "Error" not in asked
+    for class_id, name, attribute in (("0048", "0001180100FF", "09"), ("0004", "0002180201FF", "05")):
+        descriptor = f'<ClassId Value="{class_id}" /><InstanceId Value="{name}" /><AttributeId Value="{attribute}" />'
+        assert descriptor in re.sub(r">\s+<", "><", asked), descriptor
     scaler = scaler_of(register("0-1:24.2.1", 4))
     assert scaler is not None and any(scaler.encode() in frame for frame in wire.sent)
     assert not any(scaler.encode() in frame for frame in again.sent)  # read once, kept
