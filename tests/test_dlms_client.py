@@ -4,13 +4,14 @@ the simulated meter's server in-process with a fake clock (every timing path, ev
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 import random
 import re
 
 from gurux_dlms import GXDLMSClient
 import pytest
 
-from custom_components.e450.wire import PushDecoder, Readout
+from custom_components.e450.wire import PushDecoder, Readout, Timings
 from custom_components.e450.wire.actions import Configure, Done, Drain, Send, Wait
 from custom_components.e450.wire.dlms.axdr import (
     BIT_STRING,
@@ -19,6 +20,7 @@ from custom_components.e450.wire.dlms.axdr import (
     NULL,
     OCTET_STRING,
     STRUCTURE,
+    UINT8,
     UINT32,
     VISIBLE_STRING,
     Data,
@@ -572,6 +574,36 @@ def test_the_sub_meters_are_read_as_a_push_carries_them() -> None:
     scaler = scaler_of(register("0-1:24.2.1", 4))
     assert scaler is not None and any(scaler.encode() in frame for frame in wire.sent)
     assert not any(scaler.encode() in frame for frame in again.sent)  # read once, kept
+
+
+def test_a_channel_the_meter_answers_in_part() -> None:
+    """A refused device type, status or capture time, or a refused reading, leaves out what is missing and keeps
+    the rest; a device type alone still counts as read."""
+    offered = ((72, "0-1:24.1.0"), (4, "0-1:24.2.1"), (4, "0-2:24.2.1"), (72, "0-2:24.1.0"))
+    read = RegisterRead(offered=offered)
+    read.begin(Association(Conformance.MULTIPLE_REFERENCES, 0x200), 20)
+    refused = DataAccessResult.OBJECT_UNDEFINED
+    answers = {
+        register("0-1:24.1.0", 72): refused,
+        register("0-1:24.2.1", 4): Data(UINT32, 30545),
+        scaler_of(register("0-1:24.2.1", 4)): Data(STRUCTURE, (Data(UINT8, 3), Data(UINT8, 13))),  # not a scaler
+        Attribute(4, obis_bytes("0-1:24.2.1"), 4): refused,
+        Attribute(4, obis_bytes("0-1:24.2.1"), 5): Data(OCTET_STRING, bytes.fromhex("07EA0305FF0E0000FF800000")),
+        register("0-2:24.2.1", 4): refused,
+        register("0-2:24.1.0", 72): Data(UINT8, 7),
+    }
+    for request in iter(read.next_request, None):
+        read.answered(request, tuple(answers.get(attribute, refused) for attribute in request.attributes))
+    readout = read.result(None, Timings())
+    assert readout.attributes == {("0-1:24.2.1", 5): datetime(2026, 3, 5, 14, 0), ("0-2:24.1.0", 9): 7}
+    gas, water = submeters(readout)
+    assert gas == SubMeter(1, None, 30545, captured=datetime(2026, 3, 5, 14, 0))
+    assert water == SubMeter(2, None, None, medium=Medium.WATER, device_type=7)
+    only_medium = RegisterRead(offered=((72, "0-2:24.1.0"),))
+    only_medium.begin(Association(0, 0x200), 1)
+    for request in iter(only_medium.next_request, None):
+        only_medium.answered(request, tuple(answers.get(attribute, refused) for attribute in request.attributes))
+    assert only_medium.result(None, Timings()).attributes == {("0-2:24.1.0", 9): 7}
 
 
 def test_long_answers_come_in_hdlc_segments() -> None:
