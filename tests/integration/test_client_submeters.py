@@ -9,19 +9,15 @@ from typing import Any
 
 from homeassistant.components.recorder import Recorder
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
-from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.e450.const import CONF_REGISTERS, CONF_RESCALE_PENDING, CONF_TRANSPORT, DOMAIN, TRANSPORT_CLIENT
 from custom_components.e450.coordinator import E450ReadCoordinator
-from custom_components.e450.rescale import period_compiled
 from custom_components.e450.submeter_settings import CONF_SUBMETERS
 from simulator import MeterSimulator
 from simulator.dlms_push import GAS_SERIAL, LOGICAL_DEVICE_NAME, METER_NUMBER, WATER_SERIAL, submeter_readings
@@ -29,14 +25,13 @@ from simulator.registers import FROZEN_TIME
 
 from .conftest import meter_device
 from .test_dlms_client import configure, user_flow
-from .test_submeters import compile_now, mock_recorder_before_hass, validate  # noqa: F401 - the fixture applies
-
-
-def total_of(hass: HomeAssistant, channel: int) -> str:
-    """A channel's total, keyed by the entry's unique id: the meter's logical device name."""
-    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{LOGICAL_DEVICE_NAME}_0-{channel}:24.2.1")
-    assert entity_id is not None
-    return entity_id
+from .test_submeters import (  # noqa: F401 - the recorder fixture applies here too
+    compile_now,
+    held_until_compiled,
+    mock_recorder_before_hass,
+    total_of,
+    validate,
+)
 
 
 async def test_a_client_entry_reads_its_sub_meters_settled_by_the_meter(
@@ -72,7 +67,7 @@ async def test_a_client_entry_reads_its_sub_meters_settled_by_the_meter(
 
         # medium and scale from the meter (device type, scaler_unit m³ × 10^-3): settled, no repair issue
         captured, gas_litres, water_litres = submeter_readings(FROZEN_TIME)
-        gas, water = total_of(hass, 1), total_of(hass, 2)
+        gas, water = total_of(hass, 1, LOGICAL_DEVICE_NAME), total_of(hass, 2, LOGICAL_DEVICE_NAME)
         for entity_id, litres, device_class in ((gas, gas_litres, "gas"), (water, water_litres, "water")):
             state = hass.states.get(entity_id)
             assert state is not None and float(state.state) == litres / 1000
@@ -112,13 +107,8 @@ async def test_a_client_entry_reads_its_sub_meters_settled_by_the_meter(
         options: dict[str, Any] = dict(entry.options)
         assert options[CONF_SUBMETERS]["1"] == {"medium": "gas", "unit": None, "exponent": None}  # as the meter says
         assert options[CONF_RESCALE_PENDING] == ["0-2:24.2.1"]
-        coordinator = entry.runtime_data
-        assert isinstance(coordinator, E450ReadCoordinator) and "0-2:24.2.1" in coordinator.holding
-        assert hass.states.get(water).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+        assert isinstance(entry.runtime_data, E450ReadCoordinator)
+        await held_until_compiled(hass, entry, "0-2:24.2.1", water, gas)
         assert float(hass.states.get(gas).state) == gas_litres / 1000  # type: ignore[union-attr]
-        async_fire_time_changed(hass, period_compiled(dt_util.utcnow()))
-        await hass.async_block_till_done()
-        await async_wait_recording_done(hass)
-        assert coordinator.holding == set() and entry.options[CONF_RESCALE_PENDING] == []
         assert float(hass.states.get(water).state) == water_litres / 100  # type: ignore[union-attr]
         assert await hass.config_entries.async_unload(entry.entry_id)
