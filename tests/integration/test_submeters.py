@@ -311,6 +311,35 @@ async def test_a_total_an_earlier_version_showed_at_a_guessed_scale_restarts_its
         assert gone["type"] is FlowResultType.ABORT and gone["reason"] == "channel_gone"
 
 
+async def test_a_restart_before_the_period_ended_restarts_the_statistics_once(hass: HomeAssistant) -> None:
+    """Home Assistant restarted while a guessed total's restart was pending: the entry holds it again from its
+    options (__init__.py), and the total restored with its old number does not ask a second time."""
+    gas = f"sensor.gas_meter_{GAS_SERIAL}"
+    stored = {"native_value": 30545.0, "native_unit_of_measurement": "m³", "exponent": 0}
+    mock_restore_cache_with_extra_data(hass, [(State(gas, "30545.0", {"unit_of_measurement": "m³"}), stored)])
+    async with submeters_meter() as meter:
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            unique_id=METER_NUMBER,
+            data={CONF_PORT: meter.port, CONF_TRANSPORT: TRANSPORT_DLMS, CONF_DLMS_BAUD: 2400, CONF_DLMS_PARITY: "E"},
+            options={CONF_RESCALE_PENDING: ["0-1:24.2.1"]},
+        )
+        entry.add_to_hass(hass)
+        er.async_get(hass).async_get_or_create(
+            "sensor", DOMAIN, f"{METER_NUMBER}_0-1:24.2.1", suggested_object_id=gas.split(".")[1]
+        )
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.runtime_data.holding == {"0-1:24.2.1"}
+        assert entry.options[CONF_RESCALE_PENDING] == ["0-1:24.2.1"]
+        with patch("custom_components.e450.rescale.restart_statistics") as restart:
+            async_fire_time_changed(hass, period_compiled(dt_util.utcnow()))
+            await hass.async_block_till_done()
+        restart.assert_called_once_with(hass, METER_NUMBER, {"0-1:24.2.1"})
+        assert entry.options[CONF_RESCALE_PENDING] == [] and entry.runtime_data.holding == set()
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def readout_at(moment: datetime, counter: int) -> Readout:
     """The simulated E450's push at ``moment`` (the meter's local time, naive)."""
     (push,) = PushDecoder().feed(push_frame(MeterState(), moment, counter, layout="swiss-submeters", security="none"))
