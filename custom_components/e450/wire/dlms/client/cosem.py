@@ -29,7 +29,7 @@ from ..axdr import (
     obis_bytes,
     obis_text,
 )
-from ..units import CAPTURE_TIME, Scaling, attribute_value, scaler_unit
+from ..units import CAPTURE_TIME, SCALER_UNIT, Scaling, attribute_value, scaler_unit
 from .get import Attribute, Result
 
 DATA: Final = 1
@@ -41,7 +41,6 @@ CLOCK: Final = 8
 ASSOCIATION_LN: Final = 15
 MBUS_CLIENT: Final = 72
 VALUE: Final = 2
-SCALER_UNIT: Final = 3
 REGISTER_CLASSES: Final = frozenset({REGISTER, EXTENDED_REGISTER})
 # where each class keeps its scaler_unit (Blue Book: register and extended register 3, demand register 4)
 SCALER_ATTRIBUTES: Final = {REGISTER: SCALER_UNIT, EXTENDED_REGISTER: SCALER_UNIT, DEMAND_REGISTER: 4}

@@ -14,9 +14,9 @@ from typing import Final, Protocol
 
 from ...errors import ClientProblem, DlmsClientError
 from ...models import BccStatus, DataSet, Identification, LoadProfile, Readout, Timings
-from ...submeters import CLIENT_CODE, SCALER_UNIT, VALUE_CODE
+from ...submeters import CLIENT_CODE, VALUE_CODE
 from ..axdr import obis_text
-from ..units import Scaling
+from ..units import SCALER_UNIT, Scaling
 from .association import Association, Conformance
 from .cosem import (
     CLOCK_TIME,
