@@ -4,7 +4,8 @@ lists them all. Two families: E450-like over logical names (association LN, clas
 maximum demand (extended register, class 4), the current average demand (demand register, class 5), the active
 tariff and the HLS client's frame counter; and ZMD-like (Landis+Gyr ZMD/ZxD/E650) over short names, with more
 tariffs, the power factor per phase, a maximum demand and the SN association (class 12 at base name 0xFA00) listing
-every object with its base name (docs/dlms-client.md §9).
+every object with its base name (docs/dlms-client.md §9). An E450 may also have M-Bus sub-meters: a gas meter on
+channel 1 and a water meter on channel 2 (docs/mbus-submeters.md §1, §7), with the readings its pushes carry.
 
 Values come from the same :class:`~.profiles.MeterState` the IEC readout and the pushes show, so the three paths
 agree. A-XDR is built with the wire package's encoder (a builder, shared as the design allows).
@@ -33,7 +34,7 @@ from custom_components.e450.wire.dlms.axdr import (
     obis_bytes,
 )
 
-from .dlms_push import LOGICAL_DEVICE_NAME, METER_NUMBER, cosem_datetime
+from .dlms_push import GAS_SERIAL, LOGICAL_DEVICE_NAME, METER_NUMBER, WATER_SERIAL, cosem_datetime, submeter_readings
 from .registers import PROFILE_ENTRIES, PROFILE_PERIOD, Registers
 
 
@@ -64,6 +65,11 @@ SN_FIRST_BASE: Final = 0x2000  # where this meter's base names start
 SN_SPACING: Final = 0x68  # base names this far apart: room for every attribute and method of class 7
 POWER_FACTOR: Final = 980  # 0.980 at 10^-3, on every phase
 MAXIMUM_DEMAND_W: Final = 4210
+MBUS_CLIENT_VERSION: Final = 1  # the M-Bus client (class 72) of the Blue Book's current edition
+M3: Final = 13  # the DLMS unit "m³" (volume)
+# the sub-meters an E450 with M-Bus reads: (channel, serial number, EN 13757-3 medium); gas on 1, water on 2 as
+# dlms_push.submeter_readings has them
+SUBMETERS: Final = ((1, GAS_SERIAL, 0x03), (2, WATER_SERIAL, 0x07))
 
 
 def meter_time(raw: object) -> datetime | None:
@@ -113,11 +119,13 @@ class CosemObject:
 class CosemObjects:
     """The meter's objects, keyed by (class, logical name); over short names also by base name."""
 
-    def __init__(self, registers: Registers, *, short_names: bool = False) -> None:
+    def __init__(self, registers: Registers, *, short_names: bool = False, submeters: bool = False) -> None:
         self.registers = registers
         self.short_names = short_names
         self.invocation_counter = -1  # the last the HLS client used (0-0:43.1.0 shows it; cosem_server.py keeps it)
         objects = self._zmd() if short_names else self._e450()
+        if submeters:
+            objects[-1:-1] = self._submeters()  # before the load profile, as an E450 lists its channels
         if short_names:
             association = CosemObject(12, 2, obis_bytes("0-0:40.0.0"), {1: self._name("0-0:40.0.0"), 2: self._sn_list})
         else:
@@ -283,6 +291,42 @@ class CosemObjects:
                 5: lambda: _octets(cosem_datetime(self._now().replace(day=1, hour=18, minute=15, second=0))),
             },
         )
+
+    def _submeters(self) -> list[CosemObject]:
+        """The sub-meters' channels (:data:`SUBMETERS`)."""
+        return [item for channel, serial, medium in SUBMETERS for item in self._channel(channel, serial, medium)]
+
+    def _channel(self, channel: int, serial: str, medium: int) -> list[CosemObject]:
+        """A channel's sub-meter: its serial number (0-n:96.1.0, class 1), its M-Bus client (0-n:24.1.0, class 72,
+        attribute 9 the medium) and its reading (0-n:24.2.1, class 4: litres as m³ × 10^-3, status, the hour it
+        was captured), as the pushes carry them (dlms_push.submeter_readings)."""
+        register, client = f"0-{channel}:24.2.1", f"0-{channel}:24.1.0"
+
+        def reading() -> Data:
+            _, gas, water = submeter_readings(self._now())
+            return _u32(gas if channel == 1 else water)
+
+        def captured() -> Data:
+            return _octets(cosem_datetime(submeter_readings(self._now())[0]))
+
+        return [
+            self._data(f"0-{channel}:96.1.0", lambda: _octets(serial.encode())),
+            CosemObject(
+                72, MBUS_CLIENT_VERSION, obis_bytes(client), {1: self._name(client), 9: lambda: Data(UINT8, medium)}
+            ),
+            CosemObject(
+                4,
+                0,
+                obis_bytes(register),
+                {
+                    1: self._name(register),
+                    2: reading,
+                    3: lambda: scaler_unit(-3, M3),
+                    4: lambda: Data(UINT8, 0),
+                    5: captured,
+                },
+            ),
+        ]
 
     def _average_demand(self) -> CosemObject:
         """1-0:1.4.0, class 5: the running average of the import over the current quarter hour (attribute 2), its

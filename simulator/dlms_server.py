@@ -193,7 +193,9 @@ class DlmsServer:
         self.realtime = realtime
         self.baud = baud
         profile = registers.profile
-        objects = CosemObjects(registers, short_names=profile.dlms_referencing == "sn")
+        objects = CosemObjects(
+            registers, short_names=profile.dlms_referencing == "sn", submeters=profile.mbus_submeters
+        )
         self.application = Application(objects, faults)
         self.max_receive = profile.hdlc_max_receive
         self.registers = registers

@@ -231,6 +231,7 @@ class Profile:
     hdlc_max_receive: int = 256  # the longest HDLC information field the DLMS server takes
     readout: bool = True  # gives a mode C data readout; False: mode E only (the option select for a readout: NAK)
     load_profile: bool = False  # answers R5 P.01 in programming mode; False: (ERROR)
+    mbus_submeters: bool = False  # the DLMS server has a gas meter on M-Bus channel 1 and a water meter on 2
     password: str = ""  # what P1 must carry in programming mode; empty: none needed
 
     @property
@@ -257,6 +258,11 @@ PROFILES: dict[str, Profile] = {
         # 62056-21 sign-on with \2, then HDLC at the agreed speed; mode C readouts still answered)
         Profile("e450-hdlc", "", _e450_lines, max_baud=9600, mode="hdlc", dlms_server=True),
         Profile("e450-mode-e", "LGZ5\\2ZMXi320AP.B22", _e450_lines, max_baud=9600, dlms_server=True),
+        # the direct HDLC E450 with a gas meter on M-Bus channel 1 and a water meter on channel 2, read hourly: the
+        # sub-meters of e450-cii-submeters, read by the client (docs/mbus-submeters.md §7)
+        Profile(
+            "e450-client-submeters", "", _e450_lines, max_baud=9600, mode="hdlc", dlms_server=True, mbus_submeters=True
+        ),
         # a Landis+Gyr ZMD/ZxD/E650 answering DLMS with short names (docs/dlms-client.md §9): its own object list,
         # HDLC frames of at most 62 bytes of information toward the meter; directly at 9600 8N1, or after mode E
         Profile(

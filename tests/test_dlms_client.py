@@ -4,12 +4,14 @@ the simulated meter's server in-process with a fake clock (every timing path, ev
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 import random
 import re
 
 from gurux_dlms import GXDLMSClient
 import pytest
 
+from custom_components.e450.wire import PushDecoder, Readout, Timings
 from custom_components.e450.wire.actions import Configure, Done, Drain, Send, Wait
 from custom_components.e450.wire.dlms.axdr import (
     BIT_STRING,
@@ -18,6 +20,7 @@ from custom_components.e450.wire.dlms.axdr import (
     NULL,
     OCTET_STRING,
     STRUCTURE,
+    UINT8,
     UINT32,
     VISIBLE_STRING,
     Data,
@@ -45,6 +48,7 @@ from custom_components.e450.wire.dlms.client.cosem import (
     clock_of,
     meter_time,
     parse_object_list,
+    reading_attributes,
     register,
     register_dataset,
     registers_offered,
@@ -79,8 +83,17 @@ from custom_components.e450.wire.framing.hdlc import (
     physical_from_serial,
     server_address,
 )
+from custom_components.e450.wire.submeters import Medium, SubMeter, is_submeter_serial, submeters
 from simulator.cosem_objects import CosemObjects
 from simulator.cosem_server import Application
+from simulator.dlms_push import (
+    GAS_SERIAL,
+    LOGICAL_DEVICE_NAME,
+    METER_NUMBER,
+    WATER_SERIAL,
+    push_frame,
+    submeter_readings,
+)
 from simulator.dlms_server import HdlcServer
 from simulator.faults import FaultPlan
 from simulator.profiles import PROFILES, MeterState
@@ -383,14 +396,17 @@ class Wire:
 
     fault: str | None = None
     echo: bool = False  # an optical head that reflects what the client sends
+    profile: str = "e450-hdlc"
     now: float = 100.0
     sent: list[bytes] = field(default_factory=list)
     actions: list[object] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         faults = FaultPlan(self.fault, random.Random(1))
-        registers = Registers(PROFILES["e450-hdlc"], MeterState(), faults, frozen=True)
-        self.server = HdlcServer(Application(CosemObjects(registers), faults), faults)
+        profile = PROFILES[self.profile]
+        self.registers = Registers(profile, MeterState(), faults, frozen=True)
+        objects = CosemObjects(self.registers, submeters=profile.mbus_submeters)
+        self.server = HdlcServer(Application(objects, faults), faults)
         self.reader = HdlcReader()
 
     def run(self, client: DlmsClient, limit: int = 2000) -> object:
@@ -493,6 +509,101 @@ def test_what_an_object_list_offers_to_read() -> None:
     assert tariff is not None and tariff.values[0].value == "Hello" and tariff.number is None
     assert register_dataset(register("0-0:96.13.0", 1), Data(OCTET_STRING, b"\x00\x01"), None) is None
     assert register_dataset(register("0-0:96.13.0", 1), Data(OCTET_STRING, b""), None) is None
+
+
+def test_an_object_lists_m_bus_channels() -> None:
+    """A sub-meter's reading, medium and serial number are read on channels 1-4 (docs/mbus-submeters.md §7): the
+    M-Bus client's device type (attribute 9), not its value; the reading with its status and capture time."""
+
+    def entry(class_id: int, code: str) -> ObjectListEntry:
+        return ObjectListEntry(class_id, 0, obis_bytes(code))
+
+    listed = (
+        entry(4, "0-1:24.2.1"),
+        entry(72, "0-1:24.1.0"),
+        entry(1, "0-1:96.1.0"),  # channel 1's serial: the sub-meter's, read though 96.1.0 names the meter
+        entry(1, "0-4:96.1.0"),
+        entry(72, "0-5:24.1.0"),  # no channel 5
+        entry(72, "1-1:24.1.0"),  # not an abstract object
+        entry(1, "0-0:96.1.0"),  # the meter's own serial: read anyway, not each cycle as a register
+    )
+    assert [(value.class_id, obis_text(value.obis), value.attribute) for value in registers_offered(listed)] == [
+        (4, "0-1:24.2.1", 2),
+        (72, "0-1:24.1.0", 9),
+        (1, "0-1:96.1.0", 2),
+        (1, "0-4:96.1.0", 2),
+    ]
+    assert register("0-2:24.1.0", 72) == Attribute(72, obis_bytes("0-2:24.1.0"), 9)
+    assert [value.attribute for value in reading_attributes(register("0-3:24.2.1", 4))] == [4, 5]
+    assert reading_attributes(register("1-0:1.6.0", 4)) == reading_attributes(register("0-1:24.2.1", 3)) == ()
+
+
+def test_the_sub_meters_are_read_as_a_push_carries_them() -> None:
+    """The client puts the channels in the readout exactly as the push decoder does (raw number, its scaler_unit,
+    status, capture time and the M-Bus client's device type in ``Readout.attributes``): ``submeters`` reads both the
+    same, and the meter's own serial number stays its own."""
+    wire = Wire(profile="e450-client-submeters")
+    scalers: dict[Attribute, Scaling | None] = {}
+    read = RegisterRead(registers=(), scalers=scalers)
+    readout = wire.run(DlmsClient(ClientConfig(registers=()), scalers, read))
+    assert isinstance(readout, Readout) and read.object_list is not None
+    offered = read.object_list.registers
+    assert {(72, "0-1:24.1.0"), (1, "0-1:96.1.0"), (4, "0-2:24.2.1")} <= set(offered)
+    captured, gas_litres, water_litres = submeter_readings(wire.registers.now())
+    gas, water = submeters(readout)
+    assert gas == SubMeter(1, GAS_SERIAL, gas_litres, -3, "m³", 0, captured, Medium.GAS, 3)
+    assert water == SubMeter(2, WATER_SERIAL, water_litres, -3, "m³", 0, captured, Medium.WATER, 7)
+    assert readout.text("96.1.0") == METER_NUMBER and readout.text("42.0.0") == LOGICAL_DEVICE_NAME
+    assert not is_submeter_serial(readout, "96.1.0")
+    assert "24.2.1" not in readout.readings or readout.readings["24.2.1"].unit is None  # no unit: no generic sensor
+    # the water meter as the Swiss push carries it (the gas meter's push has no scaler_unit): the same sub-meter
+    frame = push_frame(MeterState(), wire.registers.now(), 1, layout="swiss-submeters", security="none")
+    (push,) = PushDecoder().feed(frame)
+    assert push.readout is not None and submeters(push.readout)[1] == water
+    # the next cycle reads exactly what the object list offered, the scalers kept: the same sub-meters
+    assert readout.attributes[("0-1:24.2.1", 3)] == Scaling("m³", -3)
+    again = Wire(profile="e450-client-submeters")
+    next_read = again.run(DlmsClient(ClientConfig(registers=(), offered=offered), scalers))
+    assert isinstance(next_read, Readout) and submeters(next_read) == (gas, water)
+    # gurux reads the requests as asking for the M-Bus client's device type and the reading's status and capture time
+    asked = "".join(translate(frame) for frame in wire.sent)
+    assert "Error" not in asked
+    for class_id, name, attribute in (("0048", "0001180100FF", "09"), ("0004", "0002180201FF", "05")):
+        descriptor = f'<ClassId Value="{class_id}" /><InstanceId Value="{name}" /><AttributeId Value="{attribute}" />'
+        assert descriptor in re.sub(r">\s+<", "><", asked), descriptor
+    scaler = scaler_of(register("0-1:24.2.1", 4))
+    assert scaler is not None and any(scaler.encode() in frame for frame in wire.sent)
+    assert not any(scaler.encode() in frame for frame in again.sent)  # read once, kept
+
+
+def test_a_channel_the_meter_answers_in_part() -> None:
+    """A refused device type, status or capture time, or a refused reading, leaves out what is missing and keeps
+    the rest; a device type alone still counts as read."""
+    offered = ((72, "0-1:24.1.0"), (4, "0-1:24.2.1"), (4, "0-2:24.2.1"), (72, "0-2:24.1.0"))
+    read = RegisterRead(offered=offered)
+    read.begin(Association(Conformance.MULTIPLE_REFERENCES, 0x200), 20)
+    refused = DataAccessResult.OBJECT_UNDEFINED
+    answers = {
+        register("0-1:24.1.0", 72): refused,
+        register("0-1:24.2.1", 4): Data(UINT32, 30545),
+        scaler_of(register("0-1:24.2.1", 4)): Data(STRUCTURE, (Data(UINT8, 3), Data(UINT8, 13))),  # not a scaler
+        Attribute(4, obis_bytes("0-1:24.2.1"), 4): refused,
+        Attribute(4, obis_bytes("0-1:24.2.1"), 5): Data(OCTET_STRING, bytes.fromhex("07EA0305FF0E0000FF800000")),
+        register("0-2:24.2.1", 4): refused,
+        register("0-2:24.1.0", 72): Data(UINT8, 7),
+    }
+    for request in iter(read.next_request, None):
+        read.answered(request, tuple(answers.get(attribute, refused) for attribute in request.attributes))
+    readout = read.result(None, Timings())
+    assert readout.attributes == {("0-1:24.2.1", 5): datetime(2026, 3, 5, 14, 0), ("0-2:24.1.0", 9): 7}
+    gas, water = submeters(readout)
+    assert gas == SubMeter(1, None, 30545, captured=datetime(2026, 3, 5, 14, 0))
+    assert water == SubMeter(2, None, None, medium=Medium.WATER, device_type=7)
+    only_medium = RegisterRead(offered=((72, "0-2:24.1.0"),))
+    only_medium.begin(Association(0, 0x200), 1)
+    for request in iter(only_medium.next_request, None):
+        only_medium.answered(request, tuple(answers.get(attribute, refused) for attribute in request.attributes))
+    assert only_medium.result(None, Timings()).attributes == {("0-2:24.1.0", 9): 7}
 
 
 def test_long_answers_come_in_hdlc_segments() -> None:

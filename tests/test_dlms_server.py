@@ -28,6 +28,7 @@ from custom_components.e450.wire.framing.hdlc import physical_from_serial
 from custom_components.e450.wire.iec62056.session import SessionConfig
 from custom_components.e450.wire.models import Reading, Readout
 from custom_components.e450.wire.port import close_port, run_on_port
+from custom_components.e450.wire.submeters import submeters
 from simulator.dlms_push import EXAMPLE_AK, EXAMPLE_EK, METER_NUMBER
 
 from .gurux_peer import GuruxReader, gurux_client, open_hdlc
@@ -191,6 +192,38 @@ async def test_gurux_and_our_client_agree_on_every_register(sim_factory: Factory
     for name, (value, unit) in theirs.items():
         code = ".".join(name.split(".")[2:5])
         assert ours.readings[code] == Reading(pytest.approx(value), units[unit]), code
+
+
+async def test_gurux_reads_the_sub_meters_as_our_client_does(sim_factory: Factory) -> None:
+    """The M-Bus channels of ``e450-client-submeters`` read by gurux-dlms (the M-Bus client's device type, the
+    extended register's value, scaler_unit, status and capture time, the serial number) and by our client: the
+    same sub-meters."""
+    async with sim_factory("e450-client-submeters", frozen=True) as sim:
+        ours = submeters(await read_dlms(sim.port, ClientConfig(registers=())))
+        serial = await open_hdlc(sim.port)
+        try:
+            reader = GuruxReader(serial, gurux_client())
+            await reader.connect()
+            objects = await reader.objects()
+            theirs = []
+            for client in objects.getObjects(ObjectType.MBUS_CLIENT):
+                channel = int(client.logicalName.split(".")[1])
+                register = objects.findByLN(ObjectType.EXTENDED_REGISTER, f"0.{channel}.24.2.1.255")
+                number = GXDLMSData(f"0.{channel}.96.1.0.255")
+                await reader.read(client, 9)
+                for index in (3, 2, 4, 5):
+                    await reader.read(register, index)
+                await reader.read(number, 2)
+                captured = register.captureTime.value.replace(tzinfo=None)
+                # gurux scales the value by the scaler it read; unit 13 is the DLMS enumeration's m³
+                theirs.append(
+                    (channel, bytes(number.value).decode(), client.deviceType, register.value, register.unit, captured)
+                )
+            await reader.close()
+        finally:
+            await close_port(serial)
+    assert len(theirs) == 2
+    assert [(f.channel, f.serial, f.device_type, f.value, 13, f.captured) for f in ours if f.unit == "m³"] == theirs
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from custom_components.e450.meter_info import meter_serial, serial_number
 from custom_components.e450.submeter_options import _shown
 from custom_components.e450.submeter_settings import CONF_SUBMETERS, ChannelOptions, Total, channel_options, total_of
 from custom_components.e450.submeter_watch import SubMeterWatch
-from custom_components.e450.wire import DataSet, DataValue, PushDecoder, Readout
+from custom_components.e450.wire import BccStatus, DataSet, DataValue, PushDecoder, Readout
 from custom_components.e450.wire.submeters import Medium, SubMeter, is_submeter_serial, submeters
 from simulator.dlms_push import (
     GAS_SERIAL,
@@ -117,6 +117,29 @@ def test_silent_and_failed_channels_raise_issues_naming_them() -> None:
     gone = replace(readout, datasets=kept, attributes=attributes)
     (missing,) = watch.anomalies(gone)
     assert missing.key == "submeter_silent_2" and missing.placeholders["serial"] == WATER_SERIAL
+
+
+def test_a_client_readouts_channels_lag_the_clock_the_client_read() -> None:
+    """A DLMS client's readout has no push time: the lag rule uses the meter clock read with the values (0.9.2 and
+    0.9.1), and is skipped when the readout has none (Home Assistant's clock is not the meter's)."""
+    watch = SubMeterWatch(lambda _: True)
+    pushed = simulated()
+    channels = tuple(dataset for dataset in pushed.datasets if dataset.address[:3] in ("0-1", "0-2"))
+
+    def read_at(clock: datetime | None) -> Readout:
+        moment = () if clock is None else (
+            DataSet.of("0-0:0.9.2", (DataValue(f"{clock:%y%m%d}", None),)),
+            DataSet.of("0-0:0.9.1", (DataValue(f"{clock:%H%M%S}", None),)),
+        )  # fmt: skip
+        return Readout(None, (*moment, *channels), BccStatus.OK, attributes=pushed.attributes)
+
+    assert watch.anomalies(read_at(NOW)) == []
+    late = watch.anomalies(read_at(NOW + timedelta(hours=26)))
+    assert {(a.kind, a.key) for a in late} == {
+        (AnomalyKind.SUBMETER_SILENT, "submeter_silent_1"),
+        (AnomalyKind.SUBMETER_SILENT, "submeter_silent_2"),
+    }
+    assert watch.anomalies(read_at(None)) == []
 
 
 def test_a_channel_whose_scale_nobody_said_raises_an_issue_until_the_user_says() -> None:

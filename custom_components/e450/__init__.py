@@ -19,14 +19,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: E450ConfigEntry) -> bool
 
     A push meter's listener starts first; the first refresh waits for its first push.
     """
-    coordinator: E450Coordinator
-    if is_push(merged(entry)):
-        coordinator = push = E450PushCoordinator(hass, entry)
-        if pending := set(entry.options.get(CONF_RESCALE_PENDING, [])):  # a restart came before the period ended
-            entry.async_on_unload(hold_until_compiled(hass, entry, push, pending))
-        push.start()
-    else:
-        coordinator = E450ReadCoordinator(hass, entry)
+    push = is_push(merged(entry))
+    coordinator: E450Coordinator = E450PushCoordinator(hass, entry) if push else E450ReadCoordinator(hass, entry)
+    # a new scale (a register's, a sub-meter channel's: submeter_options.py) or a restart before the period ended
+    if pending := set(entry.options.get(CONF_RESCALE_PENDING, [])):
+        entry.async_on_unload(hold_until_compiled(hass, entry, coordinator, pending))
+    if isinstance(coordinator, E450PushCoordinator):
+        coordinator.start()
     try:
         await coordinator.async_config_entry_first_refresh()
     except Exception:

@@ -104,6 +104,10 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
         self._started = dt_util.utcnow()
         self.holding: set[str] = set()  # energy registers held unavailable while their scale changes (rescale.py)
         self.dispatch = Dispatcher()
+        # the M-Bus channels' sub-meters, pushed or read: silent, failed or unscaled (submeter_watch.py); the
+        # channels' options reload the entry when they change (submeters.py)
+        chosen = channel_options(entry.options)
+        self.submeters = SubMeterWatch(lambda found: total_of(found, chosen.get(found.channel)).settled)
 
     @callback
     def async_add_listener(self, update_callback: CALLBACK_TYPE, context: Any = None) -> Callable[[], None]:
@@ -153,8 +157,8 @@ class E450Coordinator(DataUpdateCoordinator[Readout]):
         """A good read (``after_failure``: the previous one failed)."""
 
     def _readout_anomalies(self, readout: Readout) -> list[Anomaly]:
-        """What this kind of meter's readout says beyond the supply and meter rules."""
-        return []
+        """What this kind of meter's readout says beyond the supply and meter rules: silent or failed sub-meters."""
+        return self.submeters.anomalies(readout)
 
     async def _async_update_data(self) -> Readout:
         self.statistics.reads += 1
@@ -354,10 +358,6 @@ class E450PushCoordinator(E450Coordinator):
         self.listener = PushListener(self.port, line.baud, line.parity, push_decoder(merged(entry)))
         self.statistics.baud = line.baud
         self._listening: asyncio.Task[None] | None = None
-        # the M-Bus channels' sub-meters: silent, failed or unscaled (submeter_watch.py); the channels' options
-        # reload the entry when they change (submeters.py)
-        chosen = channel_options(entry.options)
-        self.submeters = SubMeterWatch(lambda found: total_of(found, chosen.get(found.channel)).settled)
 
     def apply_options(self) -> None:
         """Publication interval, thresholds and the layout profile: all live (the user's scales reload)."""
@@ -376,7 +376,7 @@ class E450PushCoordinator(E450Coordinator):
 
     def _readout_anomalies(self, readout: Readout) -> list[Anomaly]:
         """Registers held back or corrected for their scale (docs/scaling.md §5); silent or failed sub-meters."""
-        return [*scale_anomalies(readout, self.listener.decoder.judge.verdicts), *self.submeters.anomalies(readout)]
+        return [*scale_anomalies(readout, self.listener.decoder.judge.verdicts), *super()._readout_anomalies(readout)]
 
     def start(self) -> None:
         """Start listening (the port stays open until unload)."""

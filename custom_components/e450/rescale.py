@@ -29,7 +29,7 @@ from .wire import Readout
 from .wire.obis import OBIS, Kind
 
 if TYPE_CHECKING:
-    from .coordinator import E450PushCoordinator
+    from .coordinator import E450Coordinator
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def period_compiled(now: datetime) -> datetime:
 
 @callback
 def hold_until_compiled(
-    hass: HomeAssistant, entry: ConfigEntry, coordinator: E450PushCoordinator, codes: set[str]
+    hass: HomeAssistant, entry: ConfigEntry, coordinator: E450Coordinator, codes: set[str]
 ) -> Callable[[], None]:
     """Hold the sensors of ``codes`` unavailable; once the period is compiled, clear their statistics and show them
     again. Returns the cancel of the timer."""

@@ -1,9 +1,11 @@
 """Sub-meters that went silent, report an error or whose scale nobody said: repair issues naming the channel
 (docs/mbus-submeters.md §4, §6). Pure: no Home Assistant import.
 
-A channel is silent when a sub-meter it had is gone from the pushes (no serial, no value), or when the time its
-reading was captured lags the meter's clock by more than :data:`SILENT_AFTER` (the E450 reads its M-Bus devices
-hourly or daily: a day and an hour without a new capture is a sub-meter the master no longer reaches). A non-zero
+A channel is silent when a sub-meter it had is gone from the pushes or reads (no serial, no value), or when the time
+its reading was captured lags the meter's clock by more than :data:`SILENT_AFTER` (the E450 reads its M-Bus devices
+hourly or daily: a day and an hour without a new capture is a sub-meter the master no longer reaches). The meter's
+clock is the push's time, or the clock a DLMS client read with the values (0-0:1.0.0); a readout with neither
+skips the lag rule rather than compare with Home Assistant's clock, which the meter's may be hours away from. A non-zero
 status of the extended register is the M-Bus master's error for that channel. A channel whose number comes with
 no unit and scale the meter or the user said shows none: its issue opens the channel's form.
 """
@@ -15,6 +17,7 @@ from datetime import timedelta
 from typing import Final
 
 from .anomalies import Anomaly, AnomalyKind, Severity
+from .meter_info import meter_clock
 from .wire import Readout
 from .wire.submeters import SubMeter, submeters
 
@@ -22,7 +25,7 @@ SILENT_AFTER: Final = timedelta(hours=25)
 
 
 class SubMeterWatch:
-    """The channels one meter's pushes have named, and what is wrong with them now. ``settled``: whether a
+    """The channels one meter's pushes or reads have named, and what is wrong with them now. ``settled``: whether a
     channel's total has its unit and scale (from the meter, or the user's options: submeter_settings.py)."""
 
     def __init__(self, settled: Callable[[SubMeter], bool]) -> None:
@@ -37,7 +40,7 @@ class SubMeterWatch:
         for channel, name in sorted(self.seen.items()):
             if channel not in present:
                 result.append(_anomaly(AnomalyKind.SUBMETER_SILENT, channel, name))
-        clock = readout.push.time if readout.push is not None else None
+        clock = readout.push.time if readout.push is not None else meter_clock(readout)
         for submeter in found:
             name = self.seen[submeter.channel] = submeter.serial or str(submeter.channel)
             captured = submeter.captured

@@ -33,7 +33,7 @@ from .backfill import COMPILE_MARGIN, async_restate
 from .backfill_rows import capture_hour, hour_of
 from .compat import via_device
 from .const import CONF_RESCALE_PENDING, DOMAIN, RESET_CONFIRMATIONS
-from .coordinator import E450ConfigEntry, E450Coordinator, E450PushCoordinator
+from .coordinator import E450ConfigEntry, E450Coordinator
 from .dispatch import NEW_REGISTERS
 from .guard import EnergyGuard, GuardVerdict, log_verdict
 from .rescale import hold_until_compiled
@@ -181,7 +181,7 @@ class SubMeterTotal(CoordinatorEntity[E450Coordinator], RestoreSensor):
         made at a guessed scale. Restart them as a new scale does (rescale.py), once the period is compiled."""
         entry, coordinator = self.coordinator.config_entry, self.coordinator
         pending = entry.options.get(CONF_RESCALE_PENDING, [])
-        if not isinstance(coordinator, E450PushCoordinator) or self.code in pending:
+        if self.code in pending:
             return  # already waiting (__init__.py holds the pending codes)
         entry.async_on_unload(hold_until_compiled(self.hass, entry, coordinator, {self.code}))
         options = {**entry.options, CONF_RESCALE_PENDING: sorted({*pending, self.code})}

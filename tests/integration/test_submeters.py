@@ -106,8 +106,9 @@ async def with_gas_as_sent(hass: HomeAssistant, entry: ConfigEntry) -> E450PushC
     return coordinator
 
 
-def total_of(hass: HomeAssistant, channel: int) -> str:
-    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{METER_NUMBER}_0-{channel}:24.2.1")
+def total_of(hass: HomeAssistant, channel: int, meter: str = METER_NUMBER) -> str:
+    """A channel's total, by the entry's unique id (``meter``: a push entry's is the meter number)."""
+    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{meter}_0-{channel}:24.2.1")
     assert entity_id is not None
     return entity_id
 
@@ -141,6 +142,19 @@ async def validate(hass: HomeAssistant, ws: WebSocketGenerator, gas: str, water:
     assert answer["success"], answer
     result: dict[str, Any] = answer["result"]
     return result
+
+
+async def held_until_compiled(hass: HomeAssistant, entry: ConfigEntry, code: str, held: str, shown: str) -> None:
+    """The total of ``code`` (``held``) is unavailable until its 5-minute period is compiled, then released; the
+    other total (``shown``) goes on (rescale.py)."""
+    coordinator = entry.runtime_data
+    assert code in coordinator.holding
+    assert hass.states.get(held).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    assert hass.states.get(shown).state != STATE_UNAVAILABLE  # type: ignore[union-attr]
+    async_fire_time_changed(hass, period_compiled(dt_util.utcnow()))
+    await hass.async_block_till_done()
+    await async_wait_recording_done(hass)
+    assert coordinator.holding == set() and entry.options[CONF_RESCALE_PENDING] == []
 
 
 async def test_gas_and_water_meters_from_the_ui_in_the_energy_dashboard(
@@ -252,14 +266,9 @@ async def test_gas_and_water_meters_from_the_ui_in_the_energy_dashboard(
         assert entry.options[CONF_RESCALE_PENDING] == ["0-2:24.2.1"]  # the gas meter's scale did not change
 
         # the entry reloads; the water total is held until its period is compiled, then starts again at 10^-2
-        coordinator = entry.runtime_data
-        assert isinstance(coordinator, E450PushCoordinator) and "0-2:24.2.1" in coordinator.holding
-        assert hass.states.get(water).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+        assert isinstance(entry.runtime_data, E450PushCoordinator)
+        await held_until_compiled(hass, entry, "0-2:24.2.1", water, gas)
         assert float(hass.states.get(gas).state) == gas_litres / 1000  # type: ignore[union-attr]
-        async_fire_time_changed(hass, period_compiled(dt_util.utcnow()))
-        await hass.async_block_till_done()
-        await async_wait_recording_done(hass)
-        assert coordinator.holding == set() and entry.options[CONF_RESCALE_PENDING] == []
         water_state = hass.states.get(water)
         assert water_state is not None and float(water_state.state) == water_litres / 100
         assert water_state.attributes["unit_of_measurement"] == "m³"
@@ -300,6 +309,35 @@ async def test_a_total_an_earlier_version_showed_at_a_guessed_scale_restarts_its
         assert (await hass.config_entries.async_remove(entry.entry_id))["require_restart"] is False
         gone = await flows.async_configure(gone["flow_id"], {"medium": "gas", "unit": "m3", "exponent": "-3"})
         assert gone["type"] is FlowResultType.ABORT and gone["reason"] == "channel_gone"
+
+
+async def test_a_restart_before_the_period_ended_restarts_the_statistics_once(hass: HomeAssistant) -> None:
+    """Home Assistant restarted while a guessed total's restart was pending: the entry holds it again from its
+    options (__init__.py), and the total restored with its old number does not ask a second time."""
+    gas = f"sensor.gas_meter_{GAS_SERIAL}"
+    stored = {"native_value": 30545.0, "native_unit_of_measurement": "m³", "exponent": 0}
+    mock_restore_cache_with_extra_data(hass, [(State(gas, "30545.0", {"unit_of_measurement": "m³"}), stored)])
+    async with submeters_meter() as meter:
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            unique_id=METER_NUMBER,
+            data={CONF_PORT: meter.port, CONF_TRANSPORT: TRANSPORT_DLMS, CONF_DLMS_BAUD: 2400, CONF_DLMS_PARITY: "E"},
+            options={CONF_RESCALE_PENDING: ["0-1:24.2.1"]},
+        )
+        entry.add_to_hass(hass)
+        er.async_get(hass).async_get_or_create(
+            "sensor", DOMAIN, f"{METER_NUMBER}_0-1:24.2.1", suggested_object_id=gas.split(".")[1]
+        )
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.runtime_data.holding == {"0-1:24.2.1"}
+        assert entry.options[CONF_RESCALE_PENDING] == ["0-1:24.2.1"]
+        with patch("custom_components.e450.rescale.restart_statistics") as restart:
+            async_fire_time_changed(hass, period_compiled(dt_util.utcnow()))
+            await hass.async_block_till_done()
+        restart.assert_called_once_with(hass, METER_NUMBER, {"0-1:24.2.1"})
+        assert entry.options[CONF_RESCALE_PENDING] == [] and entry.runtime_data.holding == set()
+        assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def readout_at(moment: datetime, counter: int) -> Readout:

@@ -16,16 +16,14 @@ from enum import StrEnum
 import re
 from typing import Any, Final
 
-from .dlms.units import Scaling
+from .dlms.units import CAPTURE_TIME, SCALER_UNIT, Scaling
 from .models import Readout, scaled
 
 CHANNELS: Final = range(1, 5)  # an E450's M-Bus master serves four devices
 VALUE_CODE: Final = "24.2.1"  # the extended register holding the sub-meter's reading
 SERIAL_CODE: Final = "96.1.0"
 CLIENT_CODE: Final = "24.1.0"  # the M-Bus client (class 72)
-SCALER_UNIT: Final = 3
-STATUS: Final = 4
-CAPTURE_TIME: Final = 5
+STATUS: Final = 4  # the extended register's (its scaler_unit and capture time: dlms/units.py)
 DEVICE_TYPE: Final = 9  # M-Bus client attribute: the EN 13757-3 medium code
 
 _ADDRESS: Final = re.compile(r"^0-(?P<channel>\d):(?P<code>\d+\.\d+\.\d+)(?:\*255)?$")

@@ -7,7 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from .axdr import ENUM, INT8, STRUCTURE, Data
+from .axdr import ENUM, INT8, STRUCTURE, Data, cosem_datetime
+
+# where a register (class 3) and an extended register (class 4) keep what describes their value (Blue Book)
+SCALER_UNIT: Final = 3
+CAPTURE_TIME: Final = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +79,14 @@ def scaling(scaler: int, unit: int) -> Scaling:
     made = Scaling(UNIT_NAMES[unit], scaler) if unit in UNIT_NAMES else Scaling(None, scaler, from_table=True)
     _SCALINGS[scaler, unit] = made
     return made
+
+
+def attribute_value(attribute: int, data: Data) -> object | None:
+    """An attribute that describes a register rather than being its value, as a push and a client read keep it in
+    ``Readout.attributes``: a scaler_unit as a :class:`Scaling`, a capture time as the meter's local time (naive),
+    anything else (a status, a device type) as decoded; ``None`` when there is nothing to keep."""
+    if attribute == SCALER_UNIT:
+        return scaler_unit(data)
+    if attribute == CAPTURE_TIME and isinstance(data.value, bytes):
+        return cosem_datetime(data.value)
+    return data.value

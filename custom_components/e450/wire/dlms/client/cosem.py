@@ -1,7 +1,8 @@
 """The COSEM objects a reading client asks for, and what their answers mean (IEC 62056-6-2 interface classes;
 docs/dlms-client.md §4): registers (class 3, and 4 extended, with attribute 3 ``scaler_unit``; class 5 demand
 registers with attribute 4), data objects (class 1, value only), the clock (class 8), the logical device name
-(class 1, 0-0:42.0.0) and the association's object list (class 15 attribute 2).
+(class 1, 0-0:42.0.0), the association's object list (class 15 attribute 2), and the M-Bus sub-meters' channel
+objects (class 72 attribute 9, the extended register's status and capture time; docs/mbus-submeters.md §7).
 
 Everything here is pure: descriptors in, :class:`~...models.DataSet` out.
 """
@@ -14,6 +15,7 @@ from typing import Final
 
 from ...models import DataSet, DataValue
 from ...obis import OBIS, Kind, normalize_address
+from ...submeters import CHANNELS, CLIENT_CODE, DEVICE_TYPE, SERIAL_CODE, STATUS, VALUE_CODE
 from ..axdr import (
     ARRAY,
     DATE_TIME,
@@ -27,7 +29,7 @@ from ..axdr import (
     obis_bytes,
     obis_text,
 )
-from ..units import Scaling, scaler_unit
+from ..units import CAPTURE_TIME, SCALER_UNIT, Scaling, attribute_value, scaler_unit
 from .get import Attribute, Result
 
 DATA: Final = 1
@@ -37,11 +39,16 @@ DEMAND_REGISTER: Final = 5
 PROFILE_GENERIC: Final = 7
 CLOCK: Final = 8
 ASSOCIATION_LN: Final = 15
+MBUS_CLIENT: Final = 72
 VALUE: Final = 2
-SCALER_UNIT: Final = 3
 REGISTER_CLASSES: Final = frozenset({REGISTER, EXTENDED_REGISTER})
 # where each class keeps its scaler_unit (Blue Book: register and extended register 3, demand register 4)
 SCALER_ATTRIBUTES: Final = {REGISTER: SCALER_UNIT, EXTENDED_REGISTER: SCALER_UNIT, DEMAND_REGISTER: 4}
+# an M-Bus channel's objects a read asks for, by (class, code of value groups C.D.E): the sub-meter's reading, its
+# medium (the M-Bus client's device type) and its serial number (docs/mbus-submeters.md §1, §7)
+CHANNEL_OBJECTS: Final = frozenset({(EXTENDED_REGISTER, VALUE_CODE), (MBUS_CLIENT, CLIENT_CODE), (DATA, SERIAL_CODE)})
+# what a sub-meter's reading is read with, every cycle (its scaler_unit once, as any register's)
+READING_ATTRIBUTES: Final = (STATUS, CAPTURE_TIME)
 
 LOGICAL_DEVICE_NAME: Final = Attribute(DATA, obis_bytes("0-0:42.0.0"), VALUE)
 SERIAL_NUMBER: Final = Attribute(DATA, obis_bytes("0-0:96.1.0"), VALUE)  # device ID 1: the serial number
@@ -74,8 +81,40 @@ DEFAULT_REGISTERS: Final = (
 
 
 def register(code: str, class_id: int = REGISTER) -> Attribute:
-    """The value attribute of the register ``code`` (``1.8.0``, ``1-0:1.8.0``, ``1-0:1.8.0*255``)."""
-    return Attribute(class_id, obis_bytes(code), VALUE)
+    """The value attribute of the register ``code`` (``1.8.0``, ``1-0:1.8.0``, ``1-0:1.8.0*255``); of an M-Bus
+    client, its device type."""
+    return value_attribute(class_id, obis_bytes(code))
+
+
+def value_attribute(class_id: int, obis: bytes) -> Attribute:
+    """What a read cycle reads of an object: its value (attribute 2); an M-Bus client's device type (attribute 9,
+    the sub-meter's medium: the client's other attributes address the device on the bus)."""
+    return Attribute(class_id, obis, DEVICE_TYPE if class_id == MBUS_CLIENT else VALUE)
+
+
+def channel_object(value: Attribute) -> str | None:
+    """The code (``24.2.1``, ``24.1.0``, ``96.1.0``) of an M-Bus channel's object ``0-n:…`` (n = 1…4) of the class
+    :data:`CHANNEL_OBJECTS` names for it; ``None`` for any other object."""
+    a, b, c, d, e, _ = value.obis
+    code = f"{c}.{d}.{e}"
+    return code if a == 0 and b in CHANNELS and (value.class_id, code) in CHANNEL_OBJECTS else None
+
+
+def reading_attributes(value: Attribute) -> tuple[Attribute, ...]:
+    """What is read beside a sub-meter's reading every cycle: its extended register's status and capture time
+    (the master reads the sub-meter hourly or daily: the time tells which hour the reading belongs to)."""
+    if channel_object(value) != VALUE_CODE:
+        return ()
+    return tuple(Attribute(value.class_id, value.obis, index) for index in READING_ATTRIBUTES)
+
+
+def described(attribute: Attribute, result: Result | None) -> tuple[tuple[str, int], object] | None:
+    """An attribute that describes a value (a scaler_unit, a status, a capture time, a device type) as
+    ``Readout.attributes`` keeps it, the push decoder's way: ``((address, attribute), value)``; ``None`` when the
+    meter gave none."""
+    if not isinstance(result, Data) or (value := attribute_value(attribute.attribute, result)) is None:
+        return None
+    return (obis_text(attribute.obis), attribute.attribute), value
 
 
 def scaler_of(value: Attribute) -> Attribute | None:
@@ -113,10 +152,11 @@ def parse_object_list(data: Result) -> tuple[ObjectListEntry, ...]:
 
 
 def _worth_reading(entry: ObjectListEntry) -> bool:
-    """Whether a read cycle asks for the object's value: every register (class 3, 4, 5); a data object (class 1)
+    """Whether a read cycle asks for the object's value: every register (class 3, 4, 5); an M-Bus channel's
+    objects (a sub-meter's reading, medium and serial number: a sub-meter can be swapped); a data object (class 1)
     unless it names the meter (serial numbers, firmware: they do not change from one read to the next, and the
     logical device name is read anyway) or counts frames (0-0:43.1.x, a security object)."""
-    if entry.class_id in SCALER_ATTRIBUTES:
+    if entry.class_id in SCALER_ATTRIBUTES or channel_object(value_attribute(entry.class_id, entry.obis)):
         return True
     if entry.class_id != DATA or entry.obis[:3] == bytes((0, 0, 43)):
         return False
@@ -125,9 +165,10 @@ def _worth_reading(entry: ObjectListEntry) -> bool:
 
 
 def registers_offered(entries: tuple[ObjectListEntry, ...]) -> tuple[Attribute, ...]:
-    """The value attributes of the registers (class 3, 4, 5) and data objects (class 1) an object list offers and a
-    read cycle asks for, in its order (the clock and the logical device name are read anyway)."""
-    return tuple(Attribute(entry.class_id, entry.obis, VALUE) for entry in entries if _worth_reading(entry))
+    """The value attributes of the registers (class 3, 4, 5), data objects (class 1) and M-Bus clients (class 72,
+    their device type) an object list offers and a read cycle asks for, in its order (the clock and the logical
+    device name are read anyway)."""
+    return tuple(value_attribute(entry.class_id, entry.obis) for entry in entries if _worth_reading(entry))
 
 
 def scaled(raw: int | float, scaling: Scaling | None) -> tuple[int | float, str]:

@@ -2,8 +2,9 @@
 associates, sends the requests a read plans, hands back each answer, and releases; a read decides what to ask next
 from what came back and makes the result (docs/dlms-client.md §3-§4).
 
-:class:`RegisterRead` reads registers, clock and logical device name into a :class:`~...models.Readout`; the load
-profile read (:mod:`.profile`) follows the same protocol.
+:class:`RegisterRead` reads registers, clock and logical device name into a :class:`~...models.Readout`, and the
+M-Bus sub-meters' objects the way a push carries them (docs/mbus-submeters.md §7); the load profile read
+(:mod:`.profile`) follows the same protocol.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from typing import Final, Protocol
 
 from ...errors import ClientProblem, DlmsClientError
 from ...models import BccStatus, DataSet, Identification, LoadProfile, Readout, Timings
+from ...submeters import CLIENT_CODE, VALUE_CODE
 from ..axdr import obis_text
-from ..units import Scaling
+from ..units import SCALER_UNIT, Scaling
 from .association import Association, Conformance
 from .cosem import (
     CLOCK_TIME,
@@ -22,10 +24,13 @@ from .cosem import (
     LOGICAL_DEVICE_NAME,
     OBJECT_LIST,
     SERIAL_NUMBER,
+    channel_object,
     clock_datasets,
     clock_of,
+    described,
     name_dataset,
     parse_object_list,
+    reading_attributes,
     register,
     register_dataset,
     registers_offered,
@@ -120,11 +125,13 @@ class RegisterRead:
             self._requests = [Request((OBJECT_LIST,))]
 
     def _plan(self) -> None:
-        """Name, serial number, clock, the scalers not yet known, the values; in lists if agreed."""
+        """Name, serial number, clock, the scalers not yet known, the values (a sub-meter's with its status and
+        capture time); in lists if agreed."""
         wanted = [LOGICAL_DEVICE_NAME, SERIAL_NUMBER, CLOCK_TIME]
         unknown = (scaler_of(value) for value in self._registers if value not in self.scalers)
         wanted += [scaler for scaler in unknown if scaler is not None]
         wanted += self._registers
+        wanted += [extra for value in self._registers for extra in reading_attributes(value)]
         self._requests = batches(wanted, self._size)
 
     def next_request(self) -> Request | None:
@@ -148,15 +155,43 @@ class RegisterRead:
             datasets.append(serial_dataset(serial.strip()))
         if (moment := clock_of(self._results.get(CLOCK_TIME))) is not None:
             datasets += clock_datasets(moment)
+        attributes: dict[tuple[str, int], object] = {}
         read = 0
         for value in self._registers:
             scaler = scaler_of(value)
             if scaler is not None and scaler in self._results:
                 self.scalers[value] = scaling_of(self._results[scaler])
-            dataset = register_dataset(value, self._results.get(value), self.scalers.get(value))
+            channel = channel_object(value)
+            if channel == CLIENT_CODE:  # an M-Bus client: its device type describes the channel, as in a push
+                if (kept := described(value, self._results.get(value))) is not None:
+                    attributes[kept[0]] = kept[1]
+                    read += 1
+                continue
+            if channel == VALUE_CODE:  # a sub-meter's number as sent, described beside it, as a push keeps it
+                dataset = register_dataset(value, self._results.get(value), None)
+                attributes.update(self._described(value))
+            else:
+                dataset = register_dataset(value, self._results.get(value), self.scalers.get(value))
             if dataset is not None:
                 datasets.append(dataset)
                 read += 1
         if self._registers and not read:
             raise DlmsClientError(ClientProblem.OBJECT_UNAVAILABLE, f"{len(self._registers)} registers asked for")
-        return Readout(identification=identification, datasets=tuple(datasets), bcc=BccStatus.OK, timings=timings)
+        return Readout(
+            identification=identification,
+            datasets=tuple(datasets),
+            bcc=BccStatus.OK,
+            timings=timings,
+            attributes=attributes,
+        )
+
+    def _described(self, value: Attribute) -> dict[tuple[str, int], object]:
+        """A sub-meter's reading's scaler_unit (read once, kept), status and capture time (read every cycle), by
+        ``(address, attribute)`` as :attr:`~...models.Readout.attributes` keeps them."""
+        found: dict[tuple[str, int], object] = {}
+        if (scaling := self.scalers.get(value)) is not None:
+            found[obis_text(value.obis), SCALER_UNIT] = scaling
+        for attribute in reading_attributes(value):
+            if (kept := described(attribute, self._results.get(attribute))) is not None:
+                found[kept[0]] = kept[1]
+        return found

@@ -32,7 +32,7 @@ from ..axdr import (
     decode_length,
     obis_text,
 )
-from ..units import Scaling, scaler_unit
+from ..units import Scaling, attribute_value
 from .czech import elements as czech_elements
 from .described import DATE_TIME_OCTETS, Registers, find_registers
 from .positional import CLOCK, DATE, PROFILES, TIME, UNKNOWN, Fields
@@ -46,8 +46,6 @@ CLASS_PUSH_SETUP: Final = 40
 CLASS_MBUS_CLIENT: Final = 72
 # attribute 2 is a register's value; the others of these classes describe it (docs/mbus-submeters.md §2)
 DESCRIBED_CLASSES: Final = frozenset({CLASS_REGISTER, CLASS_EXTENDED_REGISTER, CLASS_MBUS_CLIENT})
-SCALER_UNIT: Final = 3
-CAPTURE_TIME: Final = 5
 
 
 def default_scaling(code: str) -> Scaling:
@@ -160,12 +158,7 @@ class _Builder:
     def attribute(self, address: str, attribute: int, data: Data) -> None:
         """An attribute that describes a register rather than being its value: a scaler_unit as a
         :class:`..units.Scaling`, a capture time as the meter's local time, anything else as decoded."""
-        value: object = data.value
-        if attribute == SCALER_UNIT:
-            value = scaler_unit(data)
-        elif attribute == CAPTURE_TIME and isinstance(data.value, bytes):
-            value = cosem_datetime(data.value)
-        if value is not None:
+        if (value := attribute_value(attribute, data)) is not None:
             self.attributes[address, attribute] = value
 
     def add_clock(self, value: object) -> None:
