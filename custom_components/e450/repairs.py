@@ -17,8 +17,8 @@ from .const import CONF_ACCEPTED_SERIAL, CONF_PORT, CONF_SCALES, DOMAIN
 from .issues import issue_id
 from .scale_review import checks_made, display_values, held_by_group, scale_choices
 from .settings import merged, user_scales
-from .submeter_options import channel_form, chosen_in, with_choice
-from .submeter_settings import CONF_UNIT, channel_options
+from .submeter_options import answered, channel_form
+from .submeter_settings import channel_options
 from .submeters import channel_of
 
 
@@ -156,18 +156,14 @@ class SubMeterScaleRepairFlow(RepairsFlow):
         submeter = channel_of(getattr(coordinator, "data", None), self._channel)
         if entry is None or submeter is None:
             return self.async_abort(reason="channel_gone")
-        current = channel_options(entry.options).get(self._channel)
         errors: dict[str, str] = {}
         if user_input is not None:
-            chosen = chosen_in(user_input)
-            if chosen is None:
-                errors[CONF_UNIT] = "unit_not_for_medium"
-            else:
-                options = with_choice(dict(entry.options), submeter, current, chosen)
+            options, errors = answered(entry.options, submeter, user_input)
+            if options is not None:
                 ir.async_delete_issue(self.hass, DOMAIN, self._issue)
                 self.hass.config_entries.async_update_entry(entry, options=options)  # the entry reloads
                 return self.async_create_entry(data={})
-        schema, placeholders = channel_form(submeter, current)
+        schema, placeholders = channel_form(submeter, channel_options(entry.options).get(self._channel))
         return self.async_show_form(
             step_id="channel",
             data_schema=schema,

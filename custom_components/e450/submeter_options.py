@@ -10,6 +10,7 @@ restart: the entry reloads and the total is shown at once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
@@ -66,11 +67,12 @@ def channel_form(submeter: SubMeter, current: ChannelOptions | None) -> tuple[vo
         {
             vol.Required(CONF_MEDIUM, default=str(total.medium)): _select([str(m) for m in Medium], "medium"),
             vol.Required(CONF_UNIT, default=unit_default): _select(units, "submeter_unit"),
-            # no power of ten offered for a number whose scale nobody said: the user reads it off the display
+            # no power of ten offered for a number whose scale nobody said: the user reads it off the display (a
+            # required select would show its first choice, which a hasty submit would take)
             (
                 vol.Required(CONF_EXPONENT, default=str(total.exponent))
                 if total.settled
-                else vol.Required(CONF_EXPONENT)
+                else vol.Optional(CONF_EXPONENT)
             ): _select([str(e) for e in EXPONENTS]),
         }
     )
@@ -84,30 +86,39 @@ def channel_form(submeter: SubMeter, current: ChannelOptions | None) -> tuple[vo
     return schema, placeholders
 
 
-def chosen_in(user_input: dict[str, Any]) -> ChannelOptions | None:
-    """The user's choice in the channel's form; ``None`` when the unit is not one for the medium."""
+def _chosen(user_input: dict[str, Any]) -> ChannelOptions | str:
+    """The user's choice in the channel's form, or the form's error: a unit that is not one for the medium, no
+    power of ten for a unit."""
     medium = Medium(user_input[CONF_MEDIUM])
     unit = UNIT_KEYS.get(str(user_input[CONF_UNIT]), AS_SENT)
     if unit == AS_SENT:
         return ChannelOptions(medium, None, None)
     if unit not in UNITS_FOR[medium]:
-        return None
+        return "unit_not_for_medium"
+    if user_input.get(CONF_EXPONENT) is None:
+        return "exponent_missing"
     return ChannelOptions(medium, unit, int(user_input[CONF_EXPONENT]))
 
 
-def with_choice(
-    options: dict[str, Any], submeter: SubMeter, before: ChannelOptions | None, chosen: ChannelOptions
-) -> dict[str, Any]:
-    """``options`` with the channel's choice; a new unit or power of ten of a total that was shown restarts its
-    statistics (rescale.py)."""
+def answered(
+    options: Mapping[str, Any], submeter: SubMeter, user_input: dict[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """``options`` with the user's answer in the channel's form, or the form's errors. A new unit or power of ten
+    of a total that was shown restarts its statistics (rescale.py); a total that was not settled showed no number:
+    nothing to restart."""
+    chosen = _chosen(user_input)
+    if isinstance(chosen, str):
+        field = CONF_EXPONENT if chosen == "exponent_missing" else CONF_UNIT
+        return None, {field: chosen}
+    before = channel_options(options).get(submeter.channel)
     channels = dict(options.get(CONF_SUBMETERS) or {})
     channels[str(submeter.channel)] = chosen.as_dict()
-    options = {**options, CONF_SUBMETERS: channels}
+    answer = {**options, CONF_SUBMETERS: channels}
     old, new = total_of(submeter, before), total_of(submeter, chosen)
     if old.settled and (old.unit, old.exponent) != (new.unit, new.exponent):
-        pending = {*options.get(CONF_RESCALE_PENDING, []), channel_code(submeter.channel)}
-        options[CONF_RESCALE_PENDING] = sorted(pending)
-    return options
+        pending = {*answer.get(CONF_RESCALE_PENDING, []), channel_code(submeter.channel)}
+        answer[CONF_RESCALE_PENDING] = sorted(pending)
+    return answer, {}
 
 
 class SubMeterOptionsFlow(OptionsFlow):
@@ -128,17 +139,14 @@ class SubMeterOptionsFlow(OptionsFlow):
         if not self._channels:
             return self.async_create_entry(data=self._options)
         submeter = self._channels[0]
-        current = channel_options(self._options).get(submeter.channel)
         errors: dict[str, str] = {}
         if user_input is not None:
-            chosen = chosen_in(user_input)
-            if chosen is None:
-                errors[CONF_UNIT] = "unit_not_for_medium"
-            else:
-                self._options = with_choice(self._options, submeter, current, chosen)
+            options, errors = answered(self._options, submeter, user_input)
+            if options is not None:
+                self._options = options
                 self._channels.pop(0)
                 return await self.async_step_submeter()
-        schema, placeholders = channel_form(submeter, current)
+        schema, placeholders = channel_form(submeter, channel_options(self._options).get(submeter.channel))
         return self.async_show_form(
             step_id=STEP, data_schema=schema, errors=errors, description_placeholders=placeholders
         )

@@ -263,6 +263,7 @@ async def test_the_gas_meter_has_its_own_device_page(home_assistant_with_submete
         await _navigate(page, "/config/repairs")
         await page.get_by_text("Choose the unit of the sub-meter on M-Bus channel 1").first.click()
         await _expect(page, "M-Bus channel 1: sub-meter 24521662", "Power of ten")
+        await page.wait_for_timeout(1000)  # the dialog's opening animation
         await _screenshot(page, "gas-meter-repair.png")
         await page.get_by_label("Close").locator("visible=true").first.click()
         await _fix_channel(running["running"], 1, {"medium": "gas", "unit": "m3", "exponent": "-3"})

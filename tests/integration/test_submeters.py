@@ -225,6 +225,8 @@ async def test_gas_and_water_meters_from_the_ui_in_the_energy_dashboard(
         assert defaults == {"medium": "gas", "unit": "m3"}
         wrong = await flows.async_configure(flow["flow_id"], {"medium": "gas", "unit": "kwh", "exponent": "-3"})
         assert wrong["errors"] == {"unit": "unit_not_for_medium"}
+        hasty = await flows.async_configure(flow["flow_id"], {"medium": "gas", "unit": "m3"})
+        assert hasty["errors"] == {"exponent": "exponent_missing"}  # no power of ten taken for granted
         done = await flows.async_configure(flow["flow_id"], {"medium": "gas", "unit": "m3", "exponent": "-3"})
         assert done["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()
