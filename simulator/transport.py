@@ -172,6 +172,10 @@ class Line:
             self._writer = None
         if self._server is not None:
             self._server.close()
+            # a connection accepted as the server closes (a client reconnecting after a drop) has no handler left to
+            # close it: without this its transport would detach from the closed server when collected, an
+            # exception in __del__ (asyncio's Server.wait_closed waits for the clients, 3.13+)
+            self._server.abort_clients()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(CLOSE_WAIT):
                     await self._server.wait_closed()
