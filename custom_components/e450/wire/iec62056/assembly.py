@@ -82,13 +82,18 @@ class MessageAssembly:
         """Why the message did not come: nothing at all, bytes that are no message, or a message cut short."""
         if not self.frame_seen and frame_start(buffer) < 0 and not heard:
             return ReadoutTimeoutError(f"No data message from the meter within {first_byte_timeout:g} s at {baud} Bd")
-        if not self.frame_seen and bytes(buffer).strip(b"\r\n\x00") == bytes([NAK]):
+        if not self.frame_seen and refusal(buffer):
             return ReadoutRefusedError(
                 f"The meter refused the data readout at {baud} Bd (NAK): it wants a password, or reads over DLMS only"
             )
         if frame_start(buffer) < 0:
             return FramingError(f"Received {len(buffer)} bytes at {baud} Bd but no data message")
         return ReadoutTimeoutError(f"The data message stopped arriving at {baud} Bd (truncated)")
+
+
+def refusal(buffer: bytearray) -> bool:
+    """A lone NAK (line ends and NULs around it aside) and nothing else: the meter refuses what was asked."""
+    return bytes(buffer).strip(b"\r\n\x00") == bytes([NAK])
 
 
 def frame_start(buffer: bytearray) -> int:

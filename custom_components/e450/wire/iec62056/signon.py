@@ -21,8 +21,9 @@ from typing import Any, ClassVar, Final
 from ..actions import Action, Configure, Done, Drain, Send, Wait
 from ..errors import FramingError, MeterError, NoAnswerError, ReadoutRefusedError
 from ..models import HdlcHandover, Identification, LoadProfile, ProtocolMode, Readout, Timings
+from .assembly import refusal
 from .config import SessionConfig
-from .frames import BAUD_CHAR_C, INITIAL_BAUD, NAK, SOH, STX, build_ack, build_request
+from .frames import BAUD_CHAR_C, INITIAL_BAUD, SOH, STX, build_ack, build_request
 from .transcript import find_identification
 
 REACTION_TIME: Final = 0.2  # tr, §6.3.14: the meter's (and our) minimum pause before answering
@@ -279,7 +280,7 @@ class SignOn:
             return self._begin(now, unsolicited=True)
         if (waiting := self._wait(now, self._deadline)) is not None:
             return waiting
-        if self.MODE_CONTROL == "0" and bytes(self._buffer).strip(b"\r\n\x00") == bytes([NAK]):
+        if self.MODE_CONTROL == "0" and refusal(self._buffer):
             # the meter refused the readout at once, at the old speed (E550, ZMD without a password)
             return self._fail(now, ReadoutRefusedError(f"The meter refused the data readout at {self._baud} Bd (NAK)"))
         target = self._target_baud()
